@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's first command: builds kubectl-intel, writes the embedded demo cluster as a
+# bundle, inspects it, and replays it as a read-only API that the real kubectl talks to.
+# No cluster needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet
+bin=target/release/kubectl-intel
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+$bin demo --out "$work/demo.intel.tar.zst"
+echo; echo "== kubectl intel inspect --verify"
+$bin inspect "$work/demo.intel.tar.zst" --verify
+
+if command -v kubectl >/dev/null 2>&1; then
+  $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 50); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
+  k() { echo; echo "== kubectl $*"; kubectl --kubeconfig "$work/kubeconfig" "$@"; }
+  k get pods -A
+  k top pods -n shop
+  pod=$(kubectl --kubeconfig "$work/kubeconfig" get pods -n shop -o name | grep auth | head -1)
+  k logs -n shop "$pod" --previous --tail 4
+  k get events -n shop --field-selector type=Warning
+else
+  echo "(kubectl not found: skipping the replay part of the demo)"
+fi

@@ -1,0 +1,138 @@
+//! The command line: parses arguments, calls the library, renders, and maps failures to
+//! exit codes. Thin by design: no analysis or format knowledge lives here.
+
+mod inspect;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, documented in `docs/cli.md`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// I/O, network or an unexpected failure.
+    pub const FAILURE: u8 = 1;
+    /// Bad command-line usage (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The input bundle is invalid, hostile or of an unsupported format.
+    pub const BAD_BUNDLE: u8 = 3;
+    /// `inspect --verify` found files that do not match the manifest.
+    pub const INTEGRITY: u8 = 4;
+    /// `capture` got nothing usable from the cluster.
+    pub const NOTHING_CAPTURED: u8 = 5;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl-intel",
+    bin_name = "kubectl intel",
+    version,
+    about = "Cluster snapshots and evidence-based answers: capture, inspect and replay Kubernetes clusters",
+    long_about = "kubectl intel turns Kubernetes clusters — live, or captured as snapshot bundles — into answers.\n\n\
+        Capture a cluster into a bundle (resources, events, logs, metrics; secrets redacted), \
+        inspect it, or replay it as a read-only Kubernetes API that kubectl and k9s can talk to.",
+    after_help = "Examples:\n  kubectl intel demo --out demo.intel.tar.zst\n  kubectl intel inspect demo.intel.tar.zst --verify\n  kubectl intel serve demo.intel.tar.zst --kubeconfig-out demo.kubeconfig\n  kubectl intel capture --context prod -A"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a bundle holds and check its integrity.
+    Inspect(InspectArgs),
+    /// Replay a bundle as a read-only Kubernetes API (kubectl, k9s, client-go tools).
+    Serve(crate::serve::ServeArgs),
+    /// Write the embedded demo cluster (a shop with an incident) as a bundle; no cluster needed.
+    Demo(DemoArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kubectl intel inspect prod-20261124T140000Z.intel.tar.zst\n  kubectl intel inspect ./unpacked-bundle/ --verify -o json"
+)]
+pub struct InspectArgs {
+    /// A bundle file (.intel.tar.zst) or an unpacked bundle directory.
+    pub bundle: PathBuf,
+    /// Check every file's size and sha256 against the manifest; exit 4 on a mismatch.
+    #[arg(long)]
+    pub verify: bool,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kubectl intel demo --out demo.intel.tar.zst\n  kubectl intel demo --out demo.intel.tar.zst && kubectl intel inspect demo.intel.tar.zst"
+)]
+pub struct DemoArgs {
+    /// Where to write the bundle.
+    #[arg(long, default_value = "demo.intel.tar.zst")]
+    pub out: PathBuf,
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = if e
+                .downcast_ref::<crate::bundle::BundleError>()
+                .is_some_and(is_input_error)
+            {
+                exit::BAD_BUNDLE
+            } else {
+                exit::FAILURE
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn is_input_error(e: &crate::bundle::BundleError) -> bool {
+    !matches!(
+        e,
+        crate::bundle::BundleError::Write { .. }
+            | crate::bundle::BundleError::InvalidContent { .. }
+    )
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Demo(args) => {
+            let snap = crate::demo::snapshot();
+            let manifest = crate::bundle::write_bundle(&snap, &args.out)?;
+            eprintln!(
+                "wrote {} ({} files): the demo cluster '{}' captured at {}",
+                args.out.display(),
+                manifest.files.len() + 1,
+                manifest.cluster.name,
+                manifest.captured_at
+            );
+            Ok(exit::OK)
+        }
+        Command::Serve(args) => crate::serve::run(args),
+    }
+}

@@ -1,0 +1,12 @@
+//! kubectl-intel: snapshot bundles of Kubernetes clusters, deterministic analyses over
+//! them, and the surfaces (CLI, MCP, a read-only API replay) that expose them.
+//!
+//! The pipeline is `sources → snapshot → analysis → report → surfaces`; see
+//! `ARCHITECTURE.md` for the code map and the invariants each module keeps.
+
+pub mod bundle;
+pub mod cli;
+pub mod demo;
+pub mod model;
+pub mod redact;
+pub mod serve;

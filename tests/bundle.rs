@@ -1,0 +1,506 @@
+//! Bundle format v1 end to end, through the binary: determinism, integrity, round trips,
+//! and hostile input (each must fail with a clear error naming the entry, never panic).
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+
+use common::{bin, contains, decompressed, demo_bundle, entries};
+
+#[test]
+fn demo_bundle_is_byte_identical_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = demo_bundle(dir.path());
+    let first = std::fs::read(&a).unwrap();
+    std::fs::remove_file(&a).unwrap();
+    let b = demo_bundle(dir.path());
+    assert_eq!(
+        first,
+        std::fs::read(&b).unwrap(),
+        "same input, different bytes"
+    );
+}
+
+#[test]
+fn manifest_comes_first_and_lists_every_file_with_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let entries = entries(&bundle);
+    assert_eq!(entries[0].0, "manifest.json");
+    let manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    assert_eq!(manifest["format"], "kubectl-intel.bundle/v1");
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(files.len(), entries.len() - 1);
+    for ((path, content), listed) in entries[1..].iter().zip(files) {
+        assert_eq!(listed["path"], path.as_str());
+        assert_eq!(listed["size"], content.len() as u64);
+        use sha2::Digest;
+        assert_eq!(listed["sha256"], hex::encode(sha2::Sha256::digest(content)));
+    }
+    // Entries after the manifest are sorted, and resource files are Lists whose items
+    // carry apiVersion and kind, sorted by (namespace, name).
+    let paths: Vec<&str> = entries[1..].iter().map(|e| e.0.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    let pods = &entries
+        .iter()
+        .find(|e| e.0 == "resources/core/v1/pods.json")
+        .unwrap()
+        .1;
+    let pods: serde_json::Value = serde_json::from_slice(pods).unwrap();
+    assert_eq!(pods["kind"], "List");
+    let items = pods["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|i| i["apiVersion"] == "v1" && i["kind"] == "Pod")
+    );
+    let keys: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["metadata"]["namespace"].as_str().unwrap().to_string(),
+                i["metadata"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut sorted_keys = keys.clone();
+    sorted_keys.sort();
+    assert_eq!(keys, sorted_keys);
+    for expected in [
+        "resources/ops.example.com/v1/backups.json",
+        "resources/core/v1/events.json",
+        "metrics/2026-11-24T14:00:00Z/pods.json",
+        "metrics/2026-11-24T14:00:00Z/nodes.json",
+    ] {
+        assert!(paths.contains(&expected), "missing {expected}");
+    }
+    assert!(paths.iter().any(|p| p.ends_with(".previous.log")));
+}
+
+/// Reading a bundle and writing it again gives the same bytes: nothing is lost or reordered.
+#[test]
+fn read_then_write_is_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let loaded = kubectl_intel::bundle::read_bundle(&bundle).unwrap();
+    assert!(loaded.integrity.ok(), "{:?}", loaded.integrity);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let again = dir.path().join("again.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&loaded.snapshot, &again).unwrap();
+    assert_eq!(
+        std::fs::read(&bundle).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+}
+
+#[test]
+fn unpacked_directory_is_accepted_like_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let root = dir.path().join("unpacked");
+    for (path, content) in entries(&bundle) {
+        let p = root.join(&path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let from_dir = kubectl_intel::bundle::read_bundle(&root).unwrap();
+    assert!(from_dir.integrity.ok(), "{:?}", from_dir.integrity);
+    let again = dir.path().join("from-dir.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&from_dir.snapshot, &again).unwrap();
+    assert_eq!(
+        std::fs::read(&bundle).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    let out = bin()
+        .arg("inspect")
+        .arg(&root)
+        .args(["--verify", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["cluster"]["name"], "demo");
+    assert_eq!(
+        report["integrity"]["mismatched"].as_array().unwrap().len(),
+        0
+    );
+}
+
+#[test]
+fn inspect_reports_counts_collectors_and_integrity() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let out = bin()
+        .arg("inspect")
+        .arg(&bundle)
+        .args(["--verify", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["capturedAt"], "2026-11-24T14:00:00Z");
+    let count = |kind: &str| {
+        r["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .map(|c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("Node"), Some(3));
+    assert_eq!(count("Pod"), Some(10));
+    assert_eq!(count("Backup.ops.example.com"), Some(2));
+    assert_eq!(r["metrics"]["samples"], 4);
+    assert_eq!(r["logs"]["previous"], 4);
+    assert_eq!(r["redaction"]["enabled"], true);
+    assert_eq!(
+        r["integrity"]["filesChecked"].as_u64().unwrap() as usize,
+        entries(&bundle).len() - 1
+    );
+    let text = bin().arg("inspect").arg(&bundle).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Cluster:     demo"), "{text}");
+    assert!(text.contains("Backup.ops.example.com"), "{text}");
+}
+
+#[test]
+fn tampered_file_fails_verification_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let mut entries = entries(&bundle);
+    let pods = entries
+        .iter_mut()
+        .find(|e| e.0 == "resources/core/v1/pods.json")
+        .unwrap();
+    let text = String::from_utf8(pods.1.clone())
+        .unwrap()
+        .replacen("Running", "Runnin_", 1);
+    pods.1 = text.into_bytes();
+    let tampered = dir.path().join("tampered.intel.tar.zst");
+    write_tar(
+        &tampered,
+        entries
+            .iter()
+            .map(|(p, c)| Entry::file(p, c))
+            .collect::<Vec<_>>(),
+    );
+    let out = bin()
+        .arg("inspect")
+        .arg(&tampered)
+        .arg("--verify")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("resources/core/v1/pods.json: sha256 differs"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_bundle_holds_no_secret_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let bytes = decompressed(&bundle);
+    // Values planted in the demo's Secret, env and logs before redaction.
+    for canary in [
+        "ZGVtby1kYi1wYXNzd29yZC1jYW5hcnk=",
+        "demo-db-password-canary",
+        "hunter2-demo",
+        "demo-signing-key-not-real",
+        "c2lnbmF0dXJlLWRlbW8",
+    ] {
+        assert!(
+            !contains(&bytes, canary),
+            "canary {canary} leaked into the bundle"
+        );
+    }
+    // ...while what analyses need survives: the secret's key names and the database host.
+    assert!(contains(&bytes, "\"password\":\"\""));
+    assert!(contains(&bytes, "postgres.shop:5432"));
+}
+
+// ---- hostile bundles -------------------------------------------------------------
+
+struct Entry {
+    path: String,
+    kind: tar::EntryType,
+    data: Box<dyn std::io::Read>,
+    size: u64,
+    link: Option<String>,
+}
+
+impl Entry {
+    fn file(path: &str, data: &[u8]) -> Self {
+        Entry {
+            path: path.to_string(),
+            kind: tar::EntryType::Regular,
+            data: Box::new(std::io::Cursor::new(data.to_vec())),
+            size: data.len() as u64,
+            link: None,
+        }
+    }
+
+    fn zeros(path: &str, size: u64) -> Self {
+        Entry {
+            path: path.to_string(),
+            kind: tar::EntryType::Regular,
+            data: Box::new(std::io::Read::take(std::io::repeat(0), size)),
+            size,
+            link: None,
+        }
+    }
+
+    fn symlink(path: &str, target: &str) -> Self {
+        Entry {
+            path: path.to_string(),
+            kind: tar::EntryType::Symlink,
+            data: Box::new(std::io::empty()),
+            size: 0,
+            link: Some(target.to_string()),
+        }
+    }
+}
+
+const MANIFEST: &[u8] = br#"{"format":"kubectl-intel.bundle/v1","tool":{"name":"t","version":"0"},"cluster":{"name":"c"},"capturedAt":"2026-01-01T00:00:00Z"}"#;
+
+/// Writes a tar.zst with raw headers: the tar crate's `append` does not check names, so
+/// `../` and absolute paths can be planted as an attacker would.
+fn write_tar(path: &Path, entries: Vec<Entry>) {
+    let file = std::fs::File::create(path).unwrap();
+    let enc = zstd::Encoder::new(file, 1).unwrap();
+    let mut ar = tar::Builder::new(enc);
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        {
+            let gnu = h.as_gnu_mut().unwrap();
+            gnu.name = [0; 100];
+            gnu.name[..e.path.len()].copy_from_slice(e.path.as_bytes());
+        }
+        h.set_entry_type(e.kind);
+        h.set_size(e.size);
+        h.set_mode(0o644);
+        if let Some(link) = &e.link {
+            h.set_link_name(link).unwrap();
+        }
+        h.set_cksum();
+        ar.append(&h, e.data).unwrap();
+    }
+    let enc = ar.into_inner().unwrap();
+    enc.finish().unwrap().flush().unwrap();
+}
+
+fn inspect(path: &Path) -> (Option<i32>, String) {
+    let out = bin().arg("inspect").arg(path).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_rejected(path: &Path, needle: &str) {
+    let (code, stderr) = inspect(path);
+    assert_eq!(
+        code,
+        Some(3),
+        "expected exit 3 (bad bundle), stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr does not mention {needle:?}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn parent_dir_entry_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::file("../escaped.json", b"{}"),
+        ],
+    );
+    assert_rejected(&b, "\"../escaped.json\" is unsafe");
+    assert!(!dir.path().parent().unwrap().join("escaped.json").exists());
+}
+
+#[test]
+fn absolute_entry_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::file("/tmp/abs.json", b"{}"),
+        ],
+    );
+    assert_rejected(&b, "\"/tmp/abs.json\" is unsafe: it is an absolute path");
+}
+
+#[test]
+fn symlink_entry_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::symlink("resources/core/v1/pods.json", "/etc/passwd"),
+        ],
+    );
+    assert_rejected(&b, "\"resources/core/v1/pods.json\" is a symbolic link");
+}
+
+#[test]
+fn symlink_in_unpacked_directory_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("unpacked");
+    std::fs::create_dir_all(root.join("resources/core/v1")).unwrap();
+    std::fs::write(root.join("manifest.json"), MANIFEST).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("resources/core/v1/pods.json")).unwrap();
+    assert_rejected(&root, "\"resources/core/v1/pods.json\" is a symbolic link");
+}
+
+#[test]
+fn duplicate_entry_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    let list = br#"{"apiVersion":"v1","kind":"List","items":[]}"#;
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::file("resources/core/v1/pods.json", list),
+            Entry::file("resources/core/v1/pods.json", list),
+        ],
+    );
+    assert_rejected(&b, "\"resources/core/v1/pods.json\" appears twice");
+}
+
+#[test]
+fn invalid_json_names_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::file(
+                "resources/apps/v1/deployments.json",
+                br#"{"items":[{"metadata":"#,
+            ),
+        ],
+    );
+    assert_rejected(&b, "resources/apps/v1/deployments.json");
+}
+
+#[test]
+fn unknown_major_format_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![Entry::file(
+            "manifest.json",
+            br#"{"format":"kubectl-intel.bundle/v2","whatever":1}"#,
+        )],
+    );
+    assert_rejected(
+        &b,
+        "bundle format \"kubectl-intel.bundle/v2\" is not supported",
+    );
+}
+
+#[test]
+fn missing_manifest_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.tar.zst");
+    write_tar(
+        &b,
+        vec![Entry::file(
+            "resources/core/v1/pods.json",
+            br#"{"items":[]}"#,
+        )],
+    );
+    assert_rejected(&b, "no manifest.json");
+}
+
+#[test]
+fn truncated_bundle_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = demo_bundle(dir.path());
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = dir.path().join("cut.intel.tar.zst");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    assert_rejected(&cut, "truncated or corrupt");
+}
+
+#[test]
+fn a_file_that_is_not_a_bundle_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("notes.txt");
+    std::fs::write(&b, "hello").unwrap();
+    assert_rejected(&b, "not zstd-compressed");
+}
+
+/// Peak resident memory of a child process run to completion, in KiB.
+fn peak_rss_kib(cmd: &mut std::process::Command) -> (std::process::Output, i64) {
+    let out = cmd.output().unwrap();
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    (out, usage.ru_maxrss)
+}
+
+/// Gigabytes of zeros compress to almost nothing; the reader must fail at the first byte of
+/// a JSON entry, and refuse an oversized log by its header, without filling memory.
+#[test]
+fn decompression_bomb_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_bomb = dir.path().join("json-bomb.tar.zst");
+    write_tar(
+        &json_bomb,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::zeros("resources/core/v1/pods.json", 4 << 30),
+        ],
+    );
+    assert!(
+        std::fs::metadata(&json_bomb).unwrap().len() < 8 << 20,
+        "the bomb should be small on disk"
+    );
+    let (out, rss) = peak_rss_kib(bin().arg("inspect").arg(&json_bomb));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("resources/core/v1/pods.json"), "{stderr}");
+    assert!(rss < 200 * 1024, "peak RSS {rss} KiB exceeds 200 MB");
+
+    let log_bomb = dir.path().join("log-bomb.tar.zst");
+    write_tar(
+        &log_bomb,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::zeros("logs/ns/pod/c.log", 2 << 30),
+        ],
+    );
+    let (out, rss) = peak_rss_kib(bin().arg("inspect").arg(&log_bomb));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("\"logs/ns/pod/c.log\" is 2147483648 bytes, over the"),
+        "{stderr}"
+    );
+    assert!(rss < 200 * 1024, "peak RSS {rss} KiB exceeds 200 MB");
+}

@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests: the binary, demo bundles, reading tar.zst files.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-intel"))
+}
+
+/// Writes the demo bundle into `dir` and returns its path.
+pub fn demo_bundle(dir: &Path) -> PathBuf {
+    let out = dir.join("demo.intel.tar.zst");
+    let status = bin()
+        .args(["demo", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run kubectl-intel demo");
+    assert!(
+        status.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    out
+}
+
+/// Every entry of a bundle: (path, content), in archive order.
+pub fn entries(bundle: &Path) -> Vec<(String, Vec<u8>)> {
+    let file = std::fs::File::open(bundle).expect("open bundle");
+    let dec = zstd::Decoder::new(file).expect("zstd");
+    let mut ar = tar::Archive::new(dec);
+    let mut out = Vec::new();
+    for e in ar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let path = e.path().expect("path").to_string_lossy().into_owned();
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf).expect("read entry");
+        out.push((path, buf));
+    }
+    out
+}
+
+/// A bundle's decompressed bytes (the whole tar), for searching for canaries.
+pub fn decompressed(bundle: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(bundle).expect("open bundle");
+    let mut dec = zstd::Decoder::new(file).expect("zstd");
+    let mut buf = Vec::new();
+    dec.read_to_end(&mut buf).expect("decompress");
+    buf
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// Finds the `kubectl` binary; CI installs it, so a missing one fails the test unless
+/// `INTEL_SKIP_KUBECTL=1` is set (for a developer machine without kubectl).
+pub fn kubectl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("kubectl"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() && std::env::var("INTEL_SKIP_KUBECTL").as_deref() != Ok("1") {
+        panic!(
+            "kubectl is not on PATH: install it (Debian: kubernetes-client) or set INTEL_SKIP_KUBECTL=1"
+        );
+    }
+    found
+}
+
+/// A running `kubectl intel serve`, killed on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub kubeconfig: PathBuf,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(bundle: &Path, dir: &Path, extra: &[&str]) -> Server {
+        let kubeconfig = dir.join(format!(
+            "kubeconfig-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let mut child = bin()
+            .arg("serve")
+            .arg(bundle)
+            .args(["--listen", "127.0.0.1:0", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start serve");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8_lossy(&line).into_owned();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("serve did not announce its URL: {line:?}"))
+            .to_string();
+        Server {
+            child,
+            kubeconfig,
+            url,
+        }
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(kubectl().expect("kubectl"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// Runs kubectl and returns stdout, failing the test with stderr on a non-zero exit.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
