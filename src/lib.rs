@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md` for the code map and the invariants each module keeps.
 
 pub mod bundle;
+pub mod capture;
 pub mod cli;
 pub mod demo;
 pub mod model;

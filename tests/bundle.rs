@@ -504,3 +504,72 @@ fn decompression_bomb_keeps_memory_bounded() {
     );
     assert!(rss < 200 * 1024, "peak RSS {rss} KiB exceeds 200 MB");
 }
+
+/// Every built-in object the demo writes is valid for the Kubernetes API: it deserializes
+/// into its k8s-openapi type. And the snapshot's usage series come from its samples.
+#[test]
+fn demo_objects_are_valid_api_objects() {
+    use k8s_openapi::api::{apps, core, networking, policy};
+    let dir = tempfile::tempdir().unwrap();
+    let snap = kubectl_intel::bundle::read_bundle(&demo_bundle(dir.path()))
+        .unwrap()
+        .snapshot;
+    fn check<T: serde::de::DeserializeOwned>(
+        snap: &kubectl_intel::model::Snapshot,
+        group: &str,
+        resource: &str,
+    ) -> usize {
+        let items = snap.items(group, resource);
+        for o in items {
+            if let Err(e) = o.typed::<T>() {
+                panic!(
+                    "{resource} {}/{} is not a valid object: {e}",
+                    o.meta.namespace, o.meta.name
+                );
+            }
+        }
+        items.len()
+    }
+    assert_eq!(check::<core::v1::Pod>(&snap, "", "pods"), 10);
+    assert_eq!(check::<core::v1::Node>(&snap, "", "nodes"), 3);
+    assert!(check::<core::v1::Service>(&snap, "", "services") > 0);
+    assert!(check::<core::v1::Event>(&snap, "", "events") > 0);
+    assert!(check::<core::v1::Secret>(&snap, "", "secrets") > 0);
+    assert!(check::<core::v1::PersistentVolume>(&snap, "", "persistentvolumes") > 0);
+    assert!(check::<apps::v1::Deployment>(&snap, "apps", "deployments") > 0);
+    assert!(check::<apps::v1::ReplicaSet>(&snap, "apps", "replicasets") > 0);
+    assert!(check::<apps::v1::StatefulSet>(&snap, "apps", "statefulsets") > 0);
+    assert!(check::<networking::v1::Ingress>(&snap, "networking.k8s.io", "ingresses") > 0);
+    assert!(check::<policy::v1::PodDisruptionBudget>(&snap, "policy", "poddisruptionbudgets") > 0);
+
+    let usage = snap.usage();
+    assert_eq!(usage.nodes.len(), 3);
+    assert!(usage.nodes.values().all(|s| s.len() == 4));
+    let auth = snap
+        .pods()
+        .iter()
+        .find(|p| p.meta.name.starts_with("auth-"))
+        .unwrap();
+    let series = usage.pod("shop", &auth.meta.name);
+    assert_eq!(series.len(), 1);
+    let (container, readings) = series[0];
+    assert_eq!(container, "auth");
+    assert_eq!(readings.len(), 4);
+    // The leak: memory climbs sample after sample.
+    assert!(
+        readings
+            .windows(2)
+            .all(|w| w[1].memory_bytes > w[0].memory_bytes)
+    );
+    // The index relates the pod to its owners, node, Service and events.
+    let ix = snap.index();
+    let chain: Vec<&str> = snap
+        .owner_chain(auth)
+        .iter()
+        .map(|o| o.meta.kind.as_str())
+        .collect();
+    assert_eq!(chain, ["ReplicaSet", "Deployment"]);
+    let svc = ix.by_name("Service", "shop", "auth")[0];
+    assert_eq!(ix.service_pods(svc).unwrap().len(), 2);
+    assert!(!ix.events_for("Pod", "shop", &auth.meta.name).is_empty());
+}

@@ -41,6 +41,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a snapshot bundle of a live cluster (one per context).
+    Capture(crate::capture::CaptureArgs),
     /// Show what a bundle holds and check its integrity.
     Inspect(InspectArgs),
     /// Replay a bundle as a read-only Kubernetes API (kubectl, k9s, client-go tools).
@@ -134,5 +136,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Serve(args) => crate::serve::run(args),
+        Command::Capture(args) => crate::capture::run(args),
     }
 }

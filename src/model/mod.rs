@@ -5,8 +5,10 @@
 pub mod index;
 pub mod manifest;
 pub mod object;
+pub mod quantity;
 pub mod rtype;
 pub mod snapshot;
+pub mod usage;
 
 pub use index::{Index, ObjId};
 pub use manifest::Manifest;

@@ -50,8 +50,8 @@ fn items(raw: Option<&RawValue>) -> Vec<Item> {
     let Some(list) = raw.and_then(|r| serde_json::from_str::<ListView>(r.get()).ok()) else {
         return Vec::new();
     };
-    let mut out: Vec<Item> = list
-        .items
+    // Kept in the bundle's order: a replay answers what metrics-server answered.
+    list.items
         .into_iter()
         .map(|raw| {
             let v: ItemView = serde_json::from_str(raw.get()).unwrap_or_default();
@@ -61,9 +61,7 @@ fn items(raw: Option<&RawValue>) -> Vec<Item> {
                 raw,
             }
         })
-        .collect();
-    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    out
+        .collect()
 }
 
 impl Samples {

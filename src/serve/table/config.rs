@@ -2,8 +2,8 @@
 //! ResourceQuota.
 //!
 //! Mostly count-and-age printers; they live together so the tiny ones do not clutter the
-//! modules with real logic. Secret and ServiceAccount rows only ever print counts, never
-//! values, which is why printing redacted bundles needs no special case.
+//! modules with real logic. Secret rows print a type and a key count, never values, so a
+//! redacted bundle prints the same rows as the live cluster did.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};

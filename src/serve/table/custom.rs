@@ -3,7 +3,7 @@
 //!
 //! Printer columns come from the CRD (`additionalPrinterColumns`) as JSONPath expressions, so
 //! this module also carries the small JSONPath subset they use. Anything outside that subset
-//! yields an empty cell rather than an error, as a column the server cannot evaluate does.
+//! yields an empty cell rather than an error.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};

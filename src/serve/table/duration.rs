@@ -1,7 +1,8 @@
 //! apimachinery's `duration.HumanDuration`, the one formatting rule every printer shares.
 //!
-//! Kept on its own because it is public (`table::human_duration`) and its rounding
-//! boundaries are the part of `kubectl get` output users notice first when they are off.
+//! Kept on its own because it is public (`table::human_duration`), is used beyond the Age
+//! cells (Job durations, restart times), and its rounding boundaries are easy to get subtly
+//! wrong.
 
 /// Formats a duration the way apimachinery's duration.HumanDuration does ("5s", "3m2s", "4h", "2d3h", "45d", "2y10d").
 ///

@@ -79,12 +79,9 @@ use workloads::{
 
 /// `metav1.ObjectMeta{}.SwaggerDoc()["name"]`.
 const NAME_DESC: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
-
 /// `metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"]`.
 const AGE_DESC: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
-
 const CONTAINERS_DESC: &str = "Names of each container in the template.";
-
 const IMAGES_DESC: &str = "Images referenced by each container in the template.";
 
 /// Builds a `meta.k8s.io/v1` Table for `items` (full objects, each with apiVersion/kind/metadata) of one resource type.
@@ -187,7 +184,6 @@ const NAME: Col = Col {
     desc: NAME_DESC,
     priority: 0,
 };
-
 const AGE: Col = c("Age", "string", AGE_DESC);
 
 /// One `TableRow` before the `object` is attached.

@@ -1,8 +1,8 @@
 //! Workload printers: Deployment, ReplicaSet, StatefulSet, DaemonSet, ControllerRevision,
 //! Job, CronJob, ReplicationController and PodTemplate.
 //!
-//! Together because they share the same shape (replica counts, then the wide Containers /
-//! Images / Selector columns from the pod template).
+//! Together because they share the same shape: a few status counts, then the wide
+//! Containers / Images / Selector columns taken from the pod template.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
