@@ -7,7 +7,9 @@
 pub mod bundle;
 pub mod capture;
 pub mod cli;
-pub mod demo;
+pub mod engine;
+pub mod fixture;
 pub mod model;
 pub mod redact;
 pub mod serve;
+pub mod synth;

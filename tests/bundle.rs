@@ -6,15 +6,15 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use common::{bin, contains, decompressed, demo_bundle, entries};
+use common::{bin, contains, decompressed, entries, fixture_bundle};
 
 #[test]
-fn demo_bundle_is_byte_identical_across_runs() {
+fn fixture_bundle_is_byte_identical_across_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let a = demo_bundle(dir.path());
+    let a = fixture_bundle(dir.path());
     let first = std::fs::read(&a).unwrap();
     std::fs::remove_file(&a).unwrap();
-    let b = demo_bundle(dir.path());
+    let b = fixture_bundle(dir.path());
     assert_eq!(
         first,
         std::fs::read(&b).unwrap(),
@@ -25,7 +25,7 @@ fn demo_bundle_is_byte_identical_across_runs() {
 #[test]
 fn manifest_comes_first_and_lists_every_file_with_its_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let entries = entries(&bundle);
     assert_eq!(entries[0].0, "manifest.json");
     let manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
@@ -84,7 +84,7 @@ fn manifest_comes_first_and_lists_every_file_with_its_hash() {
 #[test]
 fn read_then_write_is_identity() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let loaded = kubectl_intel::bundle::read_bundle(&bundle).unwrap();
     assert!(loaded.integrity.ok(), "{:?}", loaded.integrity);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
@@ -99,7 +99,7 @@ fn read_then_write_is_identity() {
 #[test]
 fn unpacked_directory_is_accepted_like_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let root = dir.path().join("unpacked");
     for (path, content) in entries(&bundle) {
         let p = root.join(&path);
@@ -132,7 +132,7 @@ fn unpacked_directory_is_accepted_like_the_file() {
 #[test]
 fn inspect_reports_counts_collectors_and_integrity() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let out = bin()
         .arg("inspect")
         .arg(&bundle)
@@ -173,7 +173,7 @@ fn inspect_reports_counts_collectors_and_integrity() {
 #[test]
 fn tampered_file_fails_verification_with_exit_4() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let mut entries = entries(&bundle);
     let pods = entries
         .iter_mut()
@@ -206,9 +206,9 @@ fn tampered_file_fails_verification_with_exit_4() {
 }
 
 #[test]
-fn demo_bundle_holds_no_secret_values() {
+fn fixture_bundle_holds_no_secret_values() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let bytes = decompressed(&bundle);
     // Values planted in the demo's Secret, env and logs before redaction.
     for canary in [
@@ -440,7 +440,7 @@ fn missing_manifest_is_rejected() {
 #[test]
 fn truncated_bundle_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let bytes = std::fs::read(&bundle).unwrap();
     let cut = dir.path().join("cut.intel.tar.zst");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
@@ -511,7 +511,7 @@ fn decompression_bomb_keeps_memory_bounded() {
 fn demo_objects_are_valid_api_objects() {
     use k8s_openapi::api::{apps, core, networking, policy};
     let dir = tempfile::tempdir().unwrap();
-    let snap = kubectl_intel::bundle::read_bundle(&demo_bundle(dir.path()))
+    let snap = kubectl_intel::bundle::read_bundle(&fixture_bundle(dir.path()))
         .unwrap()
         .snapshot;
     fn check<T: serde::de::DeserializeOwned>(

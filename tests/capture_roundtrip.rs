@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use common::{Server, bin, contains, decompressed, demo_bundle, entries};
+use common::{Server, bin, contains, decompressed, entries, fixture_bundle};
 
 fn capture(server: &Server, out: &Path, extra: &[&str]) -> std::process::Output {
     bin()
@@ -37,7 +37,7 @@ fn manifest(bundle: &Path) -> Value {
 #[test]
 fn capture_of_a_replay_equals_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
-    let original = demo_bundle(dir.path());
+    let original = fixture_bundle(dir.path());
     let server = Server::start(&original, dir.path(), &["--replay-metrics"]);
     let captured = dir.path().join("captured.intel.tar.zst");
     let out = capture(
@@ -96,7 +96,7 @@ fn capture_of_a_replay_equals_the_bundle() {
 #[test]
 fn namespaced_capture_keeps_cluster_scoped_types() {
     let dir = tempfile::tempdir().unwrap();
-    let original = demo_bundle(dir.path());
+    let original = fixture_bundle(dir.path());
     let server = Server::start(&original, dir.path(), &[]);
     let captured = dir.path().join("shop.intel.tar.zst");
     let out = capture(&server, &captured, &["-n", "shop", "--no-metrics"]);
@@ -123,7 +123,7 @@ fn namespaced_capture_keeps_cluster_scoped_types() {
 #[test]
 fn a_forbidden_type_is_recorded_and_the_capture_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let original = demo_bundle(dir.path());
+    let original = fixture_bundle(dir.path());
     let server = Server::start(&original, dir.path(), &["--forbid", "secrets"]);
     let captured = dir.path().join("partial.intel.tar.zst");
     let out = capture(&server, &captured, &[]);
@@ -170,7 +170,7 @@ const CANARIES: [&str; 4] = [
 fn bundle_with_canaries(dir: &Path) -> PathBuf {
     use base64::Engine as _;
     use kubectl_intel::model::{LogKey, Object, ResourceList};
-    let demo = demo_bundle(dir);
+    let demo = fixture_bundle(dir);
     let mut snap = kubectl_intel::bundle::read_bundle(&demo).unwrap().snapshot;
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": "planted", "namespace": "shop", "uid": "planted-1",

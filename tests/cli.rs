@@ -16,10 +16,11 @@ fn every_command_help_has_an_example() {
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .filter(|c| c != "help")
         .collect();
-    for expected in ["capture", "inspect", "serve", "demo"] {
+    for expected in ["capture", "inspect", "serve", "demo", "synth"] {
         assert!(
             commands.iter().any(|c| c == expected),
             "{expected} missing from {commands:?}"

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use common::{Server, demo_bundle, kubectl};
+use common::{Server, fixture_bundle, kubectl};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -18,7 +18,7 @@ struct Fixture {
 fn fixture() -> Option<Fixture> {
     kubectl()?;
     let dir = tempfile::tempdir().unwrap();
-    let bundle = demo_bundle(dir.path());
+    let bundle = fixture_bundle(dir.path());
     let snap = kubectl_intel::bundle::read_bundle(&bundle)
         .unwrap()
         .snapshot;

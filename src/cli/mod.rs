@@ -47,7 +47,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Replay a bundle as a read-only Kubernetes API (kubectl, k9s, client-go tools).
     Serve(crate::serve::ServeArgs),
-    /// Write the embedded demo cluster (a shop with an incident) as a bundle; no cluster needed.
+    /// Generate a realistic synthetic cluster, optionally with an incident, as a bundle.
+    Synth(SynthArgs),
+    /// Write the demo cluster, a shop in the middle of an incident (no cluster needed).
     Demo(DemoArgs),
 }
 
@@ -80,6 +82,34 @@ pub struct DemoArgs {
     /// Where to write the bundle.
     #[arg(long, default_value = "demo.intel.tar.zst")]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kubectl intel synth --out shop.intel.tar.zst\n  kubectl intel synth --scenario auth-memory-leak --out leak.intel.tar.zst\n  kubectl intel synth --scenario ./my-incident/ --seed 7 --out mine.intel.tar.zst\n  kubectl intel synth --nodes 5000 --pods 150000 --out big.intel.tar.zst\n  kubectl intel synth --list"
+)]
+pub struct SynthArgs {
+    /// A library scenario's name (see --list) or a path to a scenario directory or YAML file.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Random seed: the same seed and options give a byte-identical bundle.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Nodes (at least enough for the pods are created).
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Target pod count; the shop is replicated over tenant namespaces to reach it.
+    #[arg(long, default_value_t = 0)]
+    pub pods: usize,
+    /// metrics.k8s.io samples, five minutes apart.
+    #[arg(long, default_value_t = 6)]
+    pub samples: usize,
+    /// Where to write the bundle.
+    #[arg(long, required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+    /// List the library scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -124,7 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Demo(args) => {
-            let snap = crate::demo::snapshot();
+            let snap = crate::synth::demo().map_err(anyhow::Error::from)?;
             let manifest = crate::bundle::write_bundle(&snap, &args.out)?;
             eprintln!(
                 "wrote {} ({} files): the demo cluster '{}' captured at {}",
@@ -136,6 +166,58 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Serve(args) => crate::serve::run(args),
+        Command::Synth(args) => synth(&args),
         Command::Capture(args) => crate::capture::run(args),
     }
+}
+
+fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
+    use crate::synth::{Options, Scenario, scenario::library};
+    if args.list {
+        for (name, text) in library::SCENARIOS {
+            let description = Scenario::from_yaml(name, text)
+                .map(|s| {
+                    s.description
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            println!("{name:32} {description}");
+        }
+        return Ok(exit::OK);
+    }
+    let scenario = args
+        .scenario
+        .as_deref()
+        .map(Scenario::resolve)
+        .transpose()?;
+    let defaults = Options::default();
+    let opts = Options {
+        seed: args
+            .seed
+            .or(scenario.as_ref().and_then(|s| s.seed))
+            .unwrap_or(defaults.seed),
+        nodes: args
+            .nodes
+            .or(scenario.as_ref().and_then(|s| s.nodes))
+            .unwrap_or(defaults.nodes),
+        pods: args.pods,
+        samples: args.samples.max(1),
+        ..defaults
+    };
+    let snap = crate::synth::generate(&opts, scenario.as_ref())?;
+    let Some(out) = &args.out else {
+        return Ok(exit::USAGE);
+    };
+    let manifest = crate::bundle::write_bundle(&snap, out)?;
+    eprintln!(
+        "wrote {}: cluster '{}', {} pods on {} nodes, {} files",
+        out.display(),
+        manifest.cluster.name,
+        snap.pods().len(),
+        snap.nodes().len(),
+        manifest.files.len() + 1
+    );
+    Ok(exit::OK)
 }

@@ -9,19 +9,11 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kubectl-intel"))
 }
 
-/// Writes the demo bundle into `dir` and returns its path.
-pub fn demo_bundle(dir: &Path) -> PathBuf {
-    let out = dir.join("demo.intel.tar.zst");
-    let status = bin()
-        .args(["demo", "--out"])
-        .arg(&out)
-        .output()
-        .expect("run kubectl-intel demo");
-    assert!(
-        status.status.success(),
-        "demo failed: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+/// Writes the compact fixture cluster (`kubectl_intel::fixture`) as a bundle in `dir`.
+pub fn fixture_bundle(dir: &Path) -> PathBuf {
+    let out = dir.join("fixture.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&kubectl_intel::fixture::snapshot(), &out)
+        .expect("write the fixture bundle");
     out
 }
 

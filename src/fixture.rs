@@ -1,7 +1,7 @@
-//! The embedded demo cluster: a small shop with an incident in progress, built in memory so
-//! that `kubectl intel demo` needs no cluster. It is also the fixture the round-trip and
-//! replay tests use, so it exercises every part of the bundle format: several namespaces,
-//! a CRD and its objects, restarted containers with previous logs, events, metric samples.
+//! A compact, hand-written cluster: the fixture of the round-trip, replay and redaction tests.
+//! Small enough to assert on exactly, yet it exercises every part of the bundle format:
+//! several namespaces, a CRD and its objects, restarted containers with previous logs,
+//! events, metric samples, and secrets planted before redaction.
 //!
 //! The incident: `auth` v2 was rolled out three hours before capture with a memory leak; its
 //! pods are OOMKilled and restarting, `checkout` times out calling it, the edge returns 504s.
@@ -12,7 +12,7 @@ use crate::model::manifest::{ClusterInfo, Collector, Manifest, Redaction, Window
 use crate::model::{LogKey, MetricsSample, Object, ResourceList, ResourceType, Snapshot, TypeKey};
 use crate::redact::Redactor;
 
-/// Capture time of the demo: every timestamp in it is relative to this.
+/// Capture time of the fixture: every timestamp in it is relative to this.
 pub const CAPTURED_AT: &str = "2026-11-24T14:00:00Z";
 
 fn at(minutes_before: i64) -> String {
@@ -602,7 +602,7 @@ fn metrics(samples: usize) -> Vec<MetricsSample> {
     out
 }
 
-/// Builds the demo snapshot, redacted like a real capture.
+/// Builds the fixture snapshot, redacted like a real capture.
 pub fn snapshot() -> Snapshot {
     let mut b = Builder {
         objects: Vec::new(),
@@ -621,7 +621,7 @@ pub fn snapshot() -> Snapshot {
     }
     b.extras();
 
-    // Only a bad user pattern can fail, and the demo passes none.
+    // Only a bad user pattern can fail, and the fixture passes none.
     let redactor = Redactor::new(&[]).expect("built-in redaction rules compile");
     let mut lists: std::collections::BTreeMap<TypeKey, (String, Vec<Object>)> = Default::default();
     for mut v in b.objects {
