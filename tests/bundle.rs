@@ -514,33 +514,29 @@ fn demo_objects_are_valid_api_objects() {
     let snap = kubectl_intel::bundle::read_bundle(&fixture_bundle(dir.path()))
         .unwrap()
         .snapshot;
-    fn check<T: serde::de::DeserializeOwned>(
-        snap: &kubectl_intel::model::Snapshot,
-        group: &str,
-        resource: &str,
-    ) -> usize {
-        let items = snap.items(group, resource);
-        for o in items {
-            if let Err(e) = o.typed::<T>() {
-                panic!(
-                    "{resource} {}/{} is not a valid object: {e}",
-                    o.meta.namespace, o.meta.name
-                );
-            }
-        }
-        items.len()
-    }
-    assert_eq!(check::<core::v1::Pod>(&snap, "", "pods"), 10);
-    assert_eq!(check::<core::v1::Node>(&snap, "", "nodes"), 3);
-    assert!(check::<core::v1::Service>(&snap, "", "services") > 0);
-    assert!(check::<core::v1::Event>(&snap, "", "events") > 0);
-    assert!(check::<core::v1::Secret>(&snap, "", "secrets") > 0);
-    assert!(check::<core::v1::PersistentVolume>(&snap, "", "persistentvolumes") > 0);
-    assert!(check::<apps::v1::Deployment>(&snap, "apps", "deployments") > 0);
-    assert!(check::<apps::v1::ReplicaSet>(&snap, "apps", "replicasets") > 0);
-    assert!(check::<apps::v1::StatefulSet>(&snap, "apps", "statefulsets") > 0);
-    assert!(check::<networking::v1::Ingress>(&snap, "networking.k8s.io", "ingresses") > 0);
-    assert!(check::<policy::v1::PodDisruptionBudget>(&snap, "policy", "poddisruptionbudgets") > 0);
+    assert_eq!(common::assert_typed::<core::v1::Pod>(&snap, "", "pods"), 10);
+    assert_eq!(
+        common::assert_typed::<core::v1::Node>(&snap, "", "nodes"),
+        3
+    );
+    assert!(common::assert_typed::<core::v1::Service>(&snap, "", "services") > 0);
+    assert!(common::assert_typed::<core::v1::Event>(&snap, "", "events") > 0);
+    assert!(common::assert_typed::<core::v1::Secret>(&snap, "", "secrets") > 0);
+    assert!(common::assert_typed::<core::v1::PersistentVolume>(&snap, "", "persistentvolumes") > 0);
+    assert!(common::assert_typed::<apps::v1::Deployment>(&snap, "apps", "deployments") > 0);
+    assert!(common::assert_typed::<apps::v1::ReplicaSet>(&snap, "apps", "replicasets") > 0);
+    assert!(common::assert_typed::<apps::v1::StatefulSet>(&snap, "apps", "statefulsets") > 0);
+    assert!(
+        common::assert_typed::<networking::v1::Ingress>(&snap, "networking.k8s.io", "ingresses")
+            > 0
+    );
+    assert!(
+        common::assert_typed::<policy::v1::PodDisruptionBudget>(
+            &snap,
+            "policy",
+            "poddisruptionbudgets"
+        ) > 0
+    );
 
     let usage = snap.usage();
     assert_eq!(usage.nodes.len(), 3);

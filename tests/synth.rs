@@ -45,6 +45,15 @@ fn demo_is_a_realistic_incident_and_deterministic() {
     assert!(contains(&bytes, "\"reason\":\"OOMKilled\""));
     assert!(contains(&bytes, "fatal error: runtime: out of memory"));
     assert!(!snap.metrics.is_empty() && !snap.prometheus.is_empty());
+    // Users reach the frontend from browsers; a regression here once came from comparing
+    // route tables by address, which depends on how the compiler lays out the crate.
+    let frontend = snap
+        .logs
+        .iter()
+        .find(|(k, _)| k.pod.starts_with("frontend-"))
+        .map(|(_, l)| l.as_str())
+        .unwrap_or_default();
+    assert!(frontend.contains("Mozilla/5.0"), "{frontend}");
 }
 
 #[test]
@@ -68,50 +77,54 @@ fn generated_objects_are_valid_api_objects() {
     let snap = kubectl_intel::bundle::read_bundle(&bundle)
         .unwrap()
         .snapshot;
-    fn check<T: serde::de::DeserializeOwned>(
-        snap: &kubectl_intel::model::Snapshot,
-        group: &str,
-        resource: &str,
-    ) -> usize {
-        let items = snap.items(group, resource);
-        for o in items {
-            if let Err(e) = o.typed::<T>() {
-                panic!(
-                    "{resource} {}/{} is not a valid object: {e}",
-                    o.meta.namespace, o.meta.name
-                );
-            }
-        }
-        items.len()
-    }
     let counted = [
-        check::<core::v1::Pod>(&snap, "", "pods"),
-        check::<core::v1::Node>(&snap, "", "nodes"),
-        check::<core::v1::Service>(&snap, "", "services"),
-        check::<core::v1::Event>(&snap, "", "events"),
-        check::<core::v1::Secret>(&snap, "", "secrets"),
-        check::<core::v1::ConfigMap>(&snap, "", "configmaps"),
-        check::<core::v1::Namespace>(&snap, "", "namespaces"),
-        check::<core::v1::PersistentVolumeClaim>(&snap, "", "persistentvolumeclaims"),
-        check::<core::v1::PersistentVolume>(&snap, "", "persistentvolumes"),
-        check::<core::v1::ResourceQuota>(&snap, "", "resourcequotas"),
-        check::<core::v1::LimitRange>(&snap, "", "limitranges"),
-        check::<apps::v1::Deployment>(&snap, "apps", "deployments"),
-        check::<apps::v1::ReplicaSet>(&snap, "apps", "replicasets"),
-        check::<apps::v1::StatefulSet>(&snap, "apps", "statefulsets"),
-        check::<apps::v1::DaemonSet>(&snap, "apps", "daemonsets"),
-        check::<batch::v1::Job>(&snap, "batch", "jobs"),
-        check::<batch::v1::CronJob>(&snap, "batch", "cronjobs"),
-        check::<autoscaling::v2::HorizontalPodAutoscaler>(
+        common::assert_typed::<core::v1::Pod>(&snap, "", "pods"),
+        common::assert_typed::<core::v1::Node>(&snap, "", "nodes"),
+        common::assert_typed::<core::v1::Service>(&snap, "", "services"),
+        common::assert_typed::<core::v1::Event>(&snap, "", "events"),
+        common::assert_typed::<core::v1::Secret>(&snap, "", "secrets"),
+        common::assert_typed::<core::v1::ConfigMap>(&snap, "", "configmaps"),
+        common::assert_typed::<core::v1::Namespace>(&snap, "", "namespaces"),
+        common::assert_typed::<core::v1::PersistentVolumeClaim>(
+            &snap,
+            "",
+            "persistentvolumeclaims",
+        ),
+        common::assert_typed::<core::v1::PersistentVolume>(&snap, "", "persistentvolumes"),
+        common::assert_typed::<core::v1::ResourceQuota>(&snap, "", "resourcequotas"),
+        common::assert_typed::<core::v1::LimitRange>(&snap, "", "limitranges"),
+        common::assert_typed::<apps::v1::Deployment>(&snap, "apps", "deployments"),
+        common::assert_typed::<apps::v1::ReplicaSet>(&snap, "apps", "replicasets"),
+        common::assert_typed::<apps::v1::StatefulSet>(&snap, "apps", "statefulsets"),
+        common::assert_typed::<apps::v1::DaemonSet>(&snap, "apps", "daemonsets"),
+        common::assert_typed::<batch::v1::Job>(&snap, "batch", "jobs"),
+        common::assert_typed::<batch::v1::CronJob>(&snap, "batch", "cronjobs"),
+        common::assert_typed::<autoscaling::v2::HorizontalPodAutoscaler>(
             &snap,
             "autoscaling",
             "horizontalpodautoscalers",
         ),
-        check::<policy::v1::PodDisruptionBudget>(&snap, "policy", "poddisruptionbudgets"),
-        check::<networking::v1::Ingress>(&snap, "networking.k8s.io", "ingresses"),
-        check::<networking::v1::NetworkPolicy>(&snap, "networking.k8s.io", "networkpolicies"),
-        check::<discovery::v1::EndpointSlice>(&snap, "discovery.k8s.io", "endpointslices"),
-        check::<storage::v1::StorageClass>(&snap, "storage.k8s.io", "storageclasses"),
+        common::assert_typed::<policy::v1::PodDisruptionBudget>(
+            &snap,
+            "policy",
+            "poddisruptionbudgets",
+        ),
+        common::assert_typed::<networking::v1::Ingress>(&snap, "networking.k8s.io", "ingresses"),
+        common::assert_typed::<networking::v1::NetworkPolicy>(
+            &snap,
+            "networking.k8s.io",
+            "networkpolicies",
+        ),
+        common::assert_typed::<discovery::v1::EndpointSlice>(
+            &snap,
+            "discovery.k8s.io",
+            "endpointslices",
+        ),
+        common::assert_typed::<storage::v1::StorageClass>(
+            &snap,
+            "storage.k8s.io",
+            "storageclasses",
+        ),
     ];
     assert!(
         counted.iter().all(|n| *n > 0),

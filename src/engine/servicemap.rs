@@ -1161,6 +1161,60 @@ mod tests {
     }
 
     #[test]
+    fn headless_members_and_gateway_routes() {
+        let mut headless = svc("data", "pg", "None", 5432);
+        headless["spec"]["clusterIP"] = json!("None");
+        let s = snapshot(
+            vec![
+                headless,
+                svc("data", "web", "10.96.5.5", 80),
+                dep("data", "pg", json!([]), json!({}), json!({})),
+                dep(
+                    "data",
+                    "web",
+                    env(&[
+                        ("PRIMARY", "pg-0.pg.data.svc.cluster.local:5432"),
+                        ("REPLICA", "pg-1.pg:5432"),
+                    ]),
+                    json!({}),
+                    json!({}),
+                ),
+                json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                    "metadata": {"name": "edge", "namespace": "data", "uid": "hr1"},
+                    "spec": {"rules": [{"backendRefs": [{"name": "web", "port": 80}, {"name": "missing"},
+                        {"kind": "Bucket", "group": "storage.example.com", "name": "web"}]}]}}),
+            ],
+            vec![],
+        );
+        let rel = Relations::build(&s);
+        let map = rel.service_map();
+        let web = map.edges_from(&r("Deployment", "data", "web"));
+        assert_eq!(web.len(), 1);
+        assert_eq!(web[0].to, r("Service", "data", "pg"));
+        assert_eq!(web[0].evidence.len(), 2, "both StatefulSet member names");
+        let route = r("HTTPRoute", "data", "edge");
+        assert_eq!(map.node(&route).unwrap().kind, INGRESS);
+        assert_eq!(
+            edges_of(map, &route),
+            vec![("Service/data/web".to_string(), vec!["ingress".to_string()])]
+        );
+        let routes: Vec<String> = rel
+            .from(&route)
+            .iter()
+            .map(|x| format!("{:?} {}", x.kind, x.to))
+            .collect();
+        assert_eq!(
+            routes,
+            vec!["Routes Service/data/missing", "Routes Service/data/web"]
+        );
+        assert_eq!(
+            map.path(&route, &r("Deployment", "data", "pg"))
+                .map(|p| p.len()),
+            Some(3)
+        );
+    }
+
+    #[test]
     fn demo_service_map_is_exact() {
         let s = crate::fixture::snapshot();
         let rel = Relations::build(&s);

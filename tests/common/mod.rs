@@ -136,3 +136,21 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Asserts every object of a type deserializes into its k8s-openapi type; returns the count.
+pub fn assert_typed<T: serde::de::DeserializeOwned>(
+    snap: &kubectl_intel::model::Snapshot,
+    group: &str,
+    resource: &str,
+) -> usize {
+    let items = snap.items(group, resource);
+    for o in items {
+        if let Err(e) = o.typed::<T>() {
+            panic!(
+                "{resource} {}/{} is not a valid object: {e}",
+                o.meta.namespace, o.meta.name
+            );
+        }
+    }
+    items.len()
+}

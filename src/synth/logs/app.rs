@@ -194,7 +194,7 @@ impl<'c, 'a> Gen<'c, 'a> {
         let client = self.client_ip();
         let agent = if probe {
             PROBE_AGENT
-        } else if std::ptr::eq(ctx.routes, FRONTEND_ROUTES) {
+        } else if ctx.routes == FRONTEND_ROUTES {
             self.pick(BROWSER_AGENTS)
         } else {
             self.pick(SERVICE_AGENTS)

@@ -26,10 +26,10 @@
 //! (users are `app`, no tokens or passwords).
 
 //! Layout: this file holds [`render`], the sampling of an instance's life into events
-//! ([`Ctx`], [`thin`]) and the line writer ([`Gen`]) with its dispatch by style; the
-//! writers of each style family are `impl Gen` blocks in their own files ([`app`],
-//! [`ingress`], [`datastores`], [`system`], plus [`startup`] banners and the [`peers`]'
-//! errors every style reports), and [`format`] holds the timestamp and field writers.
+//! (`Ctx`, `thin`) and the line writer (`Gen`) with its dispatch by style; the writers
+//! of each style family are `impl Gen` blocks in their own files (`app`, `ingress`,
+//! `datastores`, `system`, plus `startup` banners and the `peers`' errors every style
+//! reports), and `format` holds the timestamp and field writers.
 
 mod app;
 mod datastores;
