@@ -4,6 +4,7 @@
 //! The pipeline is `sources → snapshot → analysis → report → surfaces`; see
 //! `ARCHITECTURE.md` for the code map and the invariants each module keeps.
 
+pub mod analysis;
 pub mod bundle;
 pub mod capture;
 pub mod cli;
@@ -12,4 +13,5 @@ pub mod fixture;
 pub mod model;
 pub mod redact;
 pub mod serve;
+pub mod source;
 pub mod synth;

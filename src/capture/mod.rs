@@ -37,7 +37,7 @@ use crate::model::{Manifest, ResourceList, Snapshot};
 use crate::redact::Redactor;
 
 pub use progress::{BarProgress, NoProgress, Progress, stderr_progress};
-pub use run::run;
+pub use run::{capture_context, run};
 pub use util::{parse_bytes, parse_duration};
 
 /// Write a snapshot bundle of a live cluster (one per context).

@@ -353,6 +353,54 @@ fn warning_line(manifest: &Manifest, path: &Path) -> Option<String> {
     ))
 }
 
+/// Captures one context into memory for a live-mode analysis: the cluster is named after
+/// the context (as `capture` names its bundles), so a report on `--context prod` and one
+/// on a bundle captured from `prod` name the same cluster.
+pub async fn capture_context(
+    kubeconfig: Option<&Path>,
+    context: &str,
+    opts: &CaptureOptions,
+    progress: &dyn super::Progress,
+) -> anyhow::Result<crate::model::Snapshot> {
+    let kc = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path)
+            .with_context(|| format!("cannot read kubeconfig {}", path.display()))?,
+        None => Kubeconfig::read()
+            .context("cannot read the kubeconfig ($KUBECONFIG or ~/.kube/config)")?,
+    };
+    let name = select_contexts(&kc, &[context.to_string()], false)?
+        .pop()
+        .unwrap_or_else(|| context.to_string());
+    let options = KubeConfigOptions {
+        context: Some(name.clone()),
+        cluster: None,
+        user: None,
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("context {name:?}: {}", super::api::error_chain(&e)))?;
+    let server = Some(
+        config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string(),
+    );
+    let client = capture_client(config, opts).map_err(|e| {
+        anyhow::anyhow!(
+            "context {name:?}: cannot set up a client: {}",
+            super::api::error_chain(&e)
+        )
+    })?;
+    let cluster = ClusterInfo {
+        name: name.clone(),
+        context: Some(name),
+        server,
+        kubernetes_version: None,
+    };
+    capture_snapshot(client, opts, cluster, progress).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

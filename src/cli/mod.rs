@@ -1,6 +1,7 @@
 //! The command line: parses arguments, calls the library, renders, and maps failures to
 //! exit codes. Thin by design: no analysis or format knowledge lives here.
 
+mod diagnose;
 mod inspect;
 
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Write the demo cluster, a shop in the middle of an incident (no cluster needed).
     Demo(DemoArgs),
+    /// From a symptom in plain words to the root cause, the causality chain, the fix and the cost.
+    Diagnose(diagnose::DiagnoseArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,6 +171,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => crate::serve::run(args),
         Command::Synth(args) => synth(&args),
         Command::Capture(args) => crate::capture::run(args),
+        Command::Diagnose(args) => diagnose::run(&args),
     }
 }
 

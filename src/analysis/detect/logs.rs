@@ -1,0 +1,580 @@
+//! Log signatures: every line of every container log is classified (timeouts, refused
+//! and reset connections, exhausted pools, DNS failures, 5xx answers, out-of-memory,
+//! panics, TLS, slow operations, error and warning levels), grouped into templates
+//! (numbers, ids and addresses masked) with counts and first/last times, and attributed
+//! to the peer it names (`peer=auth`, a Service's ClusterIP, a Service host name).
+//!
+//! One linear pass over the logs; per line a handful of substring searches on a
+//! lower-cased copy. Log text is untrusted: it is only ever quoted as evidence.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Ctx, Hit, parse_ts};
+use crate::analysis::report::Severity;
+use crate::engine::{ObjectRef, Relations};
+use crate::model::Snapshot;
+
+/// What a line says, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Signature {
+    Dns,
+    PoolExhausted,
+    Timeout,
+    Refused,
+    Reset,
+    Tls,
+    OutOfMemory,
+    Panic,
+    Slow,
+    Http5xx,
+    Error,
+    Warning,
+}
+
+impl Signature {
+    pub fn label(self) -> &'static str {
+        match self {
+            Signature::Dns => "DNS lookup failures",
+            Signature::PoolExhausted => "connection pool or slots exhausted",
+            Signature::Timeout => "timeouts",
+            Signature::Refused => "connections refused",
+            Signature::Reset => "connections reset",
+            Signature::Tls => "TLS/certificate errors",
+            Signature::OutOfMemory => "out of memory",
+            Signature::Panic => "panics and fatal errors",
+            Signature::Slow => "slow operations",
+            Signature::Http5xx => "HTTP 5xx answers",
+            Signature::Error => "errors",
+            Signature::Warning => "warnings",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SigStat {
+    pub count: u64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    /// The first line seen (clipped) and its file.
+    pub sample: String,
+    pub file: String,
+    /// Peers named by these lines: workloads (or Services without one), with counts.
+    pub peers: BTreeMap<ObjectRef, u64>,
+    /// Templates with counts.
+    pub templates: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadLogs {
+    pub lines: u64,
+    /// Lines with an HTTP status (access logs).
+    pub requests: u64,
+    /// Requests per time bucket (start epoch second → count), for traffic trends.
+    pub buckets: BTreeMap<i64, u64>,
+    pub sigs: BTreeMap<Signature, SigStat>,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+}
+
+/// Log statistics per workload, and hosts whose certificates the logs say expired.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    pub workloads: BTreeMap<ObjectRef, WorkloadLogs>,
+    pub expired_cert_hosts: BTreeMap<String, (i64, String, String)>,
+}
+
+const BUCKET: i64 = 600;
+
+impl LogStats {
+    pub fn build(snap: &Snapshot, rel: &Relations, namespaces: &[String]) -> LogStats {
+        let year = snap
+            .manifest
+            .captured_at
+            .get(..4)
+            .unwrap_or("1970")
+            .to_string();
+        let resolver = PeerResolver::new(snap, rel);
+        let mut out = LogStats::default();
+        let mut workload_of: HashMap<(String, String), ObjectRef> = HashMap::new();
+        for (key, text) in &snap.logs {
+            if !namespaces.is_empty() && !namespaces.contains(&key.namespace) {
+                continue;
+            }
+            let w = workload_of
+                .entry((key.namespace.clone(), key.pod.clone()))
+                .or_insert_with(|| {
+                    rel.workload_of(&ObjectRef::new("Pod", &key.namespace, &key.pod))
+                })
+                .clone();
+            let file = key.bundle_path();
+            let stats = out.workloads.entry(w.clone()).or_default();
+            for line in text.lines() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                stats.lines += 1;
+                let t = line_time(line, &year);
+                if let Some(t) = t {
+                    stats.first = Some(stats.first.map_or(t, |f| f.min(t)));
+                    stats.last = Some(stats.last.map_or(t, |l| l.max(t)));
+                }
+                let lower = line.to_ascii_lowercase();
+                let status = http_status(line);
+                if status.is_some() {
+                    stats.requests += 1;
+                    if let Some(t) = t {
+                        *stats.buckets.entry(t - t.rem_euclid(BUCKET)).or_default() += 1;
+                    }
+                }
+                let Some(sig) = classify(&lower, status) else {
+                    continue;
+                };
+                if sig == Signature::Tls && lower.contains("expired") {
+                    if let Some(host) = quoted_after(line, "server \"") {
+                        out.expired_cert_hosts.entry(host).or_insert((
+                            t.unwrap_or(0),
+                            super::clip(line, 240),
+                            file.clone(),
+                        ));
+                    }
+                }
+                let s = stats.sigs.entry(sig).or_default();
+                s.count += 1;
+                if let Some(t) = t {
+                    s.first = Some(s.first.map_or(t, |f| f.min(t)));
+                    s.last = Some(s.last.map_or(t, |l| l.max(t)));
+                }
+                if s.sample.is_empty() {
+                    s.sample = super::clip(line, 240);
+                    s.file = file.clone();
+                }
+                if s.templates.len() < 50 || s.templates.contains_key(&template(line)) {
+                    *s.templates.entry(template(line)).or_default() += 1;
+                }
+                if let Some(peer) = resolver.peer(line, &lower, &key.namespace, sig) {
+                    if peer != w {
+                        *s.peers.entry(peer).or_default() += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The time of a log line: a leading RFC 3339 stamp, a JSON `ts`/`time` field, logfmt
+/// `time=`, PostgreSQL's `2026-11-24 13:03:15.170 UTC`, klog's `W1124 13:02:00.1`.
+fn line_time(line: &str, year: &str) -> Option<i64> {
+    let head = line.trim_start().trim_start_matches('{');
+    for key in ["\"ts\":\"", "\"time\":\"", "\"timestamp\":\"", "time="] {
+        if let Some(rest) = line.split(key).nth(1) {
+            let tok = rest.split(['"', ' ']).next().unwrap_or("");
+            if let Some(t) = parse_ts(tok) {
+                return Some(t);
+            }
+        }
+    }
+    let first = head.split_whitespace().next().unwrap_or("");
+    if let Some(t) = parse_ts(first) {
+        return Some(t);
+    }
+    let b = line.as_bytes();
+    if b.len() > 23 && b[4] == b'-' && b[10] == b' ' {
+        let stamp = format!("{}T{}Z", &line[..10], line.get(11..19)?);
+        return parse_ts(&stamp);
+    }
+    if b.len() > 21
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[5] == b' '
+        && b[1].is_ascii_digit()
+    {
+        let stamp = format!(
+            "{year}-{}-{}T{}Z",
+            &line[1..3],
+            &line[3..5],
+            line.get(6..14)?
+        );
+        return parse_ts(&stamp);
+    }
+    None
+}
+
+/// The HTTP status of an access-log line: JSON `"status":503`, logfmt `status=503`, or
+/// common log format `"GET / HTTP/1.1" 503`.
+fn http_status(line: &str) -> Option<u16> {
+    let num = |s: &str| -> Option<u16> {
+        let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+        d.parse().ok().filter(|n| (100..600).contains(n))
+    };
+    if let Some(rest) = line.split("\"status\":").nth(1) {
+        return num(rest.trim_start_matches('"'));
+    }
+    if let Some(rest) = line.split(" status=").nth(1) {
+        return num(rest);
+    }
+    if let Some(rest) = line
+        .split(" HTTP/1.1\" ")
+        .nth(1)
+        .or_else(|| line.split(" HTTP/2.0\" ").nth(1))
+    {
+        return num(rest);
+    }
+    None
+}
+
+fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
+    let has = |s: &str| lower.contains(s);
+    // A DNS server's query log (`"AAAA IN api.example.com. udp …" NXDOMAIN`): answers,
+    // not failures; search-path expansions are NXDOMAIN by design.
+    if (has("\" in ") || has(" in a ") || has("\"a in ") || has("\"aaaa in "))
+        && (has(" udp ") || has(" tcp "))
+    {
+        return None;
+    }
+    if has("no such host")
+        || has("server misbehaving")
+        || has("nxdomain")
+        || has("servfail")
+        || (has("lookup ") && has(":53"))
+    {
+        return Some(Signature::Dns);
+    }
+    if has("too many clients")
+        || has("remaining connection slots")
+        || has("pool exhausted")
+        || has("too many connections")
+        || has("pool timeout")
+        || has("connection pool")
+    {
+        return Some(Signature::PoolExhausted);
+    }
+    if has("x509:")
+        || has("certificate has expired")
+        || (has("certificate") && has("expired"))
+        || has("certificate verify failed")
+    {
+        return Some(Signature::Tls);
+    }
+    if has("out of memory") || has("outofmemoryerror") || has("cannot allocate memory") {
+        return Some(Signature::OutOfMemory);
+    }
+    if has("panic:")
+        || has("traceback (most recent call last)")
+        || has("exception in thread")
+        || has("fatal error")
+        || has("segmentation fault")
+    {
+        return Some(Signature::Panic);
+    }
+    if has("timeout") || has("timed out") || has("deadline exceeded") {
+        return Some(Signature::Timeout);
+    }
+    if has("connection refused") {
+        return Some(Signature::Refused);
+    }
+    if has("connection reset") || has("broken pipe") {
+        return Some(Signature::Reset);
+    }
+    if let Some(s) = status {
+        return (s >= 500).then_some(Signature::Http5xx);
+    }
+    if has("slow query")
+        || has("slow request")
+        || has("slow render")
+        || has("slow operation")
+        || slow_duration(lower)
+    {
+        return Some(Signature::Slow);
+    }
+    if has("level=error")
+        || has("\"level\":\"error\"")
+        || has(" error ")
+        || has("[error]")
+        || has(" fatal:")
+        || has("error:")
+    {
+        return Some(Signature::Error);
+    }
+    if has("level=warn")
+        || has("\"level\":\"warn")
+        || has(" warn ")
+        || has("[warn")
+        || has(" warning")
+    {
+        return Some(Signature::Warning);
+    }
+    None
+}
+
+/// PostgreSQL's `duration: 2350.114 ms` above a second.
+fn slow_duration(lower: &str) -> bool {
+    lower
+        .split("duration: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .is_some_and(|ms| ms >= 1000.0)
+}
+
+fn quoted_after(line: &str, marker: &str) -> Option<String> {
+    let rest = line.split(marker).nth(1)?;
+    let v = rest.split('"').next()?;
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// A line with its variable parts masked: the message (`msg` for structured lines),
+/// numbers as `#`, long hex ids as `<id>`.
+pub fn template(line: &str) -> String {
+    let msg = line
+        .split("\"msg\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .or_else(|| {
+            line.split("msg=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+        })
+        .unwrap_or(line);
+    let mut out = String::with_capacity(msg.len().min(160));
+    let mut last_hash = false;
+    for word in msg.split_whitespace().take(24) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let hexy = word.len() >= 8 && word.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if hexy {
+            out.push_str("<id>");
+            continue;
+        }
+        for c in word.chars() {
+            if c.is_ascii_digit() {
+                if !last_hash {
+                    out.push('#');
+                }
+                last_hash = true;
+            } else {
+                last_hash = false;
+                out.push(c);
+            }
+        }
+    }
+    super::clip(&out, 160)
+}
+
+/// Resolves what a line names to a workload: `peer=x` / `"peer":"x"`, a Service ClusterIP
+/// (`dial tcp 10.96.0.36:9000`), or a Service host (`auth.shop.svc.cluster.local:9000`,
+/// `auth:9000`). Unresolvable names are dropped: precision first.
+struct PeerResolver {
+    by_ip: HashMap<String, ObjectRef>,
+    /// ClusterIP → the Service itself: a DNS failure blames the DNS Service, the thing
+    /// every client points at, and the chain goes on to the pods behind it.
+    dns_ip: HashMap<String, ObjectRef>,
+    by_name: HashMap<(String, String), ObjectRef>,
+}
+
+impl PeerResolver {
+    fn new(snap: &Snapshot, rel: &Relations) -> Self {
+        let map = rel.service_map();
+        let mut by_ip = HashMap::new();
+        let mut dns_ip = HashMap::new();
+        let mut by_name = HashMap::new();
+        for svc in snap.items("", "services") {
+            let sref = ObjectRef::of(svc);
+            let target = map
+                .node(&sref)
+                .and_then(|n| n.service_for.clone())
+                .unwrap_or_else(|| sref.clone());
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(svc.json()) {
+                if let Some(ip) = v.pointer("/spec/clusterIP").and_then(|i| i.as_str()) {
+                    if ip != "None" && !ip.is_empty() {
+                        by_ip.insert(ip.to_string(), target.clone());
+                        dns_ip.insert(ip.to_string(), sref.clone());
+                    }
+                }
+            }
+            by_name.insert((sref.namespace.clone(), sref.name.clone()), target);
+        }
+        PeerResolver {
+            by_ip,
+            dns_ip,
+            by_name,
+        }
+    }
+
+    fn peer(&self, line: &str, lower: &str, namespace: &str, sig: Signature) -> Option<ObjectRef> {
+        if sig == Signature::Dns {
+            // `lookup x on 10.96.0.10:53`: the DNS Service is the peer that fails.
+            if let Some(rest) = lower.split(" on ").nth(1) {
+                let ip = rest.split(':').next().unwrap_or("");
+                if let Some(r) = self.dns_ip.get(ip) {
+                    return Some(r.clone());
+                }
+            }
+        }
+        for key in ["peer=", "\"peer\":\"", "upstream=", "\"upstream\":\""] {
+            if let Some(rest) = line.split(key).nth(1) {
+                let name = rest.split(['"', ' ', ',']).next().unwrap_or("");
+                if let Some(r) = self.by_name.get(&(namespace.to_string(), name.to_string())) {
+                    return Some(r.clone());
+                }
+            }
+        }
+        for token in
+            lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':'))
+        {
+            let host = token.split(':').next().unwrap_or("");
+            if host.is_empty() {
+                continue;
+            }
+            if let Some(r) = self.by_ip.get(host) {
+                if token.contains(':') {
+                    return Some(r.clone());
+                }
+            }
+            let parts: Vec<&str> = host.split('.').collect();
+            if parts.len() >= 3 && parts[2] == "svc" {
+                if let Some(r) = self
+                    .by_name
+                    .get(&(parts[1].to_string(), parts[0].to_string()))
+                {
+                    return Some(r.clone());
+                }
+            }
+        }
+        None
+    }
+}
+
+pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
+    for (w, logs) in &ctx.logs.workloads {
+        for (sig, s) in &logs.sigs {
+            let top = s
+                .templates
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(t, _)| t.clone())
+                .unwrap_or_default();
+            let peers: Vec<ObjectRef> = s.peers.keys().cloned().collect();
+            let peer_names = peers
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (kind, cause, min) = match sig {
+                Signature::Dns => ("DNSResolutionFailures", 0.1, 3),
+                Signature::PoolExhausted if peers.is_empty() => ("ConnectionsExhausted", 0.45, 3),
+                Signature::PoolExhausted
+                | Signature::Timeout
+                | Signature::Refused
+                | Signature::Reset
+                    if !peers.is_empty() =>
+                {
+                    ("UpstreamErrors", 0.15, 3)
+                }
+                Signature::Timeout | Signature::Refused | Signature::Reset => {
+                    ("ConnectionErrors", 0.3, 5)
+                }
+                Signature::Tls => ("TLSErrors", 0.3, 1),
+                Signature::OutOfMemory => ("OutOfMemory", 0.6, 1),
+                Signature::Panic => ("Panics", 0.5, 1),
+                Signature::Slow => ("SlowOperations", 0.5, 3),
+                Signature::Http5xx => {
+                    let rate = s.count as f64 / logs.requests.max(1) as f64;
+                    if rate < 0.02 {
+                        continue;
+                    }
+                    ("HTTP5xx", 0.1, 5)
+                }
+                Signature::Error => ("LogErrors", 0.25, 5),
+                Signature::Warning => ("LogWarnings", 0.15, 5),
+                Signature::PoolExhausted => ("ConnectionsExhausted", 0.45, 3),
+            };
+            if s.count < min {
+                continue;
+            }
+            let sev = if matches!(sig, Signature::Warning | Signature::Slow) || s.count < 10 {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            };
+            let mut message = if peers.is_empty() {
+                format!(
+                    "{}: {} log lines with {} (\"{top}\")",
+                    w.name,
+                    s.count,
+                    sig.label()
+                )
+            } else {
+                format!(
+                    "{}: {} log lines with {} calling {peer_names} (\"{top}\")",
+                    w.name,
+                    s.count,
+                    sig.label()
+                )
+            };
+            if *sig == Signature::Http5xx {
+                message = format!(
+                    "{} answered {} of {} logged requests with 5xx ({:.0}%)",
+                    w.name,
+                    s.count,
+                    logs.requests,
+                    100.0 * s.count as f64 / logs.requests.max(1) as f64
+                );
+            }
+            let mut h = Hit::new(w.clone(), kind, sev, cause)
+                .msg(message)
+                .since(s.first)
+                .ev("log", s.file.clone(), s.sample.clone(), s.first);
+            h.blames = peers;
+            out.push(h);
+        }
+        traffic(w, logs, out);
+    }
+    for (host, (t, line, file)) in &ctx.logs.expired_cert_hosts {
+        if let Some(secret) = super::services::tls_secret_for_host(ctx, host) {
+            out.push(
+                Hit::new(
+                    secret.clone(),
+                    "CertificateExpired",
+                    Severity::Critical,
+                    0.95,
+                )
+                .msg(format!(
+                    "the certificate in Secret {} for {host} has expired",
+                    secret.name
+                ))
+                .since(Some(*t))
+                .ev("log", file.clone(), line.clone(), Some(*t)),
+            );
+        }
+    }
+}
+
+/// Request volume in the last buckets against the earlier ones.
+fn traffic(w: &ObjectRef, logs: &WorkloadLogs, out: &mut Vec<Hit>) {
+    let counts: Vec<(i64, u64)> = logs.buckets.iter().map(|(k, v)| (*k, *v)).collect();
+    if counts.len() < 4 || logs.requests < 40 {
+        return;
+    }
+    let half = counts.len() / 2;
+    let before: f64 = counts[..half].iter().map(|c| c.1 as f64).sum::<f64>() / half as f64;
+    let after: f64 =
+        counts[half..].iter().map(|c| c.1 as f64).sum::<f64>() / (counts.len() - half) as f64;
+    if before > 0.0 && after / before >= 2.5 {
+        out.push(
+            Hit::new(w.clone(), "TrafficSurge", Severity::Warning, 0.6)
+                .msg(format!(
+                    "{} receives {:.1}x the requests it did earlier in the logs",
+                    w.name,
+                    after / before
+                ))
+                .since(Some(counts[half].0))
+                .ev(
+                    "log",
+                    format!("access log lines of {}", w.name),
+                    format!("{before:.0} → {after:.0} requests per 10 minutes"),
+                    Some(counts[half].0),
+                ),
+        );
+    }
+}

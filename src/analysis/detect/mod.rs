@@ -1,0 +1,287 @@
+//! Detectors: each reads one kind of evidence (pod status, events, nodes, Services and
+//! Ingresses, controllers, logs, metrics) and reports [`Hit`]s — a problem on one object,
+//! when it started, the evidence, and which other objects it points at.
+//!
+//! Detectors only observe; deciding what caused what is the ranking's job
+//! (`analysis::diagnose`). Two numbers carry a detector's knowledge into the ranking:
+//! `cause`, how often a problem of this kind is a root cause in itself (an invalid
+//! ConfigMap key is; "calls to auth time out" is not, it points at auth), and `blames`,
+//! the objects the evidence itself names as the culprit.
+//!
+//! Every detector is a pure function of the snapshot; output order is fixed by sorting in
+//! [`detect_all`].
+
+mod events;
+mod logs;
+mod metrics;
+mod nodes;
+mod pods;
+mod services;
+mod workloads;
+
+use std::collections::BTreeMap;
+
+use crate::analysis::report::{Evidence, Severity};
+use crate::engine::{ObjectRef, Relations};
+use crate::model::Snapshot;
+use crate::model::usage::Usage;
+
+pub use logs::{LogStats, Signature};
+
+/// One observed problem on one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub subject: ObjectRef,
+    /// The category (`CrashLoopBackOff`, `OOMKilled`, …), stable: ranking and remediation
+    /// key on it.
+    pub kind: &'static str,
+    pub severity: Severity,
+    /// Epoch seconds when it started, as far as the evidence shows.
+    pub since: Option<i64>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    /// Objects the evidence names as the culprit (a peer that times out, the ConfigMap
+    /// missing a key, the node that evicted).
+    pub blames: Vec<ObjectRef>,
+    /// 0–1: how likely a problem of this kind is a root cause in itself.
+    pub cause: f64,
+    /// Objects between the subject and where the problem shows (ReplicaSet, Pod), for
+    /// the chain: Deployment → ReplicaSet → Pod.
+    pub via: Vec<ObjectRef>,
+}
+
+impl Hit {
+    pub fn new(subject: ObjectRef, kind: &'static str, severity: Severity, cause: f64) -> Self {
+        Hit {
+            subject,
+            kind,
+            severity,
+            since: None,
+            message: String::new(),
+            evidence: Vec::new(),
+            blames: Vec::new(),
+            cause,
+            via: Vec::new(),
+        }
+    }
+
+    pub fn msg(mut self, m: impl Into<String>) -> Self {
+        self.message = m.into();
+        self
+    }
+
+    pub fn since(mut self, t: Option<i64>) -> Self {
+        self.since = t;
+        self
+    }
+
+    pub fn ev(
+        mut self,
+        source: &str,
+        location: impl Into<String>,
+        text: impl Into<String>,
+        at: Option<i64>,
+    ) -> Self {
+        self.evidence.push(Evidence {
+            source: source.to_string(),
+            location: location.into(),
+            text: clip(&text.into(), 300),
+            at: at.map(fmt_ts),
+        });
+        self
+    }
+}
+
+/// A change to the cluster (rollout, config edit, scaling): the timeline's raw material
+/// and the ranking's "a change just before the onset".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub subject: ObjectRef,
+    pub at: i64,
+    /// `rollout`, `config-edit`, `spec-edit`, `scale`.
+    pub kind: &'static str,
+    pub message: String,
+    /// The object the change happened to, when it is not the subject itself (the
+    /// ConfigMap a workload uses).
+    pub via: Option<ObjectRef>,
+}
+
+/// What detectors share: the snapshot, its relations, usage series, and "now".
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub rel: &'a Relations,
+    pub usage: Usage,
+    pub now: i64,
+    /// Namespaces in scope; empty means all. Cluster-scoped objects are always in scope.
+    pub namespaces: Vec<String>,
+    /// Ignore evidence older than this (epoch seconds).
+    pub not_before: Option<i64>,
+    pub logs: LogStats,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        snap: &'a Snapshot,
+        rel: &'a Relations,
+        namespaces: Vec<String>,
+        not_before: Option<i64>,
+    ) -> Self {
+        let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
+        let logs = LogStats::build(snap, rel, &namespaces);
+        Ctx {
+            snap,
+            rel,
+            usage: snap.usage(),
+            now,
+            namespaces,
+            not_before,
+            logs,
+        }
+    }
+
+    pub fn in_scope(&self, namespace: &str) -> bool {
+        namespace.is_empty()
+            || self.namespaces.is_empty()
+            || self.namespaces.iter().any(|n| n == namespace)
+    }
+
+    pub fn recent(&self, t: Option<i64>) -> bool {
+        match (self.not_before, t) {
+            (Some(nb), Some(t)) => t >= nb,
+            _ => true,
+        }
+    }
+
+    /// The workload owning an object (a pod's Deployment), or the object itself.
+    pub fn workload(&self, r: &ObjectRef) -> ObjectRef {
+        self.rel.workload_of(r)
+    }
+}
+
+/// Everything the detectors found, sorted; and the changes seen.
+pub struct Detected {
+    pub hits: Vec<Hit>,
+    pub changes: Vec<Change>,
+}
+
+/// Runs every detector.
+pub fn detect_all(ctx: &Ctx) -> Detected {
+    let mut hits = Vec::new();
+    pods::detect(ctx, &mut hits);
+    events::detect(ctx, &mut hits);
+    nodes::detect(ctx, &mut hits);
+    services::detect(ctx, &mut hits);
+    let changes = workloads::detect(ctx, &mut hits);
+    logs::detect(ctx, &mut hits);
+    metrics::detect(ctx, &mut hits);
+    hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
+    // Merge hits of one kind on one subject (several pods of a workload, several detectors
+    // seeing one problem): earliest onset, highest severity, evidence united.
+    let mut merged: BTreeMap<(ObjectRef, &'static str), Hit> = BTreeMap::new();
+    for h in hits {
+        match merged.entry((h.subject.clone(), h.kind)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(h);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let m = o.get_mut();
+                m.severity = m.severity.max(h.severity);
+                m.since = match (m.since, h.since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                m.cause = m.cause.max(h.cause);
+                if m.message.is_empty() {
+                    m.message = h.message;
+                }
+                m.evidence.extend(h.evidence);
+                m.blames.extend(h.blames);
+                // One representative path (the first pod's) is enough for the chain.
+                if m.via.is_empty() {
+                    m.via = h.via;
+                }
+            }
+        }
+    }
+    let mut hits: Vec<Hit> = merged
+        .into_values()
+        .map(|mut h| {
+            h.evidence.sort();
+            h.evidence.dedup();
+            h.evidence.truncate(8);
+            h.blames.sort();
+            h.blames.dedup();
+            h.blames.retain(|b| *b != h.subject);
+            h
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.since.cmp(&b.since))
+            .then(a.subject.cmp(&b.subject))
+            .then(a.kind.cmp(b.kind))
+    });
+    let mut changes = changes;
+    changes.sort_by(|a, b| a.at.cmp(&b.at).then(a.subject.cmp(&b.subject)));
+    changes.dedup();
+    Detected { hits, changes }
+}
+
+/// Epoch seconds of an RFC 3339 time.
+pub fn parse_ts(s: &str) -> Option<i64> {
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// RFC 3339 in UTC, seconds precision.
+pub fn fmt_ts(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// "42m", "3h05m", "2d4h": a duration as people say it.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 90 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", (s + 30) / 60)
+    } else if s < 86400 * 2 {
+        let m = (s + 30) / 60;
+        if m % 60 == 0 {
+            format!("{}h", m / 60)
+        } else {
+            format!("{}h{:02}m", m / 60, m % 60)
+        }
+    } else {
+        format!("{}d{}h", s / 86400, (s % 86400) / 3600)
+    }
+}
+
+/// At most `max` characters, on a char boundary, with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// A JSON string field of a raw object, through a path of keys.
+pub fn jstr<'v>(v: &'v serde_json::Value, path: &[&str]) -> Option<&'v str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+pub fn jint(v: &serde_json::Value, path: &[&str]) -> Option<i64> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_i64()
+}

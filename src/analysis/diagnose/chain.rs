@@ -1,0 +1,329 @@
+//! Causality chains: from a root cause to where the symptom shows.
+//!
+//! The chain starts with the root and the objects its finding runs through (ConfigMap →
+//! Deployment → ReplicaSet → Pod, PVC → Pod → StatefulSet). From there it follows the
+//! propagation graph: failing objects joined by what links them — one blaming the other
+//! in its evidence, a service dependency, a shared node, a selector, an Ingress route —
+//! and takes the path that explains the most failing objects (blame links count extra),
+//! preferring one that ends at an entry point (an Ingress). Objects whose trouble began
+//! well before the root's are left out: they cannot be its consequence.
+//!
+//! The search is a depth-first enumeration of simple paths, bounded in depth and in
+//! expansions; neighbours are visited in sorted order, so the result is deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::rank::resolve;
+use crate::analysis::detect::Hit;
+use crate::analysis::report::Severity;
+use crate::engine::relations::RelationKind;
+use crate::engine::{ObjectRef, Relations};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub object: ObjectRef,
+    pub reason: String,
+    pub evidence: String,
+}
+
+type Adj = BTreeMap<ObjectRef, BTreeMap<ObjectRef, (String, String, bool)>>;
+
+const MAX_DEPTH: usize = 10;
+const MAX_EXPANSIONS: usize = 200_000;
+/// Trouble that began this long before the root's onset is not its consequence.
+const SLACK: i64 = 15 * 60;
+
+pub struct Graph<'a> {
+    adj: Adj,
+    weight: BTreeMap<ObjectRef, f64>,
+    onset: BTreeMap<ObjectRef, i64>,
+    rel: &'a Relations,
+}
+
+impl<'a> Graph<'a> {
+    pub fn build(hits: &[Hit], rel: &'a Relations) -> Graph<'a> {
+        let mut g = Graph {
+            adj: Adj::new(),
+            weight: BTreeMap::new(),
+            onset: BTreeMap::new(),
+            rel,
+        };
+        let failing: BTreeSet<ObjectRef> = hits
+            .iter()
+            .filter(|h| h.severity >= Severity::Warning)
+            .map(|h| h.subject.clone())
+            .collect();
+        for h in hits.iter().filter(|h| h.severity >= Severity::Warning) {
+            let w = if h.severity == Severity::Critical {
+                1.0
+            } else {
+                0.7
+            };
+            let e = g.weight.entry(h.subject.clone()).or_insert(0.0);
+            *e = e.max(w);
+            if let Some(t) = h.since {
+                let o = g.onset.entry(h.subject.clone()).or_insert(t);
+                *o = (*o).min(t);
+            }
+        }
+        // Blame links.
+        for h in hits.iter().filter(|h| h.severity >= Severity::Warning) {
+            for b in &h.blames {
+                let target = resolve(rel, &failing, b);
+                g.edge(
+                    &h.subject,
+                    &target,
+                    "depends-on",
+                    &format!("{} names {} in its evidence", h.subject.name, target.name),
+                    true,
+                );
+                if target != *b && failing.contains(b) {
+                    g.edge(&h.subject, b, "depends-on", "named in its evidence", true);
+                }
+            }
+        }
+        let map = rel.service_map();
+        let nodes: Vec<ObjectRef> = failing.iter().cloned().collect();
+        for a in &nodes {
+            // Service dependencies between failing workloads (either direction).
+            for d in map.depends_on(a) {
+                if failing.contains(d) {
+                    g.edge(a, d, "depends-on", "service map", false);
+                }
+            }
+            // Direct relations between failing objects (runs-on, selected-by, uses-config,
+            // scales, owned-by, mounts).
+            for r in rel.from(a) {
+                if failing.contains(&r.to) && r.kind != RelationKind::DependsOn {
+                    g.edge(a, &r.to, kebab(r.kind), &r.evidence, false);
+                }
+                // A failing Service's consumers and its workload.
+                if r.kind == RelationKind::DependsOn
+                    && r.to.kind == "Service"
+                    && failing.contains(&r.to)
+                {
+                    g.edge(a, &r.to, "depends-on", &r.evidence, false);
+                }
+            }
+            if a.kind == "Service" {
+                if let Some(w) = map.node(a).and_then(|n| n.service_for.clone()) {
+                    g.edge(&w, a, "selected-by", "the Service selects its pods", false);
+                }
+            }
+            // Entry points: Ingress → Service → this workload.
+            for svc in rel.to(a).iter().chain(rel.from(a)) {
+                let s = if svc.from == *a { &svc.to } else { &svc.from };
+                if s.kind != "Service" || (svc.kind != RelationKind::SelectedBy && svc.from != *a) {
+                    continue;
+                }
+                for ing in rel.to(s) {
+                    if ing.kind == RelationKind::Routes {
+                        g.edge(
+                            a,
+                            &ing.from,
+                            "routes",
+                            &format!(
+                                "{} {} routes to Service {}",
+                                ing.from.kind, ing.from.name, s.name
+                            ),
+                            false,
+                        );
+                    }
+                }
+            }
+            if a.kind == "Service" {
+                for ing in rel.to(a) {
+                    if ing.kind == RelationKind::Routes {
+                        g.edge(a, &ing.from, "routes", "backend", false);
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    fn edge(&mut self, a: &ObjectRef, b: &ObjectRef, reason: &str, evidence: &str, blame: bool) {
+        if a == b {
+            return;
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            let e = self
+                .adj
+                .entry(x.clone())
+                .or_default()
+                .entry(y.clone())
+                .or_insert_with(|| {
+                    (
+                        reason.to_string(),
+                        crate::analysis::detect::clip(evidence, 200),
+                        blame,
+                    )
+                });
+            if blame && !e.2 {
+                e.2 = true;
+            }
+        }
+    }
+
+    /// The chain for a root: its prefix (root and `via`), then the best propagation path.
+    pub fn chain(
+        &self,
+        root: &ObjectRef,
+        via: &[ObjectRef],
+        root_since: Option<i64>,
+        mentions: &[ObjectRef],
+    ) -> Vec<Link> {
+        let mut links = vec![Link {
+            object: root.clone(),
+            reason: String::new(),
+            evidence: String::new(),
+        }];
+        let mut prev = root.clone();
+        for v in via {
+            if links.iter().any(|l| l.object == *v) {
+                continue;
+            }
+            let (reason, evidence) = self.describe(&prev, v);
+            links.push(Link {
+                object: v.clone(),
+                reason,
+                evidence,
+            });
+            prev = v.clone();
+        }
+        // Propagate from the last workload-like object of the prefix.
+        let anchor = links
+            .iter()
+            .rev()
+            .map(|l| &l.object)
+            .find(|o| self.adj.contains_key(*o) && !matches!(o.kind.as_str(), "Pod" | "ReplicaSet"))
+            .cloned()
+            .unwrap_or_else(|| root.clone());
+        let used: BTreeSet<ObjectRef> = links.iter().map(|l| l.object.clone()).collect();
+        let mut search = Search {
+            g: self,
+            not_before: root_since.map(|t| t - SLACK),
+            mentions,
+            best: (f64::MIN, Vec::new()),
+            expansions: 0,
+        };
+        let mut path = vec![anchor.clone()];
+        let mut seen = used.clone();
+        seen.insert(anchor.clone());
+        search.dfs(&mut path, &mut seen, 0.0);
+        let best = search.best.1;
+        let mut prev = anchor;
+        for o in best.into_iter().skip(1) {
+            let (reason, evidence) = self.describe(&prev, &o);
+            links.push(Link {
+                object: o.clone(),
+                reason,
+                evidence,
+            });
+            prev = o;
+        }
+        links
+    }
+
+    fn describe(&self, a: &ObjectRef, b: &ObjectRef) -> (String, String) {
+        if let Some((r, e, _)) = self.adj.get(a).and_then(|m| m.get(b)) {
+            let reason = if r == "depends-on" && self.rel.service_map().depends_on(b).contains(&a) {
+                "depended-on-by".to_string()
+            } else {
+                r.clone()
+            };
+            return (reason, e.clone());
+        }
+        if let Some(r) = self.rel.related(a, b) {
+            let reason = if r.from == *a {
+                kebab(r.kind).to_string()
+            } else {
+                inverse(r.kind).to_string()
+            };
+            return (reason, r.evidence.clone());
+        }
+        ("followed-in-time".to_string(), String::new())
+    }
+}
+
+struct Search<'g, 'a> {
+    g: &'g Graph<'a>,
+    not_before: Option<i64>,
+    mentions: &'g [ObjectRef],
+    best: (f64, Vec<ObjectRef>),
+    expansions: usize,
+}
+
+impl Search<'_, '_> {
+    fn dfs(&mut self, path: &mut Vec<ObjectRef>, seen: &mut BTreeSet<ObjectRef>, score: f64) {
+        let last = path[path.len() - 1].clone();
+        // Reaching an entry point beats any path that does not.
+        let terminal = if last.kind == "Ingress" { 1000.0 } else { 0.0 };
+        let total = score + terminal;
+        if total > self.best.0 + 1e-9 {
+            self.best = (total, path.clone());
+        }
+        if path.len() > MAX_DEPTH
+            || self.expansions > MAX_EXPANSIONS
+            || last.kind == "Ingress" && path.len() > 1
+        {
+            return;
+        }
+        let Some(next) = self.g.adj.get(&last) else {
+            return;
+        };
+        for (n, (_, _, blame)) in next {
+            if seen.contains(n) {
+                continue;
+            }
+            let w = self.g.weight.get(n).copied().unwrap_or(0.0);
+            if w == 0.0 && n.kind != "Ingress" {
+                continue;
+            }
+            if let (Some(nb), Some(t)) = (self.not_before, self.g.onset.get(n)) {
+                if *t < nb {
+                    continue;
+                }
+            }
+            self.expansions += 1;
+            let gain = w
+                + if *blame { 0.5 } else { 0.0 }
+                + if self.mentions.contains(n) { 1.0 } else { 0.0 };
+            seen.insert(n.clone());
+            path.push(n.clone());
+            self.dfs(path, seen, score + gain);
+            path.pop();
+            seen.remove(n);
+        }
+    }
+}
+
+fn kebab(k: RelationKind) -> &'static str {
+    match k {
+        RelationKind::OwnedBy => "owned-by",
+        RelationKind::RunsOn => "runs-on",
+        RelationKind::SelectedBy => "selected-by",
+        RelationKind::Routes => "routes",
+        RelationKind::Scales => "scales",
+        RelationKind::Mounts => "mounts",
+        RelationKind::BoundTo => "bound-to",
+        RelationKind::InZone => "in-zone",
+        RelationKind::UsesConfig => "uses-config",
+        RelationKind::DependsOn => "depends-on",
+    }
+}
+
+fn inverse(k: RelationKind) -> &'static str {
+    match k {
+        RelationKind::OwnedBy => "owns",
+        RelationKind::RunsOn => "hosts",
+        RelationKind::SelectedBy => "selects",
+        RelationKind::Routes => "routed-from",
+        RelationKind::Scales => "scaled-by",
+        RelationKind::Mounts => "mounted-by",
+        RelationKind::BoundTo => "bound-from",
+        RelationKind::InZone => "zone-of",
+        RelationKind::UsesConfig => "used-by",
+        RelationKind::DependsOn => "depended-on-by",
+    }
+}

@@ -1,0 +1,263 @@
+//! Ranking root causes. Documented in docs/report.md ("How root causes are ranked"); the
+//! weights below are that table. Every candidate is a subject with findings; its score
+//! (0–100) adds:
+//!
+//! | factor | points |
+//! |---|---|
+//! | intrinsic: how often its strongest finding's category is a cause in itself | up to 40 |
+//! | severity of that finding (critical / warning) | 8 / 4 |
+//! | reach: failing objects that blame it, directly or through others | 4 each, up to 24 |
+//! | upstream: failing workloads that depend on it | 2 each, up to 10 |
+//! | a change (rollout, edit) to it or its configuration shortly before the onset | 10 |
+//! | earliest onset among the candidates | up to 6 |
+//! | the symptom's classes favour its category / it is named / it is upstream of what is named | 12 / 8 / 5 |
+//! | effect: every finding of it blames another failing object | −20 |
+//!
+//! Ties are broken by subject (kind, namespace, name). A candidate needs an intrinsic
+//! weight of at least 0.3 and a score of at least [`MIN_SCORE`] to be reported.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::symptom::Symptom;
+use crate::analysis::detect::{Change, Hit};
+use crate::analysis::report::Severity;
+use crate::engine::{ObjectRef, Relations};
+
+pub const MIN_SCORE: f64 = 45.0;
+/// A change this long before the onset (or up to 10 minutes after) counts.
+const CHANGE_WINDOW: i64 = 3 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub subject: ObjectRef,
+    /// The category of its strongest finding.
+    pub category: &'static str,
+    pub score: f64,
+    pub since: Option<i64>,
+    /// Indexes into the hits.
+    pub hits: Vec<usize>,
+    pub reasons: Vec<String>,
+    pub change: Option<Change>,
+}
+
+/// Maps a blamed object to the subject its findings are on: a Service to the workload it
+/// selects (unless the Service itself has findings).
+pub fn resolve(rel: &Relations, subjects: &BTreeSet<ObjectRef>, r: &ObjectRef) -> ObjectRef {
+    if subjects.contains(r) {
+        return r.clone();
+    }
+    if r.kind == "Service" {
+        if let Some(w) = rel
+            .service_map()
+            .node(r)
+            .and_then(|n| n.service_for.clone())
+        {
+            return w;
+        }
+    }
+    if r.kind == "Pod" {
+        return rel.workload_of(r);
+    }
+    r.clone()
+}
+
+pub fn rank(
+    hits: &[Hit],
+    changes: &[Change],
+    rel: &Relations,
+    symptom: &Symptom,
+) -> Vec<Candidate> {
+    let failing: BTreeSet<ObjectRef> = hits
+        .iter()
+        .filter(|h| h.severity >= Severity::Warning)
+        .map(|h| h.subject.clone())
+        .collect();
+    let mut by_subject: BTreeMap<ObjectRef, Vec<usize>> = BTreeMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        by_subject.entry(h.subject.clone()).or_default().push(i);
+    }
+    // Blame graph: culprit ← accuser.
+    let mut accusers: BTreeMap<ObjectRef, BTreeSet<ObjectRef>> = BTreeMap::new();
+    for h in hits.iter().filter(|h| h.severity >= Severity::Warning) {
+        for b in &h.blames {
+            let culprit = resolve(rel, &failing, b);
+            if culprit != h.subject {
+                accusers
+                    .entry(culprit)
+                    .or_default()
+                    .insert(h.subject.clone());
+            }
+        }
+    }
+    let map = rel.service_map();
+    let mut reverse: BTreeMap<ObjectRef, Vec<ObjectRef>> = BTreeMap::new();
+    for n in &map.nodes {
+        if n.kind == crate::engine::servicemap::WORKLOAD {
+            for d in map.depends_on(&n.id) {
+                reverse.entry(d.clone()).or_default().push(n.id.clone());
+            }
+        }
+    }
+    let onsets: Vec<i64> = by_subject
+        .values()
+        .filter_map(|ix| ix.iter().filter_map(|i| hits[*i].since).min())
+        .collect();
+    let (earliest, latest) = (
+        onsets.iter().min().copied().unwrap_or(0),
+        onsets.iter().max().copied().unwrap_or(0),
+    );
+    let mentioned_upstream: BTreeSet<ObjectRef> = symptom
+        .mentions
+        .iter()
+        .flat_map(|m| upstream_of(map, m))
+        .collect();
+
+    let mut out = Vec::new();
+    for (subject, ix) in &by_subject {
+        let best = ix
+            .iter()
+            .copied()
+            .filter(|i| hits[*i].severity >= Severity::Warning)
+            .max_by(|a, b| {
+                let (x, y) = (&hits[*a], &hits[*b]);
+                let fx = x.cause + if symptom.favours(x.kind) { 0.1 } else { 0.0 };
+                let fy = y.cause + if symptom.favours(y.kind) { 0.1 } else { 0.0 };
+                fx.total_cmp(&fy).then(y.kind.cmp(x.kind))
+            });
+        let Some(best) = best else { continue };
+        let top = &hits[best];
+        if top.cause < 0.3 {
+            continue;
+        }
+        let mut reasons = Vec::new();
+        let mut score = 40.0 * top.cause;
+        reasons.push(format!("{}: intrinsic weight {:.2}", top.kind, top.cause));
+        score += if top.severity == Severity::Critical {
+            8.0
+        } else {
+            4.0
+        };
+        let reach = transitive(&accusers, subject);
+        if reach > 0 {
+            score += (4.0 * reach as f64).min(24.0);
+            reasons.push(format!("{reach} failing objects point at it"));
+        }
+        let dependents = transitive_dependents(&reverse, subject)
+            .into_iter()
+            .filter(|d| failing.contains(d))
+            .count();
+        if dependents > 0 {
+            score += (2.0 * dependents as f64).min(10.0);
+            reasons.push(format!("{dependents} failing workloads depend on it"));
+        }
+        let since = ix.iter().filter_map(|i| hits[*i].since).min();
+        let change = since.and_then(|t| {
+            changes
+                .iter()
+                .filter(|c| {
+                    (c.subject == *subject || top.via.first() == Some(&c.subject))
+                        && c.at <= t + 600
+                        && c.at >= t - CHANGE_WINDOW
+                })
+                .max_by_key(|c| c.at)
+                .cloned()
+        });
+        if let Some(c) = &change {
+            score += 10.0;
+            reasons.push(format!("changed shortly before the onset: {}", c.message));
+        }
+        if let Some(t) = since {
+            if latest > earliest {
+                score += 6.0 * (latest - t) as f64 / (latest - earliest) as f64;
+            } else {
+                score += 6.0;
+            }
+        }
+        if symptom.favours(top.kind) {
+            score += 12.0;
+            reasons.push(format!("the symptom points at {}", top.kind));
+        }
+        if symptom.mentions.contains(subject)
+            || top.via.iter().any(|v| symptom.mentions.contains(v))
+        {
+            score += 8.0;
+            reasons.push("the symptom names it".to_string());
+        } else if mentioned_upstream.contains(subject) {
+            score += 5.0;
+            reasons.push("it is upstream of what the symptom names".to_string());
+        }
+        let blames_failing = ix.iter().all(|i| {
+            let h = &hits[*i];
+            h.severity < Severity::Warning
+                || (!h.blames.is_empty()
+                    && h.blames
+                        .iter()
+                        .any(|b| failing.contains(&resolve(rel, &failing, b))))
+        });
+        if blames_failing {
+            score -= 20.0;
+            reasons.push("its own evidence points elsewhere".to_string());
+        }
+        out.push(Candidate {
+            subject: subject.clone(),
+            category: top.kind,
+            score: (score.clamp(0.0, 100.0) * 10.0).round() / 10.0,
+            since,
+            hits: ix.clone(),
+            reasons,
+            change,
+        });
+    }
+    out.retain(|c| c.score >= MIN_SCORE);
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.subject.cmp(&b.subject)));
+    out
+}
+
+/// How many distinct objects blame `who`, following accusations transitively.
+fn transitive(accusers: &BTreeMap<ObjectRef, BTreeSet<ObjectRef>>, who: &ObjectRef) -> usize {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([who.clone()]);
+    while let Some(cur) = queue.pop_front() {
+        for a in accusers.get(&cur).into_iter().flatten() {
+            if a != who && seen.insert(a.clone()) {
+                queue.push_back(a.clone());
+            }
+        }
+    }
+    seen.len()
+}
+
+fn transitive_dependents(
+    reverse: &BTreeMap<ObjectRef, Vec<ObjectRef>>,
+    w: &ObjectRef,
+) -> BTreeSet<ObjectRef> {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([w.clone()]);
+    while let Some(cur) = queue.pop_front() {
+        if seen.len() > 200 {
+            break;
+        }
+        for d in reverse.get(&cur).into_iter().flatten() {
+            if d != w && seen.insert(d.clone()) {
+                queue.push_back(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+fn upstream_of(map: &crate::engine::ServiceMap, w: &ObjectRef) -> BTreeSet<ObjectRef> {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([w.clone()]);
+    while let Some(cur) = queue.pop_front() {
+        if seen.len() > 200 {
+            break;
+        }
+        for d in map.depends_on(&cur) {
+            if d != w && seen.insert(d.clone()) {
+                queue.push_back(d.clone());
+            }
+        }
+    }
+    seen
+}

@@ -1,0 +1,79 @@
+//! `kubectl intel diagnose "SYMPTOM"`: loads the clusters, runs the analysis, renders.
+
+use clap::{Args, ValueEnum};
+
+use crate::analysis::diagnose::{Request, diagnose};
+use crate::analysis::render;
+use crate::capture::CaptureOptions;
+use crate::source::SourceArgs;
+
+use super::exit;
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    kubectl intel diagnose \"users are reporting timeouts\" --bundle prod.intel.tar.zst\n  \
+    kubectl intel diagnose \"503s on checkout\" --context prod -n shop\n  \
+    kubectl intel diagnose \"pods keep restarting\" --bundle staging.intel.tar.zst --bundle prod.intel.tar.zst -o markdown\n  \
+    kubectl intel diagnose \"\" --bundle prod.intel.tar.zst -o json   # full health triage\n\n\
+    Exit status: 0 with a report (whether or not a root cause was found), 3 for an\n\
+    unreadable bundle, 5 when a live cluster gave nothing, 1 on other failures.")]
+pub struct DiagnoseArgs {
+    /// What is wrong, in plain words ("production is slow", "nothing deploys"). Empty: a full triage.
+    pub symptom: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only look at these namespaces (repeatable). Cluster-scoped objects are always examined.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Only evidence from this long before capture (30m, 2h, 1d).
+    #[arg(long, value_name = "DURATION", value_parser = crate::capture::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+}
+
+pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
+    let opts = CaptureOptions {
+        namespaces: {
+            let mut n = args.namespaces.clone();
+            n.sort();
+            n.dedup();
+            n
+        },
+        ..CaptureOptions::default()
+    };
+    let loaded = match args.source.load(&opts, false) {
+        Ok(l) => l,
+        Err(e) => {
+            if e.downcast_ref::<crate::capture::CaptureError>().is_some() {
+                eprintln!("error: {e:#}");
+                return Ok(exit::NOTHING_CAPTURED);
+            }
+            return Err(e);
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let req = Request {
+        symptom: args.symptom.clone(),
+        namespaces: opts.namespaces.clone(),
+        since: args.since.map(|d| format!("{}s", d.as_secs())),
+    };
+    let report = diagnose(&loaded.fleet, &req);
+    let out = match args.output {
+        ReportFormat::Text => render::text(&report),
+        ReportFormat::Markdown => render::markdown(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    print!("{out}");
+    Ok(exit::OK)
+}
