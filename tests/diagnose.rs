@@ -139,15 +139,7 @@ fn check(name: &str) -> (String, Vec<String>) {
 
 /// Scenarios not yet diagnosed right; see the open issue's note.
 const KNOWN_GAPS: &[&str] = &[
-    "auth-memory-leak",
-    "coredns-down-dns-errors",
-    "crashloop-bad-args-after-rollout",
     "cronjob-stopped-running",
-    "memory-limits-removed",
-    "node-disk-pressure-evictions",
-    "node-network-flapping",
-    "pending-pvc-zone",
-    "quota-exceeded",
     "tenant-traffic-surge",
 ];
 

@@ -126,7 +126,6 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         ))
                         .since(e.first())
                         .ev("event", loc.clone(), format!("{msg} (x{count})"), e.last());
-                    h.blames.push(w.clone());
                     h.via = vec![w.clone(), obj.clone()];
                     out.push(h);
                 } else if msg.contains("LimitRange")
@@ -177,6 +176,40 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         }
                     }
                 }
+            }
+            "EvictionThresholdMet" | "FreeDiskSpaceFailed" if obj.kind == "Node" => {
+                let kind = if msg.contains("memory") {
+                    "NodeMemoryPressure"
+                } else {
+                    "NodeDiskPressure"
+                };
+                out.push(
+                    Hit::new(obj.clone(), kind, Severity::Critical, 0.45)
+                        .msg(format!(
+                            "node {} ran out of {}: {msg}",
+                            obj.name,
+                            if kind == "NodeMemoryPressure" {
+                                "memory"
+                            } else {
+                                "disk"
+                            }
+                        ))
+                        .since(e.first())
+                        .ev("event", loc.clone(), format!("{msg} (x{count})"), e.last()),
+                );
+            }
+            "Evicted" if obj.kind == "Pod" => {
+                let w = ctx.workload(&obj);
+                let mut h = Hit::new(w, "Evicted", Severity::Warning, 0.2)
+                    .msg(format!(
+                        "pod {} was evicted: {}",
+                        obj.name,
+                        super::clip(msg, 160)
+                    ))
+                    .since(e.first())
+                    .ev("event", loc.clone(), msg, e.last());
+                h.via = vec![obj.clone()];
+                out.push(h);
             }
             "NodeNotReady" | "NodeReady" if obj.kind == "Node" => {
                 let entry = node_flaps.entry(obj.name.clone()).or_insert((0, None));
@@ -262,12 +295,17 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
     }
     for (node, (n, since)) in node_flaps {
         if n >= 2 {
+            let (sev, cause) = if n >= 10 {
+                (Severity::Critical, 0.8)
+            } else {
+                (Severity::Warning, 0.5)
+            };
             out.push(
                 Hit::new(
                     ObjectRef::new("Node", "", &node),
                     "NodeFlapping",
-                    Severity::Critical,
-                    0.8,
+                    sev,
+                    cause,
                 )
                 .msg(format!("node {node} went NotReady {n} times"))
                 .since(since)

@@ -194,7 +194,7 @@ fn pressure_culprits(ctx: &Ctx, out: &mut Vec<Hit>) {
             ))
             .since(since)
             .ev("status", format!("evicted pod status.message (node {node})"), msg, None);
-        h.blames.push(ObjectRef::new("Node", "", &node));
+        h.via.push(ObjectRef::new("Node", "", &node));
         out.push(h);
     }
 }

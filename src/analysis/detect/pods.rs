@@ -150,7 +150,6 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                     pref.name,
                     super::clip(&msg, 160)
                 ))
-                .since(created)
                 .ev("status", loc("status.message"), &msg, None);
             if let Some(node) = ctx
                 .rel
@@ -320,7 +319,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                                 cs.restart_count,
                                 if last_reason.is_empty() { "unknown" } else { last_reason }
                             ))
-                            .since(first_failure)
+                            .since(created.or(first_failure))
                             .ev(
                                 "status",
                                 field("lastState.terminated"),

@@ -37,6 +37,8 @@ pub struct Graph<'a> {
     adj: Adj,
     weight: BTreeMap<ObjectRef, f64>,
     onset: BTreeMap<ObjectRef, i64>,
+    /// (from, to) steps the search must not take.
+    one_way: BTreeSet<(ObjectRef, ObjectRef)>,
     rel: &'a Relations,
 }
 
@@ -46,6 +48,7 @@ impl<'a> Graph<'a> {
             adj: Adj::new(),
             weight: BTreeMap::new(),
             onset: BTreeMap::new(),
+            one_way: BTreeSet::new(),
             rel,
         };
         let failing: BTreeSet<ObjectRef> = hits
@@ -83,12 +86,18 @@ impl<'a> Graph<'a> {
             }
         }
         let map = rel.service_map();
+        g.passthrough(&failing);
         let nodes: Vec<ObjectRef> = failing.iter().cloned().collect();
         for a in &nodes {
-            // Service dependencies between failing workloads (either direction).
-            for d in map.depends_on(a) {
-                if failing.contains(d) {
-                    g.edge(a, d, "depends-on", "service map", false);
+            // Service dependencies between failing workloads (either direction); through
+            // the Service when the Service itself is failing.
+            for e in map.edges_from(a) {
+                let via_failing_service = e.to.kind == "Service" && failing.contains(&e.to);
+                let target = map.node(&e.to).and_then(|n| n.service_for.clone());
+                if via_failing_service {
+                    g.edge(a, &e.to, "depends-on", "service map", false);
+                } else if let Some(d) = target.filter(|d| failing.contains(d) && d != a) {
+                    g.edge(a, &d, "depends-on", "service map", false);
                 }
             }
             // Direct relations between failing objects (runs-on, selected-by, uses-config,
@@ -140,6 +149,62 @@ impl<'a> Graph<'a> {
             }
         }
         g
+    }
+
+    /// Healthy workloads between failing ones and an entry point still carry the failure
+    /// to users (the frontend in front of a failing gateway): they join the graph with a
+    /// small weight, as callers of what they depend on, and entry workloads link to the
+    /// Ingresses that route to them.
+    fn passthrough(&mut self, failing: &BTreeSet<ObjectRef>) {
+        let rel = self.rel;
+        let map = rel.service_map();
+        let mut entry: Vec<(ObjectRef, ObjectRef, String)> = Vec::new();
+        for n in &map.nodes {
+            if n.kind != crate::engine::servicemap::INGRESS {
+                continue;
+            }
+            for e in map.edges_from(&n.id) {
+                if let Some(w) = map.node(&e.to).and_then(|s| s.service_for.clone()) {
+                    entry.push((n.id.clone(), w, e.to.name.clone()));
+                }
+            }
+        }
+        let mut upstream: BTreeSet<ObjectRef> = BTreeSet::new();
+        let mut queue: Vec<ObjectRef> = entry.iter().map(|(_, w, _)| w.clone()).collect();
+        while let Some(w) = queue.pop() {
+            if upstream.len() > 5000 || !upstream.insert(w.clone()) {
+                continue;
+            }
+            for d in map.depends_on(&w) {
+                queue.push(d.clone());
+            }
+        }
+        for (ing, w, svc) in &entry {
+            if upstream.contains(w) {
+                self.edge(
+                    w,
+                    ing,
+                    "routes",
+                    &format!("{} {} routes to Service {svc}", ing.kind, ing.name),
+                    false,
+                );
+            }
+        }
+        for w in &upstream {
+            if !failing.contains(w) {
+                self.weight.entry(w.clone()).or_insert(0.1);
+            }
+            for d in map.depends_on(w) {
+                if upstream.contains(d) || failing.contains(d) {
+                    self.edge(w, d, "depends-on", "service map", false);
+                    if !failing.contains(w) || !failing.contains(d) {
+                        // Through a healthy workload failure only travels from callee to
+                        // caller, towards the entry point.
+                        self.one_way.insert((w.clone(), d.clone()));
+                    }
+                }
+            }
+        }
     }
 
     fn edge(&mut self, a: &ObjectRef, b: &ObjectRef, reason: &str, evidence: &str, blame: bool) {
@@ -199,17 +264,26 @@ impl<'a> Graph<'a> {
             .find(|o| self.adj.contains_key(*o) && !matches!(o.kind.as_str(), "Pod" | "ReplicaSet"))
             .cloned()
             .unwrap_or_else(|| root.clone());
+        let own_services: BTreeSet<ObjectRef> = self
+            .rel
+            .from(&anchor)
+            .iter()
+            .filter(|r| r.kind == RelationKind::SelectedBy && r.to.kind == "Service")
+            .map(|r| r.to.clone())
+            .collect();
         let used: BTreeSet<ObjectRef> = links.iter().map(|l| l.object.clone()).collect();
         let mut search = Search {
             g: self,
             not_before: root_since.map(|t| t - SLACK),
             mentions,
+            own_services: &own_services,
             best: (f64::MIN, Vec::new()),
             expansions: 0,
         };
         let mut path = vec![anchor.clone()];
         let mut seen = used.clone();
         seen.insert(anchor.clone());
+
         search.dfs(&mut path, &mut seen, 0.0);
         let best = search.best.1;
         let mut prev = anchor;
@@ -250,6 +324,9 @@ struct Search<'g, 'a> {
     g: &'g Graph<'a>,
     not_before: Option<i64>,
     mentions: &'g [ObjectRef],
+    /// The anchor's own Services: a hop right after the anchor (clients fail through
+    /// them), never later (out of the anchor and back in through its Service).
+    own_services: &'g BTreeSet<ObjectRef>,
     best: (f64, Vec<ObjectRef>),
     expansions: usize,
 }
@@ -273,7 +350,10 @@ impl Search<'_, '_> {
             return;
         };
         for (n, (_, _, blame)) in next {
-            if seen.contains(n) {
+            if seen.contains(n)
+                || (path.len() > 1 && self.own_services.contains(n))
+                || self.g.one_way.contains(&(last.clone(), n.clone()))
+            {
                 continue;
             }
             let w = self.g.weight.get(n).copied().unwrap_or(0.0);

@@ -124,7 +124,11 @@ fn diagnose_cluster(name: &str, snap: &Snapshot, req: &Request) -> ClusterResult
                 }
             }
         }
-        let links = graph.chain(&subject, &via, c.since, &sym.mentions);
+        let root_since = match (c.since, c.change.as_ref().map(|ch| ch.at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let links = graph.chain(&subject, &via, root_since, &sym.mentions);
         let chain = Chain {
             links: links
                 .iter()

@@ -89,6 +89,31 @@ pub fn rank(
             }
         }
     }
+    // Through nodes: failing workloads on a failing node accuse the node, and a node
+    // starved by one workload accuses that workload.
+    for h in hits.iter().filter(|h| h.severity >= Severity::Warning) {
+        if h.subject.kind == "Node" {
+            for r in rel.to(&h.subject) {
+                if r.kind == crate::engine::RelationKind::RunsOn
+                    && r.from.kind != "Pod"
+                    && failing.contains(&r.from)
+                {
+                    accusers
+                        .entry(h.subject.clone())
+                        .or_default()
+                        .insert(r.from.clone());
+                }
+            }
+        }
+        if matches!(h.kind, "UnboundedMemoryUse" | "EphemeralStorageExhaustion") {
+            for n in h.via.iter().filter(|v| v.kind == "Node") {
+                accusers
+                    .entry(h.subject.clone())
+                    .or_default()
+                    .insert(n.clone());
+            }
+        }
+    }
     let map = rel.service_map();
     let mut reverse: BTreeMap<ObjectRef, Vec<ObjectRef>> = BTreeMap::new();
     for n in &map.nodes {
@@ -150,6 +175,19 @@ pub fn rank(
             score += (2.0 * dependents as f64).min(10.0);
             reasons.push(format!("{dependents} failing workloads depend on it"));
         }
+        let neighbours = map
+            .depends_on(subject)
+            .into_iter()
+            .chain(reverse.get(subject).into_iter().flatten())
+            .filter(|n| *n != subject && failing.contains(*n))
+            .collect::<BTreeSet<_>>()
+            .len();
+        if neighbours > 0 {
+            score += (3.0 * neighbours as f64).min(9.0);
+            reasons.push(format!(
+                "{neighbours} failing workloads call it or are called by it"
+            ));
+        }
         let since = ix.iter().filter_map(|i| hits[*i].since).min();
         let change = since.and_then(|t| {
             changes
@@ -186,14 +224,10 @@ pub fn rank(
             score += 5.0;
             reasons.push("it is upstream of what the symptom names".to_string());
         }
-        let blames_failing = ix.iter().all(|i| {
-            let h = &hits[*i];
-            h.severity < Severity::Warning
-                || (!h.blames.is_empty()
-                    && h.blames
-                        .iter()
-                        .any(|b| failing.contains(&resolve(rel, &failing, b))))
-        });
+        let blames_failing = top
+            .blames
+            .iter()
+            .any(|b| failing.contains(&resolve(rel, &failing, b)));
         if blames_failing {
             score -= 20.0;
             reasons.push("its own evidence points elsewhere".to_string());
