@@ -138,10 +138,7 @@ fn check(name: &str) -> (String, Vec<String>) {
 }
 
 /// Scenarios not yet diagnosed right; see the open issue's note.
-const KNOWN_GAPS: &[&str] = &[
-    "cronjob-stopped-running",
-    "tenant-traffic-surge",
-];
+const KNOWN_GAPS: &[&str] = &["cronjob-stopped-running", "tenant-traffic-surge"];
 
 #[test]
 fn the_library_is_diagnosed() {
