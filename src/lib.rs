@@ -10,6 +10,7 @@ pub mod capture;
 pub mod cli;
 pub mod engine;
 pub mod fixture;
+pub mod mcp;
 pub mod model;
 pub mod redact;
 pub mod serve;

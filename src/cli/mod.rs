@@ -54,6 +54,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// From a symptom in plain words to the root cause, the causality chain, the fix and the cost.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
+    Mcp(crate::mcp::McpArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Synth(args) => synth(&args),
         Command::Capture(args) => crate::capture::run(args),
         Command::Diagnose(args) => diagnose::run(&args),
+        Command::Mcp(args) => crate::mcp::run(args),
     }
 }
 

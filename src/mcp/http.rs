@@ -1,0 +1,206 @@
+//! Streamable HTTP transport (`--listen`), at `/mcp`.
+//!
+//! Two guards run before rmcp sees a request. `Origin`: a web page the user visits can make
+//! the browser post to a loopback server, and DNS rebinding can make any host name resolve
+//! to 127.0.0.1, so a request carrying an Origin whose host is not loopback (or the listen
+//! host) is refused. `Authorization`: with `--token-file`, every request must carry
+//! `Bearer <token>` (compared in constant time). rmcp's own `Host` check stays on for
+//! loopback listeners.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, ORIGIN, WWW_AUTHENTICATE};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::server::IntelServer;
+
+/// Reads a bearer token: the file's content, surrounding whitespace removed.
+pub fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --token-file {}", path.display()))?;
+    let token = text.trim().to_string();
+    if token.len() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        anyhow::bail!(
+            "--token-file {}: the token must be one word of at least 16 characters (e.g. `openssl rand -hex 32 > {}`)",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(token)
+}
+
+struct Guard {
+    token: Option<String>,
+    /// Hosts an Origin may name besides the loopback ones: the listen address, if specific.
+    extra_host: Option<String>,
+}
+
+/// `[::1]` or `10.0.0.5`, as a host appears in a URL.
+fn url_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// The host of an Origin (`http://localhost:3000` → `localhost`), lowercased; `None` for
+/// anything that is not an http(s) origin (`null`, `file://`).
+fn origin_host(origin: &str) -> Option<String> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))?;
+    let authority = rest.split('/').next()?;
+    let host = if authority.starts_with('[') {
+        &authority[..=authority.find(']')?]
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+fn origin_allowed(origin: &str, extra: Option<&str>) -> bool {
+    origin_host(origin).is_some_and(|h| {
+        matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]") || extra == Some(h.as_str())
+    })
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    if let Some(origin) = req.headers().get(ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| origin_allowed(o, g.extra_host.as_deref()));
+        if !allowed {
+            return (
+                StatusCode::FORBIDDEN,
+                "Origin not allowed: this server only accepts browser requests from localhost",
+            )
+                .into_response();
+        }
+    }
+    if let Some(token) = &g.token {
+        let ok = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|got| constant_time_eq(got.trim().as_bytes(), token.as_bytes()));
+        if !ok {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(WWW_AUTHENTICATE, "Bearer")],
+                "missing or wrong bearer token (Authorization: Bearer <token from --token-file>)",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The router: `/mcp` behind the guards. Public for tests and the benchmark.
+pub fn router(server: IntelServer, listen: SocketAddr, token: Option<String>) -> axum::Router {
+    let ip = listen.ip();
+    let mut config = StreamableHttpServerConfig::default();
+    if ip.is_loopback() {
+        let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+        hosts.push(ip.to_string());
+        config = config.with_allowed_hosts(hosts);
+    } else {
+        // Clients reach a public listener by names we cannot know; the token guards it.
+        config = config.disable_allowed_hosts();
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let guard_state = Arc::new(Guard {
+        token,
+        extra_host: (!ip.is_unspecified()).then(|| url_host(ip)),
+    });
+    axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(guard_state, guard))
+}
+
+pub async fn serve(
+    server: IntelServer,
+    addr: SocketAddr,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    eprintln!(
+        "kubectl-intel mcp: listening on http://{}/mcp{}",
+        bound,
+        if token.is_some() {
+            " (bearer token required)"
+        } else {
+            ""
+        }
+    );
+    axum::serve(listener, router(server, bound, token))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("MCP HTTP server failed")
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_by_host() {
+        assert!(origin_allowed("http://localhost:6274", None));
+        assert!(origin_allowed("https://127.0.0.1", None));
+        assert!(origin_allowed("http://[::1]:80", None));
+        assert!(!origin_allowed("http://evil.example", None));
+        assert!(!origin_allowed("http://localhost.evil.example", None));
+        assert!(!origin_allowed("null", None));
+        assert!(!origin_allowed("file://", None));
+        assert!(origin_allowed("http://10.0.0.5:8765", Some("10.0.0.5")));
+        assert!(!origin_allowed("http://10.0.0.6:8765", Some("10.0.0.5")));
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

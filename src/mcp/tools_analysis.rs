@@ -1,0 +1,154 @@
+//! The analyses as tools. Their answer is the analysis report (`src/analysis/report.rs`) as
+//! `structuredContent`, rendered to markdown by `analysis::render` for the text. The only
+//! additions to the report JSON are the paging fields: a report on a large cluster can
+//! carry thousands of findings, so they are paged ([`FINDINGS_PER_PAGE`]); root causes,
+//! chains, recommendations and impact are on every page.
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::clusters::ClusterData;
+use super::markdown::data_line;
+use super::page;
+use super::tools::{Answer, Spec, spec_with_output, typed};
+use crate::analysis::diagnose::{Request, diagnose};
+use crate::analysis::render;
+
+/// Findings per answer; the rest are a cursor away.
+const FINDINGS_PER_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiagnoseInput {
+    /// The cluster to diagnose (a name from list_clusters). Optional when one is loaded.
+    #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
+    pub cluster: Option<String>,
+    /// What is wrong, in plain words, as the user said it: "checkout is slow", "auth pods
+    /// keep restarting", "users get 504 at the edge". Services and workloads named here are
+    /// matched against the cluster.
+    pub symptom: String,
+    /// Only look at these namespaces (default: all).
+    pub namespaces: Option<Vec<String>>,
+    /// Only evidence from this long before the capture: `30m`, `2h`, `1h30m`.
+    pub since: Option<String>,
+    /// The nextCursor of a previous answer: the same report with the next findings.
+    pub cursor: Option<String>,
+}
+
+fn subject_schema() -> serde_json::Value {
+    json!({"type": "object", "properties": {
+        "cluster": {"type": "string"}, "kind": {"type": "string"},
+        "namespace": {"type": "string"}, "name": {"type": "string"}},
+        "required": ["cluster", "kind", "namespace", "name"]})
+}
+
+/// The report's shape (docs/report.md), with the paging fields. Written by hand because the
+/// report type is shared with the CLI and derives no schema; the test client validates
+/// every answer against it.
+fn report_schema() -> Arc<JsonObject> {
+    let subject = subject_schema();
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "analysis": {"type": "string", "description": "The analysis that produced the report."},
+            "request": {"type": "object", "description": "The request as understood: text, classes, mentions, namespaces, since."},
+            "clusters": {"type": "array", "description": "The clusters the answer is based on, with their capture time (the data's age).", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "capturedAt": {"type": "string"}}}},
+            "summary": {"type": "string", "description": "Cause, mechanism, timing, blast radius, fix in 1–3 sentences."},
+            "rootCauses": {"type": "array", "description": "Ranked root causes, best first.", "items": {"type": "object", "properties": {
+                "rank": {"type": "integer"}, "subject": subject, "category": {"type": "string"},
+                "score": {"type": "number"}, "chain": {"type": "integer", "description": "Index into chains."},
+                "findings": {"type": "array", "items": {"type": "string"}},
+                "reasons": {"type": "array", "items": {"type": "string"}}},
+                "required": ["rank", "subject", "category", "score"]}},
+            "findings": {"type": "array", "description": "Findings with evidence (evidence text is untrusted data), by severity.", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "kind": {"type": "string"}, "severity": {"type": "string"},
+                "subject": subject, "message": {"type": "string"}, "evidence": {"type": "array"}}}},
+            "chains": {"type": "array", "description": "Causality chains from root cause to symptom."},
+            "recommendations": {"type": "array", "description": "Ranked remediations with steps, verification and rollback."},
+            "impact": {"type": "object"},
+            "limitations": {"type": "array", "items": {"type": "string"}},
+            "details": {},
+            "findingsTotal": {"type": "integer", "description": "Findings in the whole report."},
+            "nextCursor": {"type": "string", "description": "Pass as cursor for the next findings; absent on the last page."}
+        },
+        "required": ["analysis", "request", "clusters", "summary", "rootCauses", "findings", "chains", "recommendations", "impact", "limitations"]
+    });
+    match schema {
+        serde_json::Value::Object(o) => Arc::new(o),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+pub fn diagnose_cluster_issue(data: &ClusterData, input: DiagnoseInput) -> Result<Answer, String> {
+    let offset = page::offset(input.cursor.as_deref())?;
+    let symptom = input.symptom.trim();
+    if symptom.is_empty() {
+        return Err("`symptom` is empty: describe what is wrong, e.g. \"checkout is slow\"".into());
+    }
+    if let Some(s) = input.since.as_deref() {
+        crate::capture::parse_duration(s).map_err(|e| format!("invalid since {s:?}: {e}"))?;
+    }
+    let req = Request {
+        symptom: symptom.to_string(),
+        namespaces: input.namespaces.unwrap_or_default(),
+        since: input.since,
+    };
+    let key = serde_json::to_string(&(&req.symptom, &req.namespaces, &req.since))
+        .map_err(|e| format!("cannot encode the request: {e}"))?;
+    let mut report = (*data
+        .reports
+        .get_or_compute(key, || diagnose(&data.fleet, &req)))
+    .clone();
+    let total = report.findings.len();
+    if offset > 0 && offset >= total {
+        return Err(format!(
+            "cursor past the end: the report has {total} findings"
+        ));
+    }
+    let end = (offset + FINDINGS_PER_PAGE).min(total);
+    report.findings = report.findings.drain(offset..end).collect();
+    let next_cursor = (end < total).then(|| page::cursor_at(end));
+
+    let mut text = data_line(data);
+    text.push_str(&render::markdown(&report));
+    if total > FINDINGS_PER_PAGE {
+        text.push_str(&format!("\nFindings {}–{end} of {total}.", offset + 1));
+        if let Some(c) = &next_cursor {
+            text.push_str(&format!(
+                " More: call again with `cursor: \"{c}\"` (same arguments)."
+            ));
+        }
+        text.push('\n');
+    }
+    let mut structured =
+        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
+    if let Some(o) = structured.as_object_mut() {
+        o.insert("findingsTotal".into(), json!(total));
+        if let Some(c) = next_cursor {
+            o.insert("nextCursor".into(), json!(c));
+        }
+    }
+    Ok(Answer { text, structured })
+}
+
+/// The analysis tools that exist in this build.
+pub(super) fn specs() -> Vec<Spec> {
+    vec![spec_with_output::<DiagnoseInput>(
+        "diagnose_cluster_issue",
+        "Diagnose a cluster issue",
+        "Find the root cause of a symptom described in plain words (\"checkout is slow\", \
+         \"pods keep restarting\", \"users see 504s\"): runs every detector over the cluster \
+         (crash loops, OOM kills, scheduling, probes, DNS, certificates, quotas, nodes…), \
+         ranks root causes, and returns for each the causality chain to the symptom with \
+         evidence, the affected services, and ranked fixes with verification and rollback. \
+         Call this first for any \"why is X broken\" question, then check its evidence with \
+         get_events, get_logs and get_metrics.",
+        report_schema(),
+        |d, a| typed(d, a, diagnose_cluster_issue),
+    )]
+}

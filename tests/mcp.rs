@@ -1,0 +1,475 @@
+//! `kubectl intel mcp` through real clients: raw JSON-RPC over stdio (always), and the
+//! independent Python `mcp` package over stdio and streamable HTTP (`tests/mcp_client.py`:
+//! initialize, tools/list, every tool, resources, prompts, tool errors). The HTTP guards
+//! (bearer token, Origin) and the refusal of a public listener without a token are checked
+//! with plain HTTP requests; live mode against `kubectl intel serve` standing in for a
+//! cluster.
+//!
+//! The Python interpreter is `$INTEL_PYTHON` (`.ci/run` creates a venv with `mcp` and sets
+//! it). Without it, `python3` is used if it can `import mcp`; otherwise the Python checks
+//! are skipped with a loud message, so `cargo test` still runs on a machine without the venv.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+/// The scenario the client checks against: auth 3.5.0 leaks memory; the root cause is auth.
+const SCENARIO: &str = "auth-memory-leak";
+const ROOT_CAUSE: &str = "auth";
+
+/// One scenario bundle per test process, written once under the target's temp dir.
+fn bundle() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        use kubectl_intel::synth::{Options, Scenario};
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp");
+        std::fs::create_dir_all(&dir).expect("create the test dir");
+        let path = dir.join(format!("{SCENARIO}-{}.intel.tar.zst", std::process::id()));
+        let scenario = Scenario::resolve(SCENARIO).expect("library scenario");
+        let opts = Options {
+            seed: scenario.seed.unwrap_or(1),
+            nodes: scenario.nodes.unwrap_or(Options::default().nodes),
+            ..Options::default()
+        };
+        let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).expect("generate");
+        kubectl_intel::bundle::write_bundle(&snap, &path).expect("write the bundle");
+        path
+    })
+}
+
+/// The interpreter with the `mcp` package, or `None` (after saying so loudly) when there is
+/// none and `$INTEL_PYTHON` is unset.
+fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("INTEL_PYTHON").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let has_mcp = Command::new("python3")
+        .args(["-c", "import mcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_mcp {
+        return Some(PathBuf::from("python3"));
+    }
+    eprintln!(
+        "\n**********************************************************************\n\
+         SKIPPED: the Python MCP client checks (no $INTEL_PYTHON, and python3 cannot\n\
+         `import mcp`). Run .ci/run, or: python3 -m venv /tmp/v && /tmp/v/bin/pip install mcp\n\
+         && INTEL_PYTHON=/tmp/v/bin/python cargo test --test mcp\n\
+         **********************************************************************\n"
+    );
+    None
+}
+
+fn client_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py")
+}
+
+/// Runs the Python client; fails the test with its output unless every check passed.
+fn run_client(python: &Path, args: &[&str]) -> String {
+    let out = Command::new(python)
+        .arg(client_script())
+        .args(args)
+        .args(["--expect-root-cause", ROOT_CAUSE])
+        .output()
+        .expect("run the Python MCP client");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("SUMMARY "),
+        "Python MCP client {args:?} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+/// A running `kubectl-intel mcp --listen`, killed on drop.
+struct HttpServer {
+    child: Child,
+    url: String,
+    addr: String,
+}
+
+impl HttpServer {
+    fn start(extra: &[&str]) -> HttpServer {
+        let mut child = common::bin()
+            .args(["mcp", "--bundle"])
+            .arg(bundle())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start mcp --listen");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                        break url.to_string();
+                    }
+                }
+                other => panic!("mcp --listen did not announce its address: {other:?}"),
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .to_string();
+        HttpServer { child, url, addr }
+    }
+
+    /// A raw POST of an initialize request; returns the status line and the response.
+    fn post(&self, headers: &[(&str, &str)]) -> (u16, String) {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}})
+        .to_string();
+        let mut req = format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(req.as_bytes()).expect("send");
+        let mut resp = Vec::new();
+        // An SSE response stays open after its first event: read what arrives, then stop.
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            resp.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&resp).contains("serverInfo") {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&resp).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A stdio session driven by hand: newline-delimited JSON-RPC.
+struct StdioSession {
+    child: Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl StdioSession {
+    fn start() -> StdioSession {
+        let bundle = bundle().to_str().expect("utf-8 path");
+        StdioSession::with_args(&["--bundle", bundle])
+    }
+
+    fn with_args(args: &[&str]) -> StdioSession {
+        let mut child = common::bin()
+            .arg("mcp")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mcp");
+        let out = BufReader::new(child.stdout.take().expect("stdout"));
+        StdioSession { child, out }
+    }
+
+    fn initialize(&mut self) -> Value {
+        let init = self.request(
+            1,
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "raw-test", "version": "0"}}),
+        );
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        init
+    }
+
+    /// A tools/call; returns its result.
+    fn call(&mut self, id: u64, name: &str, arguments: Value) -> Value {
+        let resp = self.request(
+            id,
+            "tools/call",
+            json!({"name": name, "arguments": arguments}),
+        );
+        resp["result"].clone()
+    }
+
+    fn send(&mut self, msg: Value) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{msg}").expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    /// Sends a request and returns its response; every stdout line must be JSON-RPC.
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let mut line = String::new();
+            let n = self.out.read_line(&mut line).expect("read stdout");
+            assert!(n > 0, "the server closed stdout while {method} was pending");
+            let msg: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line:?}"));
+            if msg["id"] == json!(id) {
+                return msg;
+            }
+        }
+    }
+}
+
+impl Drop for StdioSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn stdio_raw_json_rpc() {
+    let mut s = StdioSession::start();
+    let init = s.initialize();
+    let result = &init["result"];
+    assert_eq!(result["serverInfo"]["name"], "kubectl-intel", "{init}");
+    assert_eq!(result["protocolVersion"], "2025-06-18");
+    for cap in ["tools", "resources", "prompts"] {
+        assert!(result["capabilities"][cap].is_object(), "{cap}: {init}");
+    }
+    assert!(
+        result["instructions"]
+            .as_str()
+            .is_some_and(|i| i.contains("untrusted")),
+        "{init}"
+    );
+    let list = s.request(2, "tools/list", json!({}));
+    let tools = list["result"]["tools"].as_array().expect("tools");
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    for want in [
+        "list_clusters",
+        "get_resources",
+        "get_events",
+        "get_logs",
+        "get_metrics",
+        "get_timeline",
+        "get_service_map",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    for t in tools {
+        assert_eq!(t["annotations"]["readOnlyHint"], true, "{t}");
+        assert_eq!(t["inputSchema"]["type"], "object", "{t}");
+        assert_eq!(t["outputSchema"]["type"], "object", "{t}");
+    }
+
+    let call = s.request(
+        3,
+        "tools/call",
+        json!({"name": "get_resources", "arguments": {"kind": "Deployment", "namespace": "shop", "name": "auth"}}),
+    );
+    let r = &call["result"];
+    assert_eq!(r["isError"], false, "{call}");
+    assert_eq!(r["structuredContent"]["items"][0]["name"], "auth");
+    assert!(
+        r["structuredContent"]["source"]["capturedAt"].is_string(),
+        "{call}"
+    );
+
+    // Bad arguments are tool errors (isError) that name the problem, not protocol errors.
+    let bad = s.request(
+        4,
+        "tools/call",
+        json!({"name": "get_logs", "arguments": {"namespace": "shop", "tail": "many"}}),
+    );
+    assert_eq!(bad["result"]["isError"], true, "{bad}");
+    let msg = bad["result"]["content"][0]["text"].as_str().unwrap_or("");
+    assert!(msg.contains("invalid arguments"), "{msg}");
+    let unknown = s.request(
+        5,
+        "tools/call",
+        json!({"name": "get_events", "arguments": {"cluster": "prod-eu"}}),
+    );
+    assert_eq!(unknown["result"]["isError"], true, "{unknown}");
+    let msg = unknown["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        msg.contains("unknown cluster \"prod-eu\"") && msg.contains("synth-auth-memory-leak"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn python_client_over_stdio() {
+    let Some(py) = python() else { return };
+    let bin = env!("CARGO_BIN_EXE_kubectl-intel");
+    let bundle = bundle().to_string_lossy().into_owned();
+    let out = run_client(&py, &["stdio", "--bin", bin, "--bundle", &bundle]);
+    assert!(out.contains("ok: prompts"), "{out}");
+    // The pre-2026 handshake (initialize) as well as the newest protocol.
+    run_client(
+        &py,
+        &[
+            "stdio", "--mode", "legacy", "--bin", bin, "--bundle", &bundle,
+        ],
+    );
+}
+
+#[test]
+fn python_client_over_http() {
+    let Some(py) = python() else { return };
+    let server = HttpServer::start(&[]);
+    let out = run_client(&py, &["http", "--url", &server.url]);
+    assert!(out.contains("ok: prompts"), "{out}");
+    run_client(&py, &["http", "--mode", "legacy", "--url", &server.url]);
+}
+
+#[test]
+fn http_requires_the_token_and_checks_origin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = "0123456789abcdef0123456789abcdef";
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).expect("write token");
+    let server = HttpServer::start(&["--token-file", token_file.to_str().expect("utf-8 path")]);
+
+    let (status, resp) = server.post(&[]);
+    assert_eq!(status, 401, "{resp}");
+    let (status, resp) = server.post(&[("Authorization", "Bearer wrong-token-wrong-token")]);
+    assert_eq!(status, 401, "{resp}");
+    let bearer = format!("Bearer {token}");
+    let (status, resp) = server.post(&[("Authorization", &bearer)]);
+    assert_eq!(status, 200, "{resp}");
+    assert!(resp.contains("kubectl-intel"), "{resp}");
+    // DNS rebinding / a web page posting to localhost: a foreign Origin is refused, even
+    // with the token; a localhost one is fine.
+    let (status, resp) = server.post(&[
+        ("Authorization", &bearer),
+        ("Origin", "http://evil.example"),
+    ]);
+    assert_eq!(status, 403, "{resp}");
+    let (status, resp) = server.post(&[
+        ("Authorization", &bearer),
+        ("Origin", "http://localhost:6274"),
+    ]);
+    assert_eq!(status, 200, "{resp}");
+
+    if let Some(py) = python() {
+        run_client(&py, &["http", "--url", &server.url, "--token", token]);
+    }
+}
+
+#[test]
+fn http_without_token_checks_origin() {
+    let server = HttpServer::start(&[]);
+    let (status, resp) = server.post(&[("Origin", "http://attacker.test:8080")]);
+    assert_eq!(status, 403, "{resp}");
+    let (status, resp) = server.post(&[("Origin", "http://127.0.0.1:3000")]);
+    assert_eq!(status, 200, "{resp}");
+}
+
+#[test]
+fn refuses_a_public_listener_without_a_token() {
+    let out = common::bin()
+        .args(["mcp", "--bundle"])
+        .arg(bundle())
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .expect("run mcp");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--token-file"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_bundle_fails_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.intel.tar.zst");
+    std::fs::write(&bad, b"not a bundle").expect("write");
+    let out = common::bin()
+        .args(["mcp", "--bundle"])
+        .arg(&bad)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mcp");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout is the protocol: nothing else"
+    );
+}
+
+#[test]
+fn live_context_is_captured_on_first_use() {
+    // `serve` stands in for a cluster: the kubeconfig it writes has one context, current.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = common::Server::start(bundle(), dir.path(), &[]);
+    let kubeconfig = api.kubeconfig.to_str().expect("utf-8 path");
+    let mut s = StdioSession::with_args(&["--kubeconfig", kubeconfig, "--max-age", "3600"]);
+    s.initialize();
+
+    let before = s.call(2, "list_clusters", json!({}));
+    let c = &before["structuredContent"]["clusters"][0];
+    assert_eq!(c["captured"], false, "{before}");
+    assert!(
+        c["origin"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("live context"),
+        "{before}"
+    );
+
+    let r = s.call(
+        3,
+        "get_resources",
+        json!({"kind": "Deployment", "namespace": "shop", "name": "auth"}),
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(r["structuredContent"]["items"][0]["name"], "auth");
+    let source = &r["structuredContent"]["source"];
+    assert!(
+        source["ageSeconds"].as_i64().is_some_and(|a| a < 600),
+        "{r}"
+    );
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("ago)")),
+        "every answer says how old its data is: {r}"
+    );
+
+    let after = s.call(4, "list_clusters", json!({}));
+    let c = &after["structuredContent"]["clusters"][0];
+    assert_eq!(c["captured"], true, "{after}");
+    assert_eq!(c["pods"], 44, "{after}");
+    // The cached capture answers the next call.
+    assert_eq!(c["capturedAt"], source["capturedAt"], "{after}");
+}
