@@ -40,6 +40,8 @@ struct ClusterResult {
     impact: Impact,
     limitations: Vec<String>,
     summary: String,
+    /// The symptom as read against this cluster (its workload names).
+    symptom: symptom::Symptom,
 }
 
 pub fn diagnose(fleet: &Fleet, req: &Request) -> Report {
@@ -194,6 +196,7 @@ fn diagnose_cluster(name: &str, snap: &Snapshot, req: &Request) -> ClusterResult
         impact,
         limitations,
         summary,
+        symptom: sym,
     }
 }
 
@@ -328,26 +331,14 @@ fn merge(fleet: &Fleet, req: &Request, results: Vec<ClusterResult>) -> Report {
             }
         })
         .collect();
-    let sym_classes = fleet
-        .clusters
-        .values()
-        .next()
-        .map(|s| {
-            let rel_free = symptom::Symptom {
-                classes: symptom::CLASSES
-                    .iter()
-                    .filter(|(_, words, _)| {
-                        let l = format!(" {} ", req.symptom.to_lowercase());
-                        words.iter().any(|w| l.contains(w))
-                    })
-                    .map(|(c, _, _)| *c)
-                    .collect(),
-                mentions: vec![],
-            };
-            let _ = s;
-            rel_free.labels()
-        })
+    let sym_classes = results
+        .first()
+        .map(|r| r.symptom.labels())
         .unwrap_or_else(|| vec!["triage".into()]);
+    let mentions: Vec<Subject> = results
+        .iter()
+        .flat_map(|r| r.symptom.mentions.iter().map(|m| Subject::new(&r.name, m)))
+        .collect();
     let mut findings = Vec::new();
     let mut all_roots = Vec::new();
     let mut impact = Impact::default();
@@ -470,13 +461,6 @@ fn merge(fleet: &Fleet, req: &Request, results: Vec<ClusterResult>) -> Report {
     let details = json!({
         "comparison": if fleet.clusters.len() > 1 { compare(fleet, &root_causes) } else { serde_json::Value::Null },
     });
-    let mut mentions = Vec::new();
-    for (name, snap) in &fleet.clusters {
-        let rel = Relations::build(snap);
-        for m in symptom::Symptom::parse(&req.symptom, &rel).mentions {
-            mentions.push(Subject::new(name, &m));
-        }
-    }
     Report {
         analysis: "diagnose_cluster_issue".into(),
         request: RequestEcho {
