@@ -5,5 +5,7 @@
 
 pub mod detect;
 pub mod diagnose;
+pub mod explain;
 pub mod render;
 pub mod report;
+pub mod timeline;

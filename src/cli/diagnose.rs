@@ -40,6 +40,28 @@ pub struct DiagnoseArgs {
     pub output: ReportFormat,
 }
 
+/// Loads the clusters an analysis reads, printing warnings; `Err(code)` when a live
+/// cluster gave nothing (already reported).
+pub(super) fn load(
+    source: &SourceArgs,
+    opts: &CaptureOptions,
+) -> anyhow::Result<Result<crate::source::Loaded, u8>> {
+    let loaded = match source.load(opts, false) {
+        Ok(l) => l,
+        Err(e) => {
+            if e.downcast_ref::<crate::capture::CaptureError>().is_some() {
+                eprintln!("error: {e:#}");
+                return Ok(Err(exit::NOTHING_CAPTURED));
+            }
+            return Err(e);
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(Ok(loaded))
+}
+
 pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
     let opts = CaptureOptions {
         namespaces: {
@@ -50,19 +72,10 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
         },
         ..CaptureOptions::default()
     };
-    let loaded = match args.source.load(&opts, false) {
+    let loaded = match load(&args.source, &opts)? {
         Ok(l) => l,
-        Err(e) => {
-            if e.downcast_ref::<crate::capture::CaptureError>().is_some() {
-                eprintln!("error: {e:#}");
-                return Ok(exit::NOTHING_CAPTURED);
-            }
-            return Err(e);
-        }
+        Err(code) => return Ok(code),
     };
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
     let req = Request {
         symptom: args.symptom.clone(),
         namespaces: opts.namespaces.clone(),

@@ -2,6 +2,7 @@
 //! exit codes. Thin by design: no analysis or format knowledge lives here.
 
 mod diagnose;
+mod explain;
 mod inspect;
 
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// From a symptom in plain words to the root cause, the causality chain, the fix and the cost.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Explain what a cluster did: why, what happened when, how services connect, impact, alert gaps.
+    Explain(explain::ExplainArgs),
     /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
     Mcp(crate::mcp::McpArgs),
 }
@@ -174,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Synth(args) => synth(&args),
         Command::Capture(args) => crate::capture::run(args),
         Command::Diagnose(args) => diagnose::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Mcp(args) => crate::mcp::run(args),
     }
 }

@@ -8,7 +8,7 @@ use super::clusters::ClusterData;
 use super::markdown::{UNTRUSTED, code, header, paging};
 use super::page::{self, Page};
 use super::tools::{Answer, DataSource};
-use crate::model::{Object, Snapshot};
+use crate::model::Snapshot;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -70,90 +70,25 @@ pub struct GetEventsOutput {
     pub next_cursor: Option<String>,
 }
 
-/// core/v1 and events.k8s.io/v1 events, read into one shape.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct EventView {
-    involved_object: Option<RefView>,
-    regarding: Option<RefView>,
-    #[serde(rename = "type")]
-    event_type: Option<String>,
-    reason: Option<String>,
-    message: Option<String>,
-    note: Option<String>,
-    count: Option<i64>,
-    deprecated_count: Option<i64>,
-    first_timestamp: Option<String>,
-    last_timestamp: Option<String>,
-    deprecated_first_timestamp: Option<String>,
-    deprecated_last_timestamp: Option<String>,
-    event_time: Option<String>,
-    source: Option<SourceView>,
-    reporting_component: Option<String>,
-    reporting_controller: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RefView {
-    kind: String,
-    namespace: String,
-    name: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SourceView {
-    component: String,
-}
-
-fn event_item(obj: &Object) -> Option<EventItem> {
-    let v: EventView = obj.typed().ok()?;
-    let r = v.involved_object.or(v.regarding).unwrap_or_default();
-    let first = v
-        .first_timestamp
-        .or(v.deprecated_first_timestamp)
-        .or(v.event_time.clone())
-        .unwrap_or_else(|| obj.meta.creation_timestamp.clone());
-    let last = v
-        .last_timestamp
-        .or(v.deprecated_last_timestamp)
-        .or(v.event_time)
-        .unwrap_or_else(|| first.clone());
-    // Events about cluster-scoped objects live in `default`; they have no namespace.
-    let namespace = if r.namespace.is_empty() && !matches!(r.kind.as_str(), "Node" | "Namespace") {
-        obj.meta.namespace.clone()
-    } else {
-        r.namespace
-    };
-    Some(EventItem {
-        event_type: v.event_type.unwrap_or_default(),
-        reason: v.reason.unwrap_or_default(),
-        object: ObjectName {
-            namespace,
-            kind: r.kind,
-            name: r.name,
-        },
-        message: v.message.or(v.note).unwrap_or_default(),
-        count: v.count.or(v.deprecated_count).unwrap_or(1),
-        first_seen: first,
-        last_seen: last,
-        source: v
-            .source
-            .map(|s| s.component)
-            .filter(|c| !c.is_empty())
-            .or(v.reporting_component)
-            .or(v.reporting_controller)
-            .unwrap_or_default(),
-    })
-}
-
-/// Every event of the snapshot (both API groups), in snapshot order.
+/// Every event of the snapshot (both API groups, a copy kept in both once), in snapshot
+/// order: the timeline engine's reading, in this tool's shape.
 pub fn all_events(snap: &Snapshot) -> Vec<EventItem> {
-    snap.items("", "events")
-        .iter()
-        .chain(snap.items("events.k8s.io", "events"))
-        .filter_map(event_item)
+    crate::analysis::timeline::events(snap)
+        .into_iter()
+        .map(|e| EventItem {
+            event_type: e.event_type,
+            reason: e.reason,
+            object: ObjectName {
+                kind: e.object.kind,
+                namespace: e.object.namespace,
+                name: e.object.name,
+            },
+            message: e.message,
+            count: e.count,
+            first_seen: e.first_seen,
+            last_seen: e.last_seen,
+            source: e.source,
+        })
         .collect()
 }
 

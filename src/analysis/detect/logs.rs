@@ -524,6 +524,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             let mut h = Hit::new(w.clone(), kind, sev, cause)
                 .msg(message)
                 .since(s.first)
+                .until(s.last)
                 .ev("log", s.file.clone(), s.sample.clone(), s.first);
             h.blames = peers;
             out.push(h);

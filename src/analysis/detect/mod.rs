@@ -38,6 +38,9 @@ pub struct Hit {
     pub severity: Severity,
     /// Epoch seconds when it started, as far as the evidence shows.
     pub since: Option<i64>,
+    /// Epoch seconds when it was last seen, where the evidence says (log lines); `None`
+    /// for current state or unknown.
+    pub until: Option<i64>,
     pub message: String,
     pub evidence: Vec<Evidence>,
     /// Objects the evidence names as the culprit (a peer that times out, the ConfigMap
@@ -57,6 +60,7 @@ impl Hit {
             kind,
             severity,
             since: None,
+            until: None,
             message: String::new(),
             evidence: Vec::new(),
             blames: Vec::new(),
@@ -72,6 +76,11 @@ impl Hit {
 
     pub fn since(mut self, t: Option<i64>) -> Self {
         self.since = t;
+        self
+    }
+
+    pub fn until(mut self, t: Option<i64>) -> Self {
+        self.until = t;
         self
     }
 
@@ -190,6 +199,7 @@ pub fn detect_all(ctx: &Ctx) -> Detected {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
+                m.until = m.until.max(h.until);
                 m.cause = m.cause.max(h.cause);
                 if m.message.is_empty() {
                     m.message = h.message;

@@ -44,11 +44,55 @@ struct ClusterResult {
     symptom: symptom::Symptom,
 }
 
+/// One cluster's evidence, gathered once: relations (with the service map) and what the
+/// detectors found. Other analyses (explain) reuse it instead of detecting again.
+pub struct Prepared<'a> {
+    pub name: String,
+    pub snap: &'a Snapshot,
+    pub rel: Relations,
+    pub hits: Vec<detect::Hit>,
+    pub changes: Vec<detect::Change>,
+    pub limitations: Vec<String>,
+    /// The snapshot's "now": its capture time, epoch seconds.
+    pub now: i64,
+}
+
+/// Gathers every cluster's evidence for a request (its namespaces and `since` window).
+pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
+    fleet
+        .clusters
+        .iter()
+        .map(|(name, snap)| {
+            let rel = Relations::build(snap);
+            let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
+            let not_before = req
+                .since
+                .as_deref()
+                .and_then(since_seconds)
+                .map(|s| now - s);
+            let ctx = Ctx::new(snap, &rel, req.namespaces.clone(), not_before);
+            let Detected { hits, changes } = detect::detect_all(&ctx);
+            let limitations = limitations(snap, &ctx);
+            Prepared {
+                name: name.clone(),
+                snap,
+                rel,
+                hits,
+                changes,
+                limitations,
+                now,
+            }
+        })
+        .collect()
+}
+
 pub fn diagnose(fleet: &Fleet, req: &Request) -> Report {
-    let mut results = Vec::new();
-    for (name, snap) in &fleet.clusters {
-        results.push(diagnose_cluster(name, snap, req));
-    }
+    diagnose_prepared(fleet, req, &prepare(fleet, req))
+}
+
+/// [`diagnose`] over evidence already gathered by [`prepare`].
+pub fn diagnose_prepared(fleet: &Fleet, req: &Request, prepared: &[Prepared]) -> Report {
+    let results = prepared.iter().map(|p| diagnose_cluster(p, req)).collect();
     merge(fleet, req, results)
 }
 
@@ -58,19 +102,12 @@ fn since_seconds(text: &str) -> Option<i64> {
         .map(|d| d.as_secs() as i64)
 }
 
-fn diagnose_cluster(name: &str, snap: &Snapshot, req: &Request) -> ClusterResult {
-    let rel = Relations::build(snap);
-    let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
-    let not_before = req
-        .since
-        .as_deref()
-        .and_then(since_seconds)
-        .map(|s| now - s);
-    let ctx = Ctx::new(snap, &rel, req.namespaces.clone(), not_before);
-    let Detected { hits, changes } = detect::detect_all(&ctx);
-    let sym = symptom::Symptom::parse(&req.symptom, &rel);
-    let candidates = rank::rank(&hits, &changes, &rel, &sym);
-    let graph = chain::Graph::build(&hits, &rel);
+fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
+    let (name, snap, rel, now) = (p.name.as_str(), p.snap, &p.rel, p.now);
+    let (hits, changes) = (&p.hits, &p.changes);
+    let sym = symptom::Symptom::parse(&req.symptom, rel);
+    let candidates = rank::rank(hits, changes, rel, &sym);
+    let graph = chain::Graph::build(hits, rel);
 
     let mut findings: Vec<Finding> = hits
         .iter()
@@ -186,9 +223,9 @@ fn diagnose_cluster(name: &str, snap: &Snapshot, req: &Request) -> ClusterResult
                 .collect(),
         ));
     }
-    let impact = impact::impact(snap, &rel, name, &hits, roots.first().map(|r| &r.1));
-    let limitations = limitations(snap, &ctx);
-    let summary = summarize(&roots, &hits, &candidates, &impact, now, &changes);
+    let impact = impact::impact(snap, rel, name, hits, roots.first().map(|r| &r.1));
+    let limitations = p.limitations.clone();
+    let summary = summarize(&roots, hits, &candidates, &impact, now, changes);
     ClusterResult {
         name: name.to_string(),
         findings,
