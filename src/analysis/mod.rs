@@ -5,5 +5,6 @@
 
 pub mod detect;
 pub mod diagnose;
+pub mod graph;
 pub mod render;
 pub mod report;
