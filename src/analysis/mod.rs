@@ -6,6 +6,7 @@
 pub mod detect;
 pub mod diagnose;
 pub mod explain;
+pub mod graph;
 pub mod render;
 pub mod report;
 pub mod timeline;
