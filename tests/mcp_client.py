@@ -220,6 +220,11 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
         raise AssertionError("an unknown resource must be an error")
     except MCPError as e:
         assert "unknown resource" in str(e.error.message).lower()
+        # Resource not found: the URI in data; -32002 before 2026-07-28, -32602 from it on
+        # (SEP-2164).
+        want = -32602 if str(client.protocol_version) >= "2026-07-28" else -32002
+        assert e.error.code == want, (client.protocol_version, e.error)
+        assert (e.error.data or {}).get("uri") == "intel://no-such-cluster/manifest", e.error
     ok(f"resources: {uris}")
 
     # Prompts

@@ -117,13 +117,15 @@ fn summary(data: &ClusterData) -> String {
 }
 
 pub async fn read(clusters: &Clusters, uri: &str) -> Result<ReadResourceResult, McpError> {
+    // Resource not found with the URI in `data`, as the spec has it (-32002; rmcp sends
+    // -32602 to peers on 2026-07-28 or later, SEP-2164).
     let not_found = || {
         McpError::resource_not_found(
             format!(
                 "unknown resource {uri:?}: resources are intel://<cluster>/manifest and intel://<cluster>/summary for clusters {}",
                 clusters.names().join(", ")
             ),
-            None,
+            Some(serde_json::json!({ "uri": uri })),
         )
     };
     let rest = uri.strip_prefix(SCHEME).ok_or_else(not_found)?;
