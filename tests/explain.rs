@@ -505,6 +505,38 @@ fn the_cli_answers_in_every_format() {
             assert!(s.contains("inventory"), "{fmt}");
         }
     }
+    // The diagram formats: DOT through the real Graphviz (tests/diagrams.rs covers the
+    // renderers and Mermaid in depth).
+    let dot_out = dir.join("map.dot");
+    let out = std::process::Command::new(bin)
+        .args(["explain", "how are services connected?", "--bundle"])
+        .arg(&bundle)
+        .args(["-o", "dot"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&dot_out, &out.stdout).unwrap();
+    let dot = std::env::var("INTEL_DOT").unwrap_or_else(|_| "dot".into());
+    match std::process::Command::new(&dot)
+        .arg("-Tsvg")
+        .arg(&dot_out)
+        .arg("-o")
+        .arg(dir.join("map.svg"))
+        .status()
+    {
+        Ok(st) => assert!(st.success(), "dot rejected the CLI's -o dot output"),
+        Err(e) if std::env::var("INTEL_REQUIRE_RENDERERS").as_deref() == Ok("1") => {
+            panic!("cannot run {dot}: {e}")
+        }
+        Err(e) => eprintln!("explain: SKIPPED the DOT check: cannot run {dot}: {e}"),
+    }
+    let out = std::process::Command::new(bin)
+        .args(["explain", "how are services connected?", "--bundle"])
+        .arg(&bundle)
+        .args(["-o", "mermaid"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("flowchart"));
     let out = std::process::Command::new(bin)
         .args(["explain", "what happened", "--at", "teatime", "--bundle"])
         .arg(&bundle)

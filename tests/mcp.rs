@@ -281,6 +281,8 @@ fn stdio_raw_json_rpc() {
         "get_metrics",
         "get_timeline",
         "get_service_map",
+        "diagnose_cluster_issue",
+        "explain_infrastructure_behavior",
     ] {
         assert!(names.contains(&want), "{want} missing: {names:?}");
     }

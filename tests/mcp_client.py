@@ -31,6 +31,7 @@ PRIMITIVES = [
     "get_timeline",
     "get_service_map",
 ]
+ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior"]
 PROMPTS = ["incident-triage", "post-incident-review", "pre-deploy-check"]
 SYMPTOM = "users see timeouts at checkout and login fails"
 
@@ -71,7 +72,7 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
 
     # tools/list: names, schemas, annotations.
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    for name in PRIMITIVES:
+    for name in PRIMITIVES + ANALYSES:
         assert name in tools, f"tool {name} missing from {sorted(tools)}"
     for name, t in tools.items():
         assert t.description and len(t.description) > 40, f"{name}: description too short"
@@ -167,19 +168,33 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     ok(f"get_service_map: {len(edges)} edges touching auth, each with evidence")
 
     # The analyses.
-    if "diagnose_cluster_issue" in tools:
-        r = await call(client, "diagnose_cluster_issue", {"symptom": SYMPTOM})
-        report = r.structured_content
-        assert report["rootCauses"], "no root cause"
-        top = report["rootCauses"][0]["subject"]["name"]
-        if expect_root_cause:
-            assert top == expect_root_cause, f"root cause {top}, expected {expect_root_cause}"
-        ok(f"diagnose_cluster_issue: root cause {top}")
-        await call_error(client, "diagnose_cluster_issue", {}, "symptom")
-        ok("diagnose_cluster_issue: missing symptom is a tool error")
-    if "explain_infrastructure_behavior" in tools:
-        r = await call(client, "explain_infrastructure_behavior", {"question": "why does auth restart?"})
-        ok("explain_infrastructure_behavior answered")
+    r = await call(client, "diagnose_cluster_issue", {"symptom": SYMPTOM})
+    report = r.structured_content
+    assert report["rootCauses"], "no root cause"
+    top = report["rootCauses"][0]["subject"]["name"]
+    if expect_root_cause:
+        assert top == expect_root_cause, f"root cause {top}, expected {expect_root_cause}"
+    ok(f"diagnose_cluster_issue: root cause {top}")
+    await call_error(client, "diagnose_cluster_issue", {}, "symptom")
+    ok("diagnose_cluster_issue: missing symptom is a tool error")
+    r = await call(client, "explain_infrastructure_behavior",
+                   {"question": SYMPTOM + " — what happened, and how are services connected?"})
+    report = r.structured_content
+    assert report["analysis"] == "explain_infrastructure_behavior", report["analysis"]
+    top = report["rootCauses"][0]["subject"]["name"]
+    if expect_root_cause:
+        assert top == expect_root_cause, f"root cause {top}, expected {expect_root_cause}"
+    d = report["details"]
+    assert "what-happened" in d["intents"] and "connections" in d["intents"], d["intents"]
+    phases = [p["phase"] for p in d["timeline"][0]["phases"]]
+    assert phases and phases[0] == "trigger", phases
+    assert all(e["evidence"] for e in d["serviceMap"][0]["edges"])
+    assert "Timeline" in r.content[0].text, r.content[0].text[:300]
+    ok(f"explain_infrastructure_behavior: root cause {top}, phases {phases}")
+    await call_error(client, "explain_infrastructure_behavior", {"question": ""}, "question")
+    await call_error(client, "explain_infrastructure_behavior",
+                     {"question": "what happened?", "at": "teatime"}, "cannot read the time")
+    ok("explain_infrastructure_behavior: empty question and unreadable time are tool errors")
 
     # Invalid arguments and unknown clusters: tool errors with a clear message.
     await call_error(client, "get_logs", {"namespace": "shop"}, "pod")
@@ -194,7 +209,8 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     for name in tools:
         if name == "list_clusters":
             continue
-        args = {"cluster": "no-such-cluster", "kind": "Pod", "namespace": "shop", "pod": pod, "symptom": SYMPTOM}
+        args = {"cluster": "no-such-cluster", "kind": "Pod", "namespace": "shop", "pod": pod, "symptom": SYMPTOM,
+                "question": SYMPTOM}
         args = {k: v for k, v in args.items() if k in tools[name].input_schema.get("properties", {})}
         await call_error(client, name, args, cluster)
     await call_error(client, "list_clusters", {"cluster": "no-such-cluster"}, cluster)

@@ -13,6 +13,10 @@ pub enum ExplainFormat {
     Text,
     Json,
     Markdown,
+    /// The service map as a Mermaid flowchart (failing services highlighted).
+    Mermaid,
+    /// The service map as Graphviz DOT (`| dot -Tsvg > map.svg`).
+    Dot,
 }
 
 #[derive(Args, Debug)]
@@ -52,6 +56,40 @@ pub struct ExplainArgs {
     pub output: ExplainFormat,
 }
 
+/// The service map of every cluster, one diagram each (Mermaid: one flowchart per
+/// cluster, separated by a `%%` comment; DOT: one digraph per cluster).
+fn diagrams(x: &crate::analysis::explain::Explanation, format: ExplainFormat) -> String {
+    use crate::analysis::graph::{self, NodeState};
+    let mut out = String::new();
+    for (cluster, map, states) in &x.maps {
+        let states = states
+            .iter()
+            .filter_map(|(o, s)| {
+                let st = match s.as_str() {
+                    "root" => NodeState::Root,
+                    "down" => NodeState::Down,
+                    "degraded" => NodeState::Degraded,
+                    "at-risk" => NodeState::AtRisk,
+                    _ => return None,
+                };
+                Some((o.clone(), st))
+            })
+            .collect();
+        if format == ExplainFormat::Mermaid {
+            if x.maps.len() > 1 {
+                out.push_str(&format!("%% cluster {}\n", cluster.replace('\n', " ")));
+            }
+            out.push_str(&graph::mermaid(map, &states));
+        } else {
+            out.push_str(&graph::dot(map, &states));
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
     let req = Request {
         question: args.question.clone(),
@@ -89,6 +127,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         ExplainFormat::Text => render::text(&x),
         ExplainFormat::Markdown => render::markdown(&x),
         ExplainFormat::Json => serde_json::to_string_pretty(&x.report)? + "\n",
+        ExplainFormat::Mermaid | ExplainFormat::Dot => diagrams(&x, args.output),
     };
     print!("{out}");
     Ok(exit::OK)

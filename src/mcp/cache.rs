@@ -16,17 +16,27 @@ use crate::analysis::report::Report;
 /// to recompute next to the memory a large report set would hold).
 const MAX_ENTRIES: usize = 32;
 
-type Slot = Arc<OnceLock<Arc<Report>>>;
+type Slot<T> = Arc<OnceLock<Arc<T>>>;
 
-/// Reports of one snapshot, by a request key.
-#[derive(Default)]
-pub struct Reports {
-    slots: Mutex<BTreeMap<String, Slot>>,
+/// Results of one snapshot, by a request key.
+pub struct Cache<T> {
+    slots: Mutex<BTreeMap<String, Slot<T>>>,
 }
 
-impl Reports {
-    /// The report for `key`, computing it with `f` (at most once per key, whoever asks).
-    pub fn get_or_compute(&self, key: String, f: impl FnOnce() -> Report) -> Arc<Report> {
+/// Diagnose reports.
+pub type Reports = Cache<Report>;
+
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache {
+            slots: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<T> Cache<T> {
+    /// The result for `key`, computing it with `f` (at most once per key, whoever asks).
+    pub fn get_or_compute(&self, key: String, f: impl FnOnce() -> T) -> Arc<T> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             if slots.len() >= MAX_ENTRIES && !slots.contains_key(&key) {

@@ -31,6 +31,8 @@ pub struct ClusterData {
     relations: OnceLock<Relations>,
     /// Analysis reports of this snapshot, by request.
     pub reports: Reports,
+    /// Explanations of this snapshot, by request.
+    pub explanations: super::cache::Cache<Result<crate::analysis::explain::Explanation, String>>,
 }
 
 impl ClusterData {
@@ -46,6 +48,7 @@ impl ClusterData {
             usage: OnceLock::new(),
             relations: OnceLock::new(),
             reports: Reports::default(),
+            explanations: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use super::markdown::data_line;
 use super::page;
 use super::tools::{Answer, Spec, spec_with_output, typed};
 use crate::analysis::diagnose::{Request, diagnose};
+use crate::analysis::explain::{Request as ExplainRequest, explain, render as explain_render};
 use crate::analysis::render;
 
 /// Findings per answer; the rest are a cursor away.
@@ -136,19 +137,127 @@ pub fn diagnose_cluster_issue(data: &ClusterData, input: DiagnoseInput) -> Resul
     Ok(Answer { text, structured })
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExplainInput {
+    /// The cluster to explain (a name from list_clusters). Optional when one is loaded.
+    #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
+    pub cluster: Option<String>,
+    /// The question as the user asked it: "why is latency high?", "we had an outage
+    /// yesterday at 2pm, what happened?", "how are payment and inventory connected?", "what
+    /// is the business impact?", "why didn't our alerts catch this?". The answer says which
+    /// kinds it read (details.intents).
+    pub question: String,
+    /// The time the question is about, overriding one in the question: RFC 3339,
+    /// "2026-11-24 14:00", "14:00", "yesterday 2pm", "2 hours ago".
+    pub at: Option<String>,
+    /// The timeline window (`1h`, `30m`): centred on the time asked about, else ending at
+    /// the capture.
+    pub window: Option<String>,
+    /// Time zone for reading and saying times: IANA name (Europe/Berlin), UTC, +02:00.
+    /// Default: the cluster's, else UTC.
+    pub timezone: Option<String>,
+    /// Only look at these namespaces (default: all).
+    pub namespaces: Option<Vec<String>>,
+    /// The nextCursor of a previous answer: the same report with the next findings.
+    pub cursor: Option<String>,
+}
+
+pub fn explain_infrastructure_behavior(
+    data: &ClusterData,
+    input: ExplainInput,
+) -> Result<Answer, String> {
+    let offset = page::offset(input.cursor.as_deref())?;
+    let question = input.question.trim();
+    if question.is_empty() {
+        return Err(
+            "`question` is empty: ask what you want explained, e.g. \"what happened at 14:00?\""
+                .into(),
+        );
+    }
+    let req = ExplainRequest {
+        question: question.to_string(),
+        namespaces: input.namespaces.unwrap_or_default(),
+        at: input.at,
+        window: input.window,
+        timezone: input.timezone,
+    };
+    // Bad times and zones are the caller's to fix: say so before any work.
+    explain(&crate::model::Fleet::default(), &req).map_err(|e| e.to_string())?;
+    let key = serde_json::to_string(&(
+        &req.question,
+        &req.namespaces,
+        &req.at,
+        &req.window,
+        &req.timezone,
+    ))
+    .map_err(|e| format!("cannot encode the request: {e}"))?;
+    let x = data.explanations.get_or_compute(key, || {
+        explain(&data.fleet, &req).map_err(|e| e.to_string())
+    });
+    let x = match &*x {
+        Ok(x) => x,
+        Err(e) => return Err(e.clone()),
+    };
+    let mut x = x.clone();
+    let total = x.report.findings.len();
+    if offset > 0 && offset >= total {
+        return Err(format!(
+            "cursor past the end: the report has {total} findings"
+        ));
+    }
+    let end = (offset + FINDINGS_PER_PAGE).min(total);
+    x.report.findings = x.report.findings.drain(offset..end).collect();
+    let next_cursor = (end < total).then(|| page::cursor_at(end));
+    let mut text = data_line(data);
+    text.push_str(&explain_render::markdown(&x));
+    if let Some(c) = &next_cursor {
+        text.push_str(&format!(
+            "\nFindings {}–{end} of {total}. More: call again with `cursor: \"{c}\"` (same arguments).\n",
+            offset + 1
+        ));
+    }
+    let mut structured =
+        serde_json::to_value(&x.report).map_err(|e| format!("cannot encode the report: {e}"))?;
+    if let Some(o) = structured.as_object_mut() {
+        o.insert("findingsTotal".into(), json!(total));
+        if let Some(c) = next_cursor {
+            o.insert("nextCursor".into(), json!(c));
+        }
+    }
+    Ok(Answer { text, structured })
+}
+
 /// The analysis tools that exist in this build.
 pub(super) fn specs() -> Vec<Spec> {
-    vec![spec_with_output::<DiagnoseInput>(
-        "diagnose_cluster_issue",
-        "Diagnose a cluster issue",
-        "Find the root cause of a symptom described in plain words (\"checkout is slow\", \
+    vec![
+        spec_with_output::<ExplainInput>(
+            "explain_infrastructure_behavior",
+            "Explain infrastructure behavior",
+            "Answer a question about what the cluster did and why: \"what happened at 2pm?\" \
+             (a timeline of events, rollouts, config changes, restarts, node conditions and \
+             log/metric onsets, grouped into trigger → propagation → impact → recovery), \
+             \"how are services connected?\" (the service map with evidence per edge and \
+             hidden multi-hop coupling with the lag between failures), \"what is the impact?\" \
+             (affected services, revenue and SLO budget from business annotations), \"why \
+             didn't alerts catch this?\" (missing probes, limits, PDBs, SLOs, alert rules, \
+             undeclared dependencies). Includes the root cause analysis of \
+             diagnose_cluster_issue. details.intents says how the question was read.",
+            report_schema(),
+            |d, a| typed(d, a, explain_infrastructure_behavior),
+        ),
+        spec_with_output::<DiagnoseInput>(
+            "diagnose_cluster_issue",
+            "Diagnose a cluster issue",
+            "Find the root cause of a symptom described in plain words (\"checkout is slow\", \
          \"pods keep restarting\", \"users see 504s\"): runs every detector over the cluster \
          (crash loops, OOM kills, scheduling, probes, DNS, certificates, quotas, nodes…), \
          ranks root causes, and returns for each the causality chain to the symptom with \
          evidence, the affected services, and ranked fixes with verification and rollback. \
          Call this first for any \"why is X broken\" question, then check its evidence with \
          get_events, get_logs and get_metrics.",
-        report_schema(),
-        |d, a| typed(d, a, diagnose_cluster_issue),
-    )]
+            report_schema(),
+            |d, a| typed(d, a, diagnose_cluster_issue),
+        ),
+    ]
 }
