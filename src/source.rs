@@ -25,6 +25,46 @@ pub struct SourceArgs {
     pub kubeconfig: Option<PathBuf>,
 }
 
+/// How a live context is captured before it is analysed (ignored for bundles): the
+/// `capture` flags that decide what evidence an analysis has beyond objects, events and
+/// logs.
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// metrics.k8s.io samples to take from a live context.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub samples: u32,
+    /// Time between two metrics samples (e.g. 15s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "15s",
+          value_parser = crate::capture::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Prometheus base URL for a live context (e.g. http://localhost:9090 after a
+    /// port-forward): CPU, memory, throttling, restarts and network series over --window.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// How far back the Prometheus series reach.
+    #[arg(long, value_name = "DURATION", default_value = "1h",
+          value_parser = crate::capture::parse_duration)]
+    pub window: std::time::Duration,
+}
+
+impl LiveArgs {
+    /// Capture options for these flags, limited to `namespaces` (sorted, distinct).
+    pub fn options(&self, namespaces: &[String]) -> CaptureOptions {
+        let mut namespaces = namespaces.to_vec();
+        namespaces.sort();
+        namespaces.dedup();
+        CaptureOptions {
+            namespaces,
+            samples: self.samples.max(1),
+            interval: self.interval,
+            prometheus: self.prometheus.clone(),
+            window: self.window,
+            ..CaptureOptions::default()
+        }
+    }
+}
+
 /// The clusters loaded, and what went wrong on the way without stopping it.
 #[derive(Debug, Default)]
 pub struct Loaded {

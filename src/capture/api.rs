@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
 use serde_json::Value;
@@ -121,27 +122,33 @@ pub(crate) fn error_message(body: &[u8]) -> String {
     clip(&text, MAX_MESSAGE)
 }
 
-/// One GET: the body of a 2xx answer, parsed by `parse`; an error answer becomes
-/// [`FetchError::Status`] with the HTTP status as answered (kube's own mapping loses it
-/// when an error body is JSON but not a Status).
+/// One GET: the body of a 2xx answer, parsed by `parse`, and the server's clock (its
+/// `Date` header) when it sent one; an error answer becomes [`FetchError::Status`] with
+/// the HTTP status as answered (kube's own mapping loses it when an error body is JSON
+/// but not a Status).
 async fn get_once<T>(
     client: &Client,
     path: &str,
     parse: impl Fn(&[u8]) -> Result<T, FetchError>,
-) -> Result<T, FetchError> {
+) -> Result<(T, Option<Timestamp>), FetchError> {
     let req = http::Request::get(path)
         .header(http::header::ACCEPT, "application/json, */*")
         .body(Body::from(Vec::new()))
         .map_err(FetchError::Request)?;
     let res = client.send(req).await.map_err(FetchError::Kube)?;
     let status = res.status();
+    let date = res
+        .headers()
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(http_date);
     let body = res
         .into_body()
         .collect_bytes()
         .await
         .map_err(FetchError::Kube)?;
     if status.is_success() {
-        parse(&body)
+        parse(&body).map(|t| (t, date))
     } else {
         Err(FetchError::Status {
             code: status.as_u16(),
@@ -167,7 +174,7 @@ async fn get<T>(
     path: &str,
     timeout: Duration,
     parse: impl Fn(&[u8]) -> Result<T, FetchError> + Copy,
-) -> Result<T, FetchError> {
+) -> Result<(T, Option<Timestamp>), FetchError> {
     let mut delays = RETRY_DELAYS.iter();
     loop {
         let result = match tokio::time::timeout(timeout, get_once(client, path, parse)).await {
@@ -191,6 +198,7 @@ pub(crate) async fn get_typed<T: serde::de::DeserializeOwned>(
         serde_json::from_slice(body).map_err(FetchError::Json)
     })
     .await
+    .map(|(t, _)| t)
 }
 
 /// GETs `path` and parses the body as JSON.
@@ -200,6 +208,25 @@ pub(crate) async fn get_json(
     timeout: Duration,
 ) -> Result<Value, FetchError> {
     get_typed(client, path, timeout).await
+}
+
+/// GETs `path` as JSON, with the server's clock (`Date` header) when it sent one.
+pub(crate) async fn get_json_dated(
+    client: &Client,
+    path: &str,
+    timeout: Duration,
+) -> Result<(Value, Option<Timestamp>), FetchError> {
+    get(client, path, timeout, |body| {
+        serde_json::from_slice(body).map_err(FetchError::Json)
+    })
+    .await
+}
+
+/// An HTTP `Date` header (RFC 9110 IMF-fixdate, `Tue, 24 Nov 2026 14:00:00 GMT`).
+pub(crate) fn http_date(text: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()
 }
 
 /// GETs `path` as text that need not be UTF-8 (container logs: a binary byte, or a
@@ -214,6 +241,7 @@ pub(crate) async fn get_lossy_text(
         Ok(String::from_utf8_lossy(body).into_owned())
     })
     .await
+    .map(|(t, _)| t)
 }
 
 #[cfg(test)]
@@ -225,6 +253,15 @@ mod tests {
         let mut status = Status::failure(message, reason);
         status.code = code;
         FetchError::Kube(kube::Error::Api(status.boxed()))
+    }
+
+    #[test]
+    fn http_dates_are_read() {
+        assert_eq!(
+            http_date("Tue, 24 Nov 2026 14:00:00 GMT").map(|t| t.as_second()),
+            Some(1795528800)
+        );
+        assert_eq!(http_date("yesterday"), None);
     }
 
     #[test]

@@ -216,8 +216,10 @@ pub fn capture_client(mut config: kube::Config, opts: &CaptureOptions) -> kube::
 /// retry layer makes unavailable aggregated APIs slow).
 ///
 /// `cluster` names the cluster in the manifest (its `kubernetesVersion` is filled in
-/// here). The snapshot's `capturedAt` is the wall clock when the capture started; its
-/// window reaches back `max(opts.window, sampling span)` and ends when the capture ended.
+/// here). The snapshot's `capturedAt` is the API server's clock when the capture started
+/// (the `Date` of its `/version` answer; the local clock when it sends none); its window
+/// reaches back `max(opts.window, sampling span)` and ends when the capture ended, on the
+/// same clock.
 /// Every object is redacted (Secrets reduced to metadata, type and key names) and every
 /// log is redacted as text before it enters the snapshot.
 ///
@@ -233,7 +235,6 @@ pub async fn capture_snapshot(
 ) -> anyhow::Result<Snapshot> {
     let redactor = Redactor::new(&opts.redact_patterns)?;
     let started = Timestamp::now();
-    let captured_at = util::rfc3339_seconds(started);
     let client = &client;
 
     let (version, discovered) = futures::join!(
@@ -245,10 +246,22 @@ pub async fn capture_snapshot(
         items: discovered.types.len() as u64,
         errors: discovered.errors,
     };
+    // "Now" is the API server's clock (its `Date` header on /version), not ours: object
+    // timestamps are set by the server, so ages measured on its clock carry no client
+    // skew, and a replay (`kubectl intel serve`) shows the time it was captured.
+    let mut server_now = None;
     match version {
-        Ok(v) => cluster.kubernetes_version = v,
+        Ok((v, date)) => {
+            cluster.kubernetes_version = v;
+            server_now = date;
+        }
         Err(e) => discovery_collector.errors.push(e),
     }
+    let skew = server_now
+        .map(|t| t.duration_since(started))
+        .unwrap_or_default();
+    let on_server = |t: Timestamp| t.checked_add(skew).unwrap_or(t);
+    let captured_at = util::rfc3339_seconds(server_now.unwrap_or(started));
     if discovered.types.is_empty() {
         progress.finish();
         return Err(nothing_captured(&cluster, discovery_collector.errors.first()).into());
@@ -302,8 +315,11 @@ pub async fn capture_snapshot(
         opts.window
     };
     manifest.window = Window {
-        start: Some(util::rfc3339_seconds(util::minus(started, reach))),
-        end: Some(util::rfc3339_seconds(ended).max(captured_at)),
+        start: Some(util::rfc3339_seconds(util::minus(
+            on_server(started),
+            reach,
+        ))),
+        end: Some(util::rfc3339_seconds(on_server(ended)).max(captured_at)),
     };
     manifest.namespaces = opts.namespaces.clone();
     let mut collectors = vec![discovery_collector];
@@ -337,20 +353,22 @@ pub async fn capture_snapshot(
     Ok(snap)
 }
 
-/// The server's `gitVersion` (`v1.31.2`). `/version` is read as plain JSON rather than
-/// k8s-openapi's `Info`, so a server that leaves fields out still gives its version.
+/// The server's `gitVersion` (`v1.31.2`) and its clock (the answer's `Date` header).
+/// `/version` is read as plain JSON rather than k8s-openapi's `Info`, so a server that
+/// leaves fields out still gives its version.
 async fn kubernetes_version(
     client: &Client,
     timeout: Duration,
-) -> Result<Option<String>, CollectorError> {
-    let info = api::get_json(client, "/version", timeout)
+) -> Result<(Option<String>, Option<Timestamp>), CollectorError> {
+    let (info, date) = api::get_json_dated(client, "/version", timeout)
         .await
         .map_err(|e| e.to_collector_error("/version"))?;
-    Ok(info
+    let version = info
         .get("gitVersion")
         .and_then(serde_json::Value::as_str)
         .filter(|v| !v.is_empty())
-        .map(str::to_string))
+        .map(str::to_string);
+    Ok((version, date))
 }
 
 fn nothing_captured(cluster: &ClusterInfo, first: Option<&CollectorError>) -> CaptureError {

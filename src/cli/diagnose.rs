@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use crate::analysis::diagnose::{Request, diagnose};
 use crate::analysis::render;
 use crate::capture::CaptureOptions;
-use crate::source::SourceArgs;
+use crate::source::{LiveArgs, SourceArgs};
 
 use super::exit;
 
@@ -20,6 +20,7 @@ pub enum ReportFormat {
 #[command(after_help = "Examples:\n  \
     kubectl intel diagnose \"users are reporting timeouts\" --bundle prod.intel.tar.zst\n  \
     kubectl intel diagnose \"503s on checkout\" --context prod -n shop\n  \
+    kubectl intel diagnose \"checkout is slow\" --context prod --samples 4 --interval 15s --prometheus http://localhost:9090\n  \
     kubectl intel diagnose \"pods keep restarting\" --bundle staging.intel.tar.zst --bundle prod.intel.tar.zst -o markdown\n  \
     kubectl intel diagnose \"\" --bundle prod.intel.tar.zst -o json   # full health triage\n\n\
     Exit status: 0 with a report (whether or not a root cause was found), 3 for an\n\
@@ -29,6 +30,8 @@ pub struct DiagnoseArgs {
     pub symptom: String,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Only look at these namespaces (repeatable). Cluster-scoped objects are always examined.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespaces: Vec<String>,
@@ -63,15 +66,7 @@ pub(super) fn load(
 }
 
 pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
-    let opts = CaptureOptions {
-        namespaces: {
-            let mut n = args.namespaces.clone();
-            n.sort();
-            n.dedup();
-            n
-        },
-        ..CaptureOptions::default()
-    };
+    let opts = args.live.options(&args.namespaces);
     let loaded = match load(&args.source, &opts)? {
         Ok(l) => l,
         Err(code) => return Ok(code),

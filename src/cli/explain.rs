@@ -3,7 +3,6 @@
 use clap::{Args, ValueEnum};
 
 use crate::analysis::explain::{Request, explain, render};
-use crate::capture::CaptureOptions;
 use crate::source::SourceArgs;
 
 use super::exit;
@@ -35,6 +34,8 @@ pub struct ExplainArgs {
     pub question: String,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub live: crate::source::LiveArgs,
     /// Only look at these namespaces (repeatable). Cluster-scoped objects are always examined.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespaces: Vec<String>,
@@ -108,10 +109,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         eprintln!("error: {e}");
         return Ok(exit::USAGE);
     }
-    let opts = CaptureOptions {
-        namespaces: req.namespaces.clone(),
-        ..CaptureOptions::default()
-    };
+    let opts = args.live.options(&req.namespaces);
     let loaded = match super::diagnose::load(&args.source, &opts)? {
         Ok(l) => l,
         Err(code) => return Ok(code),

@@ -67,6 +67,11 @@ pub async fn handle(
                 "the server could not find the requested resource (API group {group} is not in this snapshot)"
             )),
         },
+        ["prometheus", "api", "v1", "query_range"] => {
+            let (code, body) =
+                super::prometheus::query_range(&state.snap, query.get("query").map(String::as_str));
+            raw_json(StatusCode::from_u16(code).unwrap_or(StatusCode::OK), body)
+        }
         ["api", version, rest @ ..] => req.resource_path("", version, rest),
         ["apis", group, version, rest @ ..] => req.resource_path(group, version, rest),
         _ => not_found("the server could not find the requested resource".to_string()),

@@ -9,6 +9,7 @@
 mod api;
 mod discovery;
 mod metrics;
+mod prometheus;
 pub mod selector;
 pub mod table;
 
@@ -83,7 +84,30 @@ impl ServeState {
 
 /// The router, for embedding in tests or other servers.
 pub fn router(state: Arc<ServeState>) -> axum::Router {
-    axum::Router::new().fallback(api::handle).with_state(state)
+    axum::Router::new()
+        .fallback(api::handle)
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            stamp_date,
+        ))
+        .with_state(state)
+}
+
+/// Every answer's `Date` is the capture time: the replay's clock stands still there, so
+/// a client that takes "now" from the server (as `capture` and live analyses do) sees
+/// the cluster at the moment it was captured.
+async fn stamp_date(
+    axum::extract::State(state): axum::extract::State<Arc<ServeState>>,
+    mut res: axum::response::Response,
+) -> axum::response::Response {
+    if let Ok(date) =
+        jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&state.now)
+    {
+        if let Ok(v) = http::HeaderValue::from_str(&date) {
+            res.headers_mut().insert(http::header::DATE, v);
+        }
+    }
+    res
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
