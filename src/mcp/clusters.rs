@@ -29,6 +29,7 @@ pub struct ClusterData {
     pub origin: String,
     usage: OnceLock<Usage>,
     relations: OnceLock<Relations>,
+    timeline: OnceLock<crate::analysis::timeline::Timeline>,
     /// Analysis reports of this snapshot, by request.
     pub reports: Reports,
     /// Explanations of this snapshot, by request.
@@ -47,6 +48,7 @@ impl ClusterData {
             origin,
             usage: OnceLock::new(),
             relations: OnceLock::new(),
+            timeline: OnceLock::new(),
             reports: Reports::default(),
             explanations: Default::default(),
         }
@@ -67,6 +69,23 @@ impl ClusterData {
 
     pub fn relations(&self) -> &Relations {
         self.relations.get_or_init(|| Relations::build(self.snap()))
+    }
+
+    /// The merged timeline (events, changes, terminations, node conditions, detector
+    /// onsets), built once: the detectors run over the whole snapshot for it.
+    pub fn timeline(&self) -> &crate::analysis::timeline::Timeline {
+        self.timeline.get_or_init(|| {
+            use crate::analysis::{detect, timeline};
+            let rel = self.relations();
+            let ctx = detect::Ctx::new(self.snap(), rel, Vec::new(), None);
+            let d = detect::detect_all(&ctx);
+            timeline::Timeline::build(&timeline::Inputs {
+                snap: self.snap(),
+                rel,
+                hits: &d.hits,
+                changes: &d.changes,
+            })
+        })
     }
 
     /// The capture time, and its age in seconds as of now (never negative). The analyses'

@@ -8,7 +8,6 @@ use super::clusters::{ClusterData, Clusters, Peek};
 use super::markdown::{UNTRUSTED, code, header, human_age, paging};
 use super::page::{self, Page};
 use super::tools::{Answer, DataSource, ok, tool_error};
-use super::tools_events::{EventFilter, EventItem, ObjectName, all_events};
 use crate::engine::{MapEdge, ObjectRef};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -143,11 +142,14 @@ pub struct GetTimelineInput {
     pub cluster: Option<String>,
     /// Only what happened to objects in this namespace.
     pub namespace: Option<String>,
-    /// Only what happened to objects of this kind (`Pod`, `Node`, `Deployment`…).
+    /// Only what happened to objects of this kind (`Pod`, `Node`, `Deployment`…); a
+    /// workload kind also matches its pods.
     pub kind: Option<String>,
-    /// Only what happened to the object with this name.
+    /// Only what happened to the object with this name (a workload's name also matches its
+    /// pods).
     pub name: Option<String>,
-    /// `Warning` or `Normal`.
+    /// `Warning`: only problems (warning events, failed terminations, bad conditions,
+    /// detector onsets); `Normal`: everything else.
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// Only the window before the capture: `30m`, `2h`, `1d`, or an RFC 3339 time.
@@ -158,21 +160,9 @@ pub struct GetTimelineInput {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TimelineEntry {
-    /// When it started (first seen).
-    pub time: String,
-    /// When it was last seen (repeated events).
-    pub last_seen: String,
-    /// `Warning` or `Normal`.
-    pub severity: String,
-    pub reason: String,
-    pub object: ObjectName,
-    /// Untrusted text.
-    pub message: String,
-    pub count: i64,
-}
+/// One entry of the timeline engine (`analysis::timeline`): events, rollouts and edits,
+/// terminations and restarts, node conditions, autoscaling, Jobs, detector onsets.
+pub type TimelineEntry = crate::analysis::timeline::EntryOut;
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -210,18 +200,26 @@ fn window_start(since: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, St
         .map_err(|_| bad())
 }
 
-// TODO: once `crate::analysis::timeline` lands, build the timeline from it (container
-// terminations, rollouts, metric changes) instead of events only.
 pub fn get_timeline(data: &ClusterData, input: GetTimelineInput) -> Result<Answer, String> {
     let offset = page::offset(input.cursor.as_deref())?;
     let limit = page::limit(input.limit)?;
-    let filter = EventFilter::new(
-        &input.namespace,
-        &input.kind,
-        &input.name,
-        &input.event_type,
-        &None,
-    )?;
+    let some = |o: &Option<String>| {
+        o.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    let (namespace, kind, name) = (some(&input.namespace), some(&input.kind), some(&input.name));
+    let problems_only = match some(&input.event_type).as_deref() {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case("warning") => Some(true),
+        Some(t) if t.eq_ignore_ascii_case("normal") => Some(false),
+        Some(t) => {
+            return Err(format!(
+                "invalid type {t:?}: use `Warning` (problems) or `Normal` (everything else)"
+            ));
+        }
+    };
     let now: jiff::Timestamp = data
         .snap()
         .manifest
@@ -234,29 +232,22 @@ pub fn get_timeline(data: &ClusterData, input: GetTimelineInput) -> Result<Answe
         .filter(|s| !s.trim().is_empty())
         .map(|s| window_start(s, now))
         .transpose()?;
-    let in_window = |e: &EventItem| {
-        start.is_none_or(|t| {
-            e.last_seen
-                .parse::<jiff::Timestamp>()
-                .is_ok_and(|seen| seen >= t)
+    let entries: Vec<TimelineEntry> = data
+        .timeline()
+        .window(start.map(|t| t.as_second()), None)
+        .filter(|e| namespace.as_ref().is_none_or(|n| e.subject.namespace == *n))
+        .filter(|e| {
+            kind.as_ref().is_none_or(|k| {
+                e.subject.kind.eq_ignore_ascii_case(k) || e.workload.kind.eq_ignore_ascii_case(k)
+            })
         })
-    };
-    let mut entries: Vec<TimelineEntry> = all_events(data.snap())
-        .into_iter()
-        .filter(|e| filter.matches(e) && in_window(e))
-        .map(|e| TimelineEntry {
-            time: e.first_seen,
-            last_seen: e.last_seen,
-            severity: e.event_type,
-            reason: e.reason,
-            object: e.object,
-            message: e.message,
-            count: e.count,
+        .filter(|e| {
+            name.as_ref()
+                .is_none_or(|n| e.subject.name == *n || e.workload.name == *n)
         })
+        .filter(|e| problems_only.is_none_or(|p| e.is_problem() == p))
+        .map(|e| e.out())
         .collect();
-    entries.sort_by(|a, b| {
-        (&a.time, &a.object.name, &a.reason).cmp(&(&b.time, &b.object.name, &b.reason))
-    });
     let Page {
         items,
         total,
@@ -270,20 +261,19 @@ pub fn get_timeline(data: &ClusterData, input: GetTimelineInput) -> Result<Answe
         text.push_str(UNTRUSTED);
         text.push_str("\n\n");
         for e in &items {
-            let repeat = if e.count > 1 {
-                format!(" (×{}, last {})", e.count, e.last_seen)
-            } else {
-                String::new()
+            let repeat = match (&e.last_seen, e.count > 1) {
+                (Some(l), true) => format!(" (×{}, last {l})", e.count),
+                (Some(l), false) => format!(" (until {l})"),
+                (None, true) => format!(" (×{})", e.count),
+                (None, false) => String::new(),
             };
             text.push_str(&format!(
-                "- {} **{}** {} on {}{repeat}: {}\n",
+                "- {} **{}** {} {} on {}{repeat}: {}\n",
                 e.time,
                 e.severity,
+                e.category,
                 code(&e.reason),
-                code(&format!(
-                    "{} {}/{}",
-                    e.object.kind, e.object.namespace, e.object.name
-                )),
+                code(&format!("{} {}/{}", e.kind, e.namespace, e.name)),
                 code(&e.message)
             ));
         }
