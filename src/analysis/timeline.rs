@@ -768,10 +768,15 @@ fn evidence_source(s: &str) -> &'static str {
     }
 }
 
-/// Per workload, the first problem entry: the onsets the explanation compares.
-pub fn first_problem_by_workload(t: &Timeline) -> BTreeMap<ObjectRef, i64> {
+/// Per workload, the first problem still going on at or after `not_before` (problems
+/// that ended before are history, not this incident): the onsets the explanation compares.
+pub fn first_problem_by_workload(t: &Timeline, not_before: i64) -> BTreeMap<ObjectRef, i64> {
     let mut out: BTreeMap<ObjectRef, i64> = BTreeMap::new();
-    for e in t.entries.iter().filter(|e| e.is_problem()) {
+    for e in t
+        .entries
+        .iter()
+        .filter(|e| e.is_problem() && e.last.unwrap_or(e.at).max(e.at) >= not_before)
+    {
         out.entry(e.workload.clone()).or_insert(e.at);
     }
     out

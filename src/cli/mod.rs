@@ -232,3 +232,15 @@ fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
     );
     Ok(exit::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique names, valid defaults) for every command:
+    /// they only run in debug builds when a command is parsed, so a clash would otherwise
+    /// surface as a panic at a user's first `--help`.
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -499,7 +499,8 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
                 total_entries: total,
             });
         }
-        let onsets = first_problem_by_workload(&timeline);
+        // Problems over six hours before the capture are history, not this incident.
+        let onsets = first_problem_by_workload(&timeline, p.now - 6 * 3600);
         if q.asks(Intent::Connections) {
             let mentions: BTreeSet<ObjectRef> = report
                 .request
