@@ -480,3 +480,70 @@ fn live_context_is_captured_on_first_use() {
     // The cached capture answers the next call.
     assert_eq!(c["capturedAt"], source["capturedAt"], "{after}");
 }
+
+/// explain's `compareWith`: two bundles loaded, one question about both; the leaking
+/// cluster's auth is the difference that matters.
+#[test]
+fn explain_compares_loaded_clusters() {
+    use kubectl_intel::synth::{Options, Scenario};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp");
+    std::fs::create_dir_all(&dir).expect("create the test dir");
+    let healthy = dir.join(format!("healthy-{}.intel.tar.zst", std::process::id()));
+    let scenario = Scenario::resolve("healthy-baseline").expect("library scenario");
+    let opts = Options {
+        seed: scenario.seed.unwrap_or(1),
+        ..Options::default()
+    };
+    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).expect("generate");
+    kubectl_intel::bundle::write_bundle(&snap, &healthy).expect("write the bundle");
+    let leak = bundle().to_str().expect("utf-8 path");
+    let mut s = StdioSession::with_args(&[
+        "--bundle",
+        leak,
+        "--bundle",
+        healthy.to_str().expect("utf-8 path"),
+    ]);
+    s.initialize();
+    let r = s.call(
+        2,
+        "explain_infrastructure_behavior",
+        json!({"cluster": "synth-auth-memory-leak", "question": "compare these clusters",
+               "compareWith": ["synth-healthy-baseline"]}),
+    );
+    assert_ne!(r["isError"], true, "{r}");
+    let report = &r["structuredContent"];
+    let names: Vec<&str> = report["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["synth-auth-memory-leak", "synth-healthy-baseline"],
+        "{}",
+        serde_json::to_string(&r)
+            .unwrap_or_default()
+            .chars()
+            .take(1500)
+            .collect::<String>()
+    );
+    let top = &report["details"]["comparison"][0];
+    assert_eq!(top["name"], "auth", "{top}");
+    assert_eq!(top["matters"], true, "{top}");
+    // An unknown peer is a clear tool error.
+    let r = s.call(
+        3,
+        "explain_infrastructure_behavior",
+        json!({"question": "compare", "cluster": "synth-auth-memory-leak",
+               "compareWith": ["nowhere"]}),
+    );
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nowhere"),
+        "{r}"
+    );
+}

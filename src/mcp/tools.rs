@@ -263,8 +263,31 @@ pub async fn call(
         Ok(d) => d,
         Err(e) => return Some(tool_error(e)),
     };
+    // explain's comparison reads several clusters: resolve the others here (live ones are
+    // captured on first use like any cluster).
+    let mut peers = Vec::new();
+    if let Some(list) = args.get("compareWith").and_then(|v| v.as_array()) {
+        for v in list {
+            let Some(n) = v.as_str() else {
+                return Some(tool_error(format!(
+                    "invalid arguments for {name}: `compareWith` lists cluster names (strings from list_clusters), not {v}"
+                )));
+            };
+            match clusters.get(Some(n)).await {
+                Ok(d) => peers.push(d),
+                Err(e) => return Some(tool_error(e)),
+            }
+        }
+    }
     let tool = name.to_string();
-    let result = tokio::task::spawn_blocking(move || run(&data, args)).await;
+    let result = tokio::task::spawn_blocking(move || {
+        if peers.is_empty() {
+            run(&data, args)
+        } else {
+            super::tools_analysis::explain_compared(&data, &peers, args)
+        }
+    })
+    .await;
     Some(match result {
         Ok(Ok(answer)) => ok(answer),
         Ok(Err(message)) => tool_error(format!("{tool}: {message}")),

@@ -159,12 +159,42 @@ pub struct ExplainInput {
     pub timezone: Option<String>,
     /// Only look at these namespaces (default: all).
     pub namespaces: Option<Vec<String>>,
+    #[allow(dead_code)] // Read by `tools::call`, which resolves the clusters.
+    /// Other clusters (names from list_clusters) to explain side by side with this one:
+    /// "compare staging and production" — what differs, and where the problem exists.
+    pub compare_with: Option<Vec<String>>,
     /// The nextCursor of a previous answer: the same report with the next findings.
     pub cursor: Option<String>,
 }
 
+/// [`explain_infrastructure_behavior`] over this cluster and `peers` together (the
+/// `compareWith` argument, resolved by the caller).
+pub fn explain_compared(
+    data: &ClusterData,
+    peers: &[Arc<ClusterData>],
+    args: serde_json::Value,
+) -> Result<Answer, String> {
+    let input: ExplainInput =
+        serde_json::from_value(args).map_err(|e| format!("invalid arguments: {e}"))?;
+    let mut fleet = data.fleet.clone();
+    for p in peers {
+        for snap in p.fleet.clusters.values() {
+            fleet.add_shared(snap.clone());
+        }
+    }
+    run_explain(data, &fleet, input)
+}
+
 pub fn explain_infrastructure_behavior(
     data: &ClusterData,
+    input: ExplainInput,
+) -> Result<Answer, String> {
+    run_explain(data, &data.fleet, input)
+}
+
+fn run_explain(
+    data: &ClusterData,
+    fleet: &crate::model::Fleet,
     input: ExplainInput,
 ) -> Result<Answer, String> {
     let offset = page::offset(input.cursor.as_deref())?;
@@ -184,17 +214,25 @@ pub fn explain_infrastructure_behavior(
     };
     // Bad times and zones are the caller's to fix: say so before any work.
     explain(&crate::model::Fleet::default(), &req).map_err(|e| e.to_string())?;
+    // The clusters and their capture times are part of the key: a live peer recaptured
+    // is a different question.
+    let sources: Vec<(&String, &String)> = fleet
+        .clusters
+        .iter()
+        .map(|(n, s)| (n, &s.manifest.captured_at))
+        .collect();
     let key = serde_json::to_string(&(
         &req.question,
         &req.namespaces,
         &req.at,
         &req.window,
         &req.timezone,
+        &sources,
     ))
     .map_err(|e| format!("cannot encode the request: {e}"))?;
-    let x = data.explanations.get_or_compute(key, || {
-        explain(&data.fleet, &req).map_err(|e| e.to_string())
-    });
+    let x = data
+        .explanations
+        .get_or_compute(key, || explain(fleet, &req).map_err(|e| e.to_string()));
     let x = match &*x {
         Ok(x) => x,
         Err(e) => return Err(e.clone()),

@@ -179,10 +179,11 @@ impl Snapshot {
     }
 }
 
-/// Several clusters side by side (dev, staging, prod), keyed by cluster name.
-#[derive(Debug, Default)]
+/// Several clusters side by side (dev, staging, prod), keyed by cluster name. Snapshots
+/// are shared, so a fleet of some loaded clusters (an MCP comparison) costs no copy.
+#[derive(Debug, Default, Clone)]
 pub struct Fleet {
-    pub clusters: BTreeMap<String, Snapshot>,
+    pub clusters: BTreeMap<String, std::sync::Arc<Snapshot>>,
 }
 
 impl Fleet {
@@ -197,7 +198,8 @@ impl Fleet {
             n += 1;
         }
         snapshot.manifest.cluster.name = name.clone();
-        self.clusters.insert(name.clone(), snapshot);
+        self.clusters
+            .insert(name.clone(), std::sync::Arc::new(snapshot));
         self.clusters
             .get_key_value(&name)
             .map(|(k, _)| k.as_str())
@@ -205,7 +207,14 @@ impl Fleet {
     }
 
     pub fn get(&self, cluster: &str) -> Option<&Snapshot> {
-        self.clusters.get(cluster)
+        self.clusters.get(cluster).map(|s| &**s)
+    }
+
+    /// Adds a snapshot already shared elsewhere, under its own cluster name (the caller
+    /// keeps names distinct).
+    pub fn add_shared(&mut self, snapshot: std::sync::Arc<Snapshot>) {
+        self.clusters
+            .insert(snapshot.manifest.cluster.name.clone(), snapshot);
     }
 }
 

@@ -640,6 +640,9 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         }
     }
     sentences.retain(|s| !s.is_empty());
+    if sentences.is_empty() {
+        sentences.push(report.summary.clone());
+    }
     sentences.truncate(3);
     report.summary = sentences.join(" ");
     report.details = serde_json::to_value(&details).unwrap_or_default();
