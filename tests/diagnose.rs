@@ -214,3 +214,23 @@ fn diagnosis_is_deterministic() {
     assert!(!a.summary.is_empty());
     assert!(!a.recommendations.is_empty());
 }
+
+/// The `-o json` report of a healthy cluster, a classic incident and a hidden coupling,
+/// as committed under tests/snapshots/: a change to the report's shape or to what
+/// diagnose concludes shows up as a diff to review (`cargo insta review`, or
+/// `INSTA_UPDATE=always` and `git diff`). docs/report.md documents every field these hold.
+#[test]
+fn reports_match_their_snapshots() {
+    for name in [
+        "healthy-baseline",
+        "auth-memory-leak",
+        "hidden-coupling-payment-inventory",
+    ] {
+        let expected: Expected = serde_json::from_str(
+            &std::fs::read_to_string(library().join(name).join("expected.json")).unwrap(),
+        )
+        .unwrap();
+        let report = run(name, &expected.symptom);
+        insta::assert_json_snapshot!(format!("report-{name}"), report);
+    }
+}
