@@ -138,7 +138,14 @@ fn check(name: &str) -> (String, Vec<String>) {
 }
 
 /// Scenarios not yet diagnosed right; see the open issue's note.
-const KNOWN_GAPS: &[&str] = &["cronjob-stopped-running", "tenant-traffic-surge"];
+///
+/// tenant-traffic-surge: the root (the TrafficSurge at api-gateway), the load path
+/// (api-gateway → catalog → postgres) and the red herring are right; the chain then goes
+/// from the saturated postgres to auth, not to inventory. Both depend on postgres and
+/// slowed down at the same time; in the data auth is hit at least as hard (8 timeouts in
+/// its log to inventory's 4, below the 5 a finding needs), so nothing general prefers
+/// inventory.
+const KNOWN_GAPS: &[&str] = &["tenant-traffic-surge"];
 
 #[test]
 fn the_library_is_diagnosed() {

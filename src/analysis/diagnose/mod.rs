@@ -130,7 +130,13 @@ fn diagnose_cluster(name: &str, snap: &Snapshot, req: &Request) -> ClusterResult
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let links = graph.chain(&subject, &via, root_since, &sym.mentions);
+        // Extra load travels with the requests: the chain of a surge first follows the
+        // workloads whose load it raised, then what their saturation did.
+        let mut chain_via = via.clone();
+        if category == "TrafficSurge" {
+            chain_via.extend(chain::load_path(&subject, &hits));
+        }
+        let links = graph.chain(&subject, &chain_via, root_since, &sym.mentions);
         let chain = Chain {
             links: links
                 .iter()
