@@ -138,7 +138,14 @@ fn check(name: &str) -> (String, Vec<String>) {
 }
 
 /// Scenarios not yet diagnosed right; see the open issue's note.
-const KNOWN_GAPS: &[&str] = &["cronjob-stopped-running", "tenant-traffic-surge"];
+///
+/// tenant-traffic-surge: the root (the TrafficSurge at api-gateway), the load path
+/// (api-gateway → catalog → postgres) and the red herring are right; the chain then goes
+/// from the saturated postgres to auth, not to inventory. Both depend on postgres and
+/// slowed down at the same time; in the data auth is hit at least as hard (8 timeouts in
+/// its log to inventory's 4, below the 5 a finding needs), so nothing general prefers
+/// inventory.
+const KNOWN_GAPS: &[&str] = &["tenant-traffic-surge"];
 
 #[test]
 fn the_library_is_diagnosed() {
@@ -213,4 +220,24 @@ fn diagnosis_is_deterministic() {
     );
     assert!(!a.summary.is_empty());
     assert!(!a.recommendations.is_empty());
+}
+
+/// The `-o json` report of a healthy cluster, a classic incident and a hidden coupling,
+/// as committed under tests/snapshots/: a change to the report's shape or to what
+/// diagnose concludes shows up as a diff to review (`cargo insta review`, or
+/// `INSTA_UPDATE=always` and `git diff`). docs/report.md documents every field these hold.
+#[test]
+fn reports_match_their_snapshots() {
+    for name in [
+        "healthy-baseline",
+        "auth-memory-leak",
+        "hidden-coupling-payment-inventory",
+    ] {
+        let expected: Expected = serde_json::from_str(
+            &std::fs::read_to_string(library().join(name).join("expected.json")).unwrap(),
+        )
+        .unwrap();
+        let report = run(name, &expected.symptom);
+        insta::assert_json_snapshot!(format!("report-{name}"), report);
+    }
 }

@@ -12,6 +12,7 @@
 //! [`detect_all`].
 
 mod events;
+mod load;
 mod logs;
 mod metrics;
 mod nodes;
@@ -183,6 +184,8 @@ pub fn detect_all(ctx: &Ctx) -> Detected {
     let changes = workloads::detect(ctx, &mut hits);
     logs::detect(ctx, &mut hits);
     metrics::detect(ctx, &mut hits);
+    // Last: it reads the other detectors' hits.
+    load::detect(ctx, &mut hits);
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem): earliest onset, highest severity, evidence united.

@@ -378,6 +378,41 @@ impl Search<'_, '_> {
     }
 }
 
+/// Findings that say a workload's load comes from the one they blame.
+const LOAD_EFFECTS: &[&str] = &["LoadIncrease", "CPUThrottling", "TrafficSurge"];
+
+/// From a load origin, the workloads whose load it raised, one after the other: each
+/// next one has a load finding blaming the previous (the most severe, then by name).
+pub fn load_path(root: &ObjectRef, hits: &[Hit]) -> Vec<ObjectRef> {
+    let mut path = Vec::new();
+    let mut seen = BTreeSet::from([root.clone()]);
+    let mut cur = root.clone();
+    while path.len() < MAX_DEPTH {
+        let next = hits
+            .iter()
+            .filter(|h| {
+                LOAD_EFFECTS.contains(&h.kind)
+                    && h.blames.contains(&cur)
+                    && !seen.contains(&h.subject)
+            })
+            .map(|h| {
+                let severity = hits
+                    .iter()
+                    .filter(|x| x.subject == h.subject)
+                    .map(|x| x.severity)
+                    .max()
+                    .unwrap_or(h.severity);
+                (std::cmp::Reverse(severity), h.subject.clone())
+            })
+            .min();
+        let Some((_, n)) = next else { break };
+        seen.insert(n.clone());
+        path.push(n.clone());
+        cur = n;
+    }
+    path
+}
+
 fn kebab(k: RelationKind) -> &'static str {
     match k {
         RelationKind::OwnedBy => "owned-by",

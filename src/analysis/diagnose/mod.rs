@@ -52,6 +52,9 @@ pub struct Prepared<'a> {
     pub rel: Relations,
     pub hits: Vec<detect::Hit>,
     pub changes: Vec<detect::Change>,
+    /// Log signatures per workload, below the detectors' thresholds too (the timeline
+    /// shows them).
+    pub logs: detect::LogStats,
     pub limitations: Vec<String>,
     /// The snapshot's "now": its capture time, epoch seconds.
     pub now: i64,
@@ -73,12 +76,14 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
             let ctx = Ctx::new(snap, &rel, req.namespaces.clone(), not_before);
             let Detected { hits, changes } = detect::detect_all(&ctx);
             let limitations = limitations(snap, &ctx);
+            let logs = ctx.logs;
             Prepared {
                 name: name.clone(),
                 snap,
                 rel,
                 hits,
                 changes,
+                logs,
                 limitations,
                 now,
             }
@@ -167,7 +172,13 @@ fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let links = graph.chain(&subject, &via, root_since, &sym.mentions);
+        // Extra load travels with the requests: the chain of a surge first follows the
+        // workloads whose load it raised, then what their saturation did.
+        let mut chain_via = via.clone();
+        if category == "TrafficSurge" {
+            chain_via.extend(chain::load_path(&subject, hits));
+        }
+        let links = graph.chain(&subject, &chain_via, root_since, &sym.mentions);
         let chain = Chain {
             links: links
                 .iter()

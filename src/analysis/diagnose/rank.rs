@@ -11,7 +11,8 @@
 //! | a change (rollout, edit) to it or its configuration shortly before the onset | 10 |
 //! | earliest onset among the candidates | up to 6 |
 //! | the symptom's classes favour its category / it is named / it is upstream of what is named | 12 / 8 / 5 |
-//! | effect: every finding of it blames another failing object | −20 |
+//! | isolated: no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
+//! | effect: its strongest finding blames another failing object | −20 |
 //!
 //! Ties are broken by subject (kind, namespace, name). A candidate needs an intrinsic
 //! weight of at least 0.3 and a score of at least [`MIN_SCORE`] to be reported.
@@ -24,6 +25,10 @@ use crate::analysis::report::Severity;
 use crate::engine::{ObjectRef, Relations};
 
 pub const MIN_SCORE: f64 = 45.0;
+/// Penalty for a candidate no failing object is connected to: none points at it, depends
+/// on it, calls it or is called by it, is related to it (owns, runs on, scales, mounts,
+/// uses…), or lies on its finding's path.
+const ISOLATED: f64 = 8.0;
 /// A change this long before the onset (or up to 10 minutes after) counts.
 const CHANGE_WINDOW: i64 = 3 * 3600;
 
@@ -223,6 +228,25 @@ pub fn rank(
         } else if mentioned_upstream.contains(subject) {
             score += 5.0;
             reasons.push("it is upstream of what the symptom names".to_string());
+        }
+        // Nothing failing is connected to it: it explains nothing that shows.
+        let connected = reach > 0
+            || dependents > 0
+            || neighbours > 0
+            || top
+                .via
+                .iter()
+                .chain(&top.blames)
+                .any(|o| failing.contains(o))
+            || rel
+                .from(subject)
+                .iter()
+                .map(|r| &r.to)
+                .chain(rel.to(subject).iter().map(|r| &r.from))
+                .any(|o| o != subject && failing.contains(o));
+        if !connected {
+            score -= ISOLATED;
+            reasons.push("nothing failing is connected to it".to_string());
         }
         let blames_failing = top
             .blames

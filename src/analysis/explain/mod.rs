@@ -8,12 +8,14 @@
 //! impact); the timeline is the shared engine in `analysis::timeline`. What this module
 //! adds is the routing of the question and the views: phases, coupling, gaps, comparison.
 
+mod business;
 mod compare;
 mod coupling;
 mod gaps;
 mod phases;
 pub mod question;
 pub mod render;
+mod zone;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,13 +28,16 @@ use super::report::{Report, Severity};
 use super::timeline::{EntryOut, Inputs, Timeline, first_problem_by_workload};
 use crate::engine::ObjectRef;
 use crate::engine::servicemap::{INGRESS, MapEdge, MapNode, ServiceMap, WORKLOAD};
-use crate::model::{Fleet, Snapshot};
+use crate::model::Fleet;
 
+pub use business::{BusinessView, SloBurn};
 pub use compare::Difference;
 pub use coupling::Coupling;
 pub use gaps::Gap;
 pub use phases::{Phase, Phases};
 pub use question::{Intent, Question};
+use zone::cluster_timezone;
+pub use zone::resolve_timezone;
 
 /// The annotation naming a cluster's time zone (on the `kube-system` namespace), for
 /// clusters whose operators think in local time.
@@ -125,109 +130,12 @@ pub struct ClusterMap {
     pub hidden_coupling: Vec<Coupling>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct BusinessView {
-    /// Revenue lost so far: revenue per hour at risk × hours of impact (business context).
-    pub revenue_lost: Option<f64>,
-    pub revenue_per_hour_at_risk: Option<f64>,
-    pub users_affected: Option<f64>,
-    pub impact_seconds: Option<i64>,
-    pub slo_burn: Vec<SloBurn>,
-    /// The figures used, and what was missing.
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SloBurn {
-    pub subject: String,
-    /// The objective, percent (99.9).
-    pub slo: f64,
-    /// Minutes of failure the objective allows in 30 days.
-    pub budget_minutes_30d: f64,
-    /// Minutes of budget this incident consumed (share failing × duration).
-    pub burned_minutes: f64,
-    pub burned_percent: f64,
-    /// Where the objective was read.
-    pub source: String,
-}
-
 fn parse_window(s: &str) -> Result<i64, ExplainError> {
     crate::capture::parse_duration(s)
         .map(|d| d.as_secs() as i64)
         .ok()
         .filter(|s| *s > 0)
         .ok_or_else(|| ExplainError::BadWindow(s.to_string()))
-}
-
-/// A zone from a name: IANA (from the bundled database, so no I/O), `UTC`, or an offset.
-pub fn resolve_timezone(name: &str) -> Result<TimeZone, ExplainError> {
-    let n = name.trim();
-    if n.eq_ignore_ascii_case("utc") || n == "Z" {
-        return Ok(TimeZone::UTC);
-    }
-    if let Some(off) = parse_offset(n.trim_start_matches("UTC")) {
-        return Ok(TimeZone::fixed(off));
-    }
-    jiff::tz::TimeZoneDatabase::bundled()
-        .get(n)
-        .map_err(|_| ExplainError::BadTimeZone(name.to_string()))
-}
-
-/// `+02:00`, `-0530`, `+2` → an offset.
-fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
-    let (sign, rest) = match s.chars().next()? {
-        '+' => (1, &s[1..]),
-        '-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.parse::<i32>().ok()?, 0)
-    } else {
-        let split = digits.len() - 2;
-        (
-            digits[..split].parse::<i32>().ok()?,
-            digits[split..].parse::<i32>().ok()?,
-        )
-    };
-    if h > 14 || m > 59 {
-        return None;
-    }
-    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
-}
-
-/// The cluster's own zone: the kube-system annotation, else the zone most of its CronJobs
-/// name (ties by name).
-fn cluster_timezone(snap: &Snapshot) -> Option<String> {
-    let ns = snap.index().by_name("Namespace", "", "kube-system");
-    if let Some(z) = ns.first().and_then(|id| snap.get(*id)).and_then(|o| {
-        o.value()
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(TIMEZONE_ANNOTATION))
-            .and_then(|v| v.as_str())
-            .map(String::from)
-    }) {
-        return Some(z);
-    }
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for cj in snap.items("batch", "cronjobs") {
-        if let Some(z) = cj
-            .value()
-            .pointer("/spec/timeZone")
-            .and_then(|v| v.as_str())
-        {
-            *counts.entry(z.to_string()).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|x| x.0)
 }
 
 /// Workloads and Ingresses users reach directly.
@@ -309,22 +217,6 @@ fn failing_workloads(p: &Prepared) -> Vec<ObjectRef> {
     out
 }
 
-const SLO_ANNOTATION: &str = "intel.kubectl.io/slo";
-
-fn annotation(snap: &Snapshot, o: &ObjectRef, key: &str) -> Option<String> {
-    snap.index()
-        .by_name(&o.kind, &o.namespace, &o.name)
-        .first()
-        .and_then(|id| snap.get(*id))
-        .and_then(|obj| {
-            obj.value()
-                .pointer("/metadata/annotations")
-                .and_then(|a| a.get(key))
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        })
-}
-
 /// Answers the question.
 pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError> {
     let dreq = diagnose::Request {
@@ -390,6 +282,7 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
             rel: &p.rel,
             hits: &p.hits,
             changes: &p.changes,
+            logs: Some(&p.logs),
         });
         let is_top = top.as_ref().is_some_and(|t| t.subject.cluster == p.name);
         let chain: Vec<ObjectRef> = if is_top {
@@ -579,7 +472,7 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         maps.push((p.name.clone(), map, states));
     }
     if q.asks(Intent::Impact) {
-        let b = business(&prepared, &report, impact_seconds);
+        let b = business::business(&prepared, &report, impact_seconds);
         let services = report.impact.services.len();
         let mut s = if services == 0 {
             "No service is affected.".to_string()
@@ -651,82 +544,4 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         details,
         maps,
     })
-}
-
-/// Money, users and SLO budget, only from business context.
-fn business(prepared: &[Prepared], report: &Report, impact_seconds: Option<i64>) -> BusinessView {
-    let mut b = BusinessView {
-        impact_seconds,
-        ..BusinessView::default()
-    };
-    if let Some(biz) = &report.impact.business {
-        b.revenue_per_hour_at_risk = biz.revenue_per_hour_at_risk;
-        b.users_affected = biz.users_affected;
-        b.revenue_lost = match (biz.revenue_per_hour_at_risk, impact_seconds) {
-            (Some(r), Some(s)) => Some((r * s as f64 / 3600.0 * 100.0).round() / 100.0),
-            _ => None,
-        };
-        b.notes.extend(biz.sources.iter().cloned());
-    } else {
-        b.notes.push(report.impact.note.clone());
-    }
-    for s in &report.impact.services {
-        let Some(p) = prepared.iter().find(|p| p.name == s.subject.cluster) else {
-            continue;
-        };
-        let o = s.subject.object();
-        let ns = ObjectRef::new("Namespace", "", &o.namespace);
-        let found = annotation(p.snap, &o, SLO_ANNOTATION)
-            .map(|v| {
-                (
-                    v,
-                    format!("annotation {SLO_ANNOTATION} on {} {}", o.kind, o.name),
-                )
-            })
-            .or_else(|| {
-                annotation(p.snap, &ns, SLO_ANNOTATION).map(|v| {
-                    (
-                        v,
-                        format!("annotation {SLO_ANNOTATION} on namespace {}", o.namespace),
-                    )
-                })
-            });
-        let Some((value, source)) = found else {
-            continue;
-        };
-        let Ok(slo) = value.trim().trim_end_matches('%').parse::<f64>() else {
-            b.notes
-                .push(format!("{source}: {value:?} is not a percentage; ignored"));
-            continue;
-        };
-        if !(0.0..100.0).contains(&slo) {
-            continue;
-        }
-        let budget = (100.0 - slo) / 100.0 * 30.0 * 24.0 * 60.0;
-        let share = match (s.state.as_str(), s.error_rate) {
-            ("down", _) => 1.0,
-            (_, Some(r)) => r,
-            _ => 1.0,
-        };
-        let minutes = impact_seconds.unwrap_or(0) as f64 / 60.0 * share;
-        if s.error_rate.is_none() && s.state != "down" {
-            b.notes.push(format!(
-                "{}: its error rate is unknown; the burn assumes every request failed (an upper bound)",
-                s.subject.label()
-            ));
-        }
-        b.slo_burn.push(SloBurn {
-            subject: s.subject.label(),
-            slo,
-            budget_minutes_30d: (budget * 10.0).round() / 10.0,
-            burned_minutes: (minutes * 10.0).round() / 10.0,
-            burned_percent: if budget > 0.0 {
-                (minutes / budget * 1000.0).round() / 10.0
-            } else {
-                0.0
-            },
-            source,
-        });
-    }
-    b
 }

@@ -107,25 +107,42 @@ pub fn phases(
         .find(|e| e.is_problem() && on(e, &chain[1..]))
         .map(|e| e.at);
     let recent = |e: &Entry| downstream_first.is_none_or(|d| e.at >= d - TRIGGER_LOOKBACK);
+    let is_root_change = |e: &Entry| is_change(e) && on(e, &chain[..chain.len().min(2)]);
+    // A change just before the root's very first problem is the trigger however long ago
+    // it was (a CronJob suspended three days ago).
+    let first_ever = timeline
+        .entries
+        .iter()
+        .find(|e| e.is_problem() && e.concerns(root))
+        .map(|e| e.at);
+    let change_before = |anchor: i64| {
+        timeline
+            .entries
+            .iter()
+            .filter(|e| is_root_change(e))
+            .filter(|e| e.at <= anchor + 60 && e.at >= anchor - TRIGGER_LOOKBACK)
+            // The latest; at one time a rollout says more than the edit that caused it.
+            .max_by_key(|e| (e.at, e.category == "rollout"))
+    };
     let root_first_problem = timeline
         .entries
         .iter()
         .find(|e| e.is_problem() && e.concerns(root) && recent(e))
         .map(|e| e.at);
-    let anchor = root_first_problem.unwrap_or(now);
-    // Changes on the root, or on a chain link that the root is (a ConfigMap's workload).
-    let trigger = timeline
-        .entries
-        .iter()
-        .filter(|e| is_change(e) && on(e, &chain[..chain.len().min(2)]))
-        .filter(|e| e.at <= anchor + 60 && e.at >= anchor - TRIGGER_LOOKBACK)
-        // The latest; at one time a rollout says more than the edit that caused it.
-        .max_by_key(|e| (e.at, e.category == "rollout"))
+    let trigger = first_ever
+        .and_then(change_before)
+        .or_else(|| change_before(root_first_problem.unwrap_or(now)))
         .or_else(|| {
             timeline
                 .entries
                 .iter()
                 .find(|e| e.is_problem() && e.concerns(root) && recent(e))
+        })
+        .or_else(|| {
+            timeline
+                .entries
+                .iter()
+                .find(|e| e.is_problem() && e.concerns(root))
         });
     let Some(trigger) = trigger else {
         return Phases::default();

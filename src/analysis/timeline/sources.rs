@@ -1,254 +1,15 @@
-//! The timeline engine: everything that happened in a snapshot, merged in time order.
-//!
-//! Sources (DESIGN.md): events (core/v1 and events.k8s.io/v1, de-duplicated), rollouts and
-//! config changes (the detectors' [`Change`]s: ReplicaSet revisions, managedFields edit
-//! times), container terminations and restarts (pod status), node condition transitions,
-//! autoscaler scaling, Job and CronJob runs, and the onsets of the detectors' findings —
-//! which is where metric anomalies and log signatures (first timeout, first slow query)
-//! enter. It lives beside the detectors, not in `engine`, because the onsets are theirs.
-//!
-//! Cost: one lean pass over pods, nodes, autoscalers, Jobs and events; nothing per pod per
-//! pod. Output order is total: (time, subject, category, reason).
+//! The timeline's sources besides events: changes, pod status (terminations, restarts),
+//! node conditions, autoscalers, Jobs and CronJobs, detector onsets, log signatures. Each
+//! reads a lean view of its objects: at 150,000 pods only those that ever terminated are
+//! parsed at all.
 
-use std::collections::BTreeMap;
+use serde::Deserialize;
 
-use serde::{Deserialize, Serialize};
-
-use super::detect::{Change, Hit, clip, fmt_ts, parse_ts};
-use super::report::Severity;
+use super::{Entry, events};
+use crate::analysis::detect::{Change, Hit, LogStats, Signature, clip, parse_ts};
+use crate::analysis::report::Severity;
 use crate::engine::{ObjectRef, Relations};
-use crate::model::{Object, Snapshot};
-
-/// One thing that happened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// Epoch seconds (first seen).
-    pub at: i64,
-    /// Last seen, for repeated events.
-    pub last: Option<i64>,
-    /// The object it happened to (a Pod, a Node, a Deployment…).
-    pub subject: ObjectRef,
-    /// The workload owning the subject (a pod's Deployment), or the subject itself.
-    pub workload: ObjectRef,
-    /// `event`, `rollout`, `config-edit`, `spec-edit`, `scale`, `termination`, `restart`,
-    /// `node-condition`, `autoscaling`, `job`, `onset`.
-    pub category: &'static str,
-    pub severity: Severity,
-    /// The event reason, the termination reason, the finding kind…
-    pub reason: String,
-    /// One line; event messages and log lines are untrusted text.
-    pub message: String,
-    /// `event`, `status`, `spec`, `log`, `metric`, `finding`.
-    pub source: &'static str,
-    /// Where it was read: the resource file and field, or the log file.
-    pub location: String,
-    pub count: i64,
-}
-
-/// The serialized shape of an entry (`details.timeline.entries[]` in reports, and
-/// `get_timeline` in MCP).
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EntryOut {
-    pub time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<String>,
-    pub category: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
-    pub reason: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    /// The workload the subject belongs to (`Deployment/checkout`).
-    pub workload: String,
-    /// Untrusted text (event messages, log lines) as data.
-    pub message: String,
-    pub source: String,
-    pub location: String,
-    pub count: i64,
-}
-
-impl Entry {
-    pub fn out(&self) -> EntryOut {
-        EntryOut {
-            time: fmt_ts(self.at),
-            last_seen: self.last.filter(|l| *l != self.at).map(fmt_ts),
-            category: self.category.to_string(),
-            severity: match self.severity {
-                Severity::Info => "info",
-                Severity::Warning => "warning",
-                Severity::Critical => "critical",
-            }
-            .to_string(),
-            reason: self.reason.clone(),
-            kind: self.subject.kind.clone(),
-            namespace: self.subject.namespace.clone(),
-            name: self.subject.name.clone(),
-            workload: format!("{}/{}", self.workload.kind, self.workload.name),
-            message: self.message.clone(),
-            source: self.source.to_string(),
-            location: self.location.clone(),
-            count: self.count,
-        }
-    }
-
-    /// Whether the entry concerns `obj`: the object itself, or a pod, ReplicaSet or
-    /// container of the workload `obj`.
-    pub fn concerns(&self, obj: &ObjectRef) -> bool {
-        self.subject == *obj || self.workload == *obj
-    }
-
-    pub fn is_problem(&self) -> bool {
-        self.severity >= Severity::Warning
-    }
-}
-
-/// The merged timeline, oldest first.
-#[derive(Debug, Clone, Default)]
-pub struct Timeline {
-    pub entries: Vec<Entry>,
-}
-
-/// One event of either API group, read into one shape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub object: ObjectRef,
-    /// `Normal` or `Warning`.
-    pub event_type: String,
-    pub reason: String,
-    pub message: String,
-    pub count: i64,
-    /// RFC 3339 as written (first seen; the event's creation time when it has none).
-    pub first_seen: String,
-    pub last_seen: String,
-    /// The component that reported it.
-    pub source: String,
-    /// `core/v1/events.json` or `events.k8s.io/v1/events.json`.
-    pub file: &'static str,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct EventView {
-    involved_object: Option<RefView>,
-    regarding: Option<RefView>,
-    #[serde(rename = "type")]
-    event_type: Option<String>,
-    reason: Option<String>,
-    message: Option<String>,
-    note: Option<String>,
-    count: Option<i64>,
-    deprecated_count: Option<i64>,
-    series: Option<SeriesView>,
-    first_timestamp: Option<String>,
-    last_timestamp: Option<String>,
-    deprecated_first_timestamp: Option<String>,
-    deprecated_last_timestamp: Option<String>,
-    event_time: Option<String>,
-    source: Option<SourceView>,
-    reporting_component: Option<String>,
-    reporting_controller: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RefView {
-    kind: String,
-    namespace: String,
-    name: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SourceView {
-    component: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct SeriesView {
-    count: Option<i64>,
-    last_observed_time: Option<String>,
-}
-
-fn event_of(obj: &Object, file: &'static str) -> Option<Event> {
-    let v: EventView = serde_json::from_str(obj.json()).ok()?;
-    let r = v.involved_object.or(v.regarding).unwrap_or_default();
-    let first = v
-        .first_timestamp
-        .or(v.deprecated_first_timestamp)
-        .or(v.event_time.clone())
-        .unwrap_or_else(|| obj.meta.creation_timestamp.clone());
-    let last = v
-        .last_timestamp
-        .or(v.deprecated_last_timestamp)
-        .or(v.series.as_ref().and_then(|s| s.last_observed_time.clone()))
-        .or(v.event_time)
-        .unwrap_or_else(|| first.clone());
-    // Events about cluster-scoped objects live in `default`; they have no namespace.
-    let namespace = if r.namespace.is_empty() && !matches!(r.kind.as_str(), "Node" | "Namespace") {
-        obj.meta.namespace.clone()
-    } else {
-        r.namespace
-    };
-    Some(Event {
-        object: ObjectRef::new(&r.kind, &namespace, &r.name),
-        event_type: v.event_type.unwrap_or_default(),
-        reason: v.reason.unwrap_or_default(),
-        message: v.message.or(v.note).unwrap_or_default(),
-        count: v
-            .count
-            .or(v.deprecated_count)
-            .or(v.series.and_then(|s| s.count))
-            .unwrap_or(1),
-        first_seen: first,
-        last_seen: last,
-        source: v
-            .source
-            .map(|s| s.component)
-            .filter(|c| !c.is_empty())
-            .or(v.reporting_component)
-            .or(v.reporting_controller)
-            .unwrap_or_default(),
-        file,
-    })
-}
-
-/// Every event of the snapshot, both API groups, with the copies a cluster keeps of one
-/// event in both groups (same object, reason, first time and message) kept once.
-pub fn events(snap: &Snapshot) -> Vec<Event> {
-    let mut out: Vec<Event> = snap
-        .items("", "events")
-        .iter()
-        .filter_map(|o| event_of(o, "resources/core/v1/events.json"))
-        .collect();
-    let mut seen: std::collections::HashSet<(ObjectRef, String, String, String)> = out
-        .iter()
-        .map(|e| {
-            (
-                e.object.clone(),
-                e.reason.clone(),
-                e.first_seen.clone(),
-                e.message.clone(),
-            )
-        })
-        .collect();
-    for o in snap.items("events.k8s.io", "events") {
-        if let Some(e) = event_of(o, "resources/events.k8s.io/v1/events.json") {
-            let key = (
-                e.object.clone(),
-                e.reason.clone(),
-                e.first_seen.clone(),
-                e.message.clone(),
-            );
-            if seen.insert(key) {
-                out.push(e);
-            }
-        }
-    }
-    out
-}
+use crate::model::Snapshot;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -328,57 +89,9 @@ struct ConditionLean {
     last_transition_time: Option<String>,
 }
 
-/// Everything the timeline is built from besides the snapshot: the detectors' output.
-pub struct Inputs<'a> {
-    pub snap: &'a Snapshot,
+pub(super) struct Builder<'a> {
     pub rel: &'a Relations,
-    pub hits: &'a [Hit],
-    pub changes: &'a [Change],
-}
-
-impl Timeline {
-    pub fn build(inp: &Inputs) -> Timeline {
-        let mut b = Builder {
-            rel: inp.rel,
-            entries: Vec::new(),
-        };
-        b.events(inp.snap);
-        b.changes(inp.changes);
-        b.pods(inp.snap);
-        b.nodes(inp.snap);
-        b.autoscalers(inp.snap);
-        b.jobs(inp.snap);
-        b.onsets(
-            inp.hits,
-            parse_ts(&inp.snap.manifest.captured_at).unwrap_or(0),
-        );
-        let mut entries = b.entries;
-        entries.sort_by(|a, b| {
-            a.at.cmp(&b.at)
-                .then_with(|| a.subject.cmp(&b.subject))
-                .then_with(|| a.category.cmp(b.category))
-                .then_with(|| a.reason.cmp(&b.reason))
-                .then_with(|| a.message.cmp(&b.message))
-        });
-        entries.dedup_by(|b, a| {
-            a.at == b.at && a.subject == b.subject && a.reason == b.reason && a.message == b.message
-        });
-        Timeline { entries }
-    }
-
-    /// Entries from `from` (inclusive) to `to` (inclusive), epoch seconds. Repeated events
-    /// that started earlier but were still seen inside the window count as inside.
-    pub fn window(&self, from: Option<i64>, to: Option<i64>) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(move |e| {
-            let last = e.last.unwrap_or(e.at).max(e.at);
-            from.is_none_or(|f| last >= f) && to.is_none_or(|t| e.at <= t)
-        })
-    }
-}
-
-struct Builder<'a> {
-    rel: &'a Relations,
-    entries: Vec<Entry>,
+    pub entries: Vec<Entry>,
 }
 
 impl Builder<'_> {
@@ -411,7 +124,7 @@ impl Builder<'_> {
         self.entries.last_mut().expect("just pushed")
     }
 
-    fn events(&mut self, snap: &Snapshot) {
+    pub(super) fn events(&mut self, snap: &Snapshot) {
         for e in events(snap) {
             let Some(at) = parse_ts(&e.first_seen) else {
                 continue;
@@ -431,7 +144,7 @@ impl Builder<'_> {
         }
     }
 
-    fn changes(&mut self, changes: &[Change]) {
+    pub(super) fn changes(&mut self, changes: &[Change]) {
         for c in changes {
             let location = match c.kind {
                 "rollout" => "resources/apps/v1/replicasets.json metadata.creationTimestamp",
@@ -450,7 +163,7 @@ impl Builder<'_> {
         }
     }
 
-    fn pods(&mut self, snap: &Snapshot) {
+    pub(super) fn pods(&mut self, snap: &Snapshot) {
         for pod in snap.pods() {
             // Cheap pre-filter: only pods that have restarted or terminated are parsed.
             let json = pod.json();
@@ -528,7 +241,7 @@ impl Builder<'_> {
         }
     }
 
-    fn nodes(&mut self, snap: &Snapshot) {
+    pub(super) fn nodes(&mut self, snap: &Snapshot) {
         for node in snap.nodes() {
             let Ok(n) = serde_json::from_str::<ConditionsLean>(node.json()) else {
                 continue;
@@ -589,7 +302,7 @@ impl Builder<'_> {
         }
     }
 
-    fn autoscalers(&mut self, snap: &Snapshot) {
+    pub(super) fn autoscalers(&mut self, snap: &Snapshot) {
         for group in ["autoscaling"] {
             for hpa in snap.items(group, "horizontalpodautoscalers") {
                 let Ok(h) = serde_json::from_str::<ConditionsLean>(hpa.json()) else {
@@ -643,7 +356,7 @@ impl Builder<'_> {
         }
     }
 
-    fn jobs(&mut self, snap: &Snapshot) {
+    pub(super) fn jobs(&mut self, snap: &Snapshot) {
         for job in snap.items("batch", "jobs") {
             let Ok(j) = serde_json::from_str::<ConditionsLean>(job.json()) else {
                 continue;
@@ -716,7 +429,7 @@ impl Builder<'_> {
     }
 
     /// The onset of each finding: where log signatures and metric anomalies enter.
-    fn onsets(&mut self, hits: &[Hit], now: i64) {
+    pub(super) fn onsets(&mut self, hits: &[Hit], now: i64) {
         for h in hits {
             let Some(at) = h.since else { continue };
             let (source, location) = h
@@ -757,6 +470,45 @@ impl Builder<'_> {
     }
 }
 
+impl Builder<'_> {
+    /// Log signatures over time (first and last line, count), including those too weak
+    /// for a finding: a 5% error rate shows when a dependency started to hurt. Signatures
+    /// whose finding already has an onset entry at the same time are not repeated.
+    pub(super) fn log_signatures(&mut self, logs: &LogStats) {
+        let onsets: std::collections::HashSet<(ObjectRef, i64)> = self
+            .entries
+            .iter()
+            .filter(|e| e.category == "onset" && e.source == "log")
+            .map(|e| (e.subject.clone(), e.at))
+            .collect();
+        for (w, wl) in &logs.workloads {
+            for (sig, st) in &wl.sigs {
+                let Some(first) = st.first else { continue };
+                if onsets.contains(&(w.clone(), first)) {
+                    continue;
+                }
+                let sev = if matches!(sig, Signature::Warning | Signature::Slow) {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                };
+                let entry = self.push(
+                    first,
+                    w.clone(),
+                    "log",
+                    sev,
+                    sig.label(),
+                    format!("{}: {} log lines with {}", w.name, st.count, sig.label()),
+                    "log",
+                    st.file.clone(),
+                );
+                entry.last = st.last.filter(|l| *l > first);
+                entry.count = st.count as i64;
+            }
+        }
+    }
+}
+
 fn evidence_source(s: &str) -> &'static str {
     match s {
         "event" => "event",
@@ -766,18 +518,4 @@ fn evidence_source(s: &str) -> &'static str {
         "status" => "status",
         _ => "finding",
     }
-}
-
-/// Per workload, the first problem still going on at or after `not_before` (problems
-/// that ended before are history, not this incident): the onsets the explanation compares.
-pub fn first_problem_by_workload(t: &Timeline, not_before: i64) -> BTreeMap<ObjectRef, i64> {
-    let mut out: BTreeMap<ObjectRef, i64> = BTreeMap::new();
-    for e in t
-        .entries
-        .iter()
-        .filter(|e| e.is_problem() && e.last.unwrap_or(e.at).max(e.at) >= not_before)
-    {
-        out.entry(e.workload.clone()).or_insert(e.at);
-    }
-    out
 }
