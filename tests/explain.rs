@@ -545,3 +545,24 @@ fn the_cli_answers_in_every_format() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the time"));
 }
+
+/// The `-o json` report of two questions, as committed under tests/snapshots/: a change to
+/// the shape of `details` (docs/report.md) or to what explain concludes shows up as a diff
+/// to review (`cargo insta review`, or `INSTA_UPDATE=always` and `git diff`).
+#[test]
+fn reports_match_their_snapshots() {
+    for (name, question) in [
+        (
+            "memory-limits-removed",
+            "logins fail: what happened, what is the impact, and why didn't our alerts catch it?",
+        ),
+        (
+            "hidden-coupling-payment-inventory",
+            "payments are timing out: how are services connected?",
+        ),
+        ("healthy-baseline", "what happened in the last hour?"),
+    ] {
+        let x = ask(vec![snapshot(name).0], question);
+        insta::assert_json_snapshot!(format!("explain-{name}"), x.report);
+    }
+}

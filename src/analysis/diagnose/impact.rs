@@ -37,6 +37,7 @@ pub fn impact(
     let mut revenue = 0.0;
     let mut users = 0.0;
     let mut sources = Vec::new();
+    let mut counted: BTreeSet<(&str, String)> = BTreeSet::new();
     let map = rel.service_map();
     for w in &affected {
         let (ready, want) = replicas(snap, w);
@@ -62,9 +63,13 @@ pub fn impact(
             (REVENUE, &mut revenue, "revenue-per-hour"),
             (USERS, &mut users, "users"),
         ] {
+            // A figure annotated once (on a namespace, or a Service in front of several
+            // workloads) is at risk once, however many affected workloads share it.
             if let Some((v, from)) = annotation(snap, rel, w, key) {
-                *total += v;
-                sources.push(format!("{label} {v} from {from}"));
+                if counted.insert((key, from.clone())) {
+                    *total += v;
+                    sources.push(format!("{label} {v} from {from}"));
+                }
             }
         }
     }

@@ -278,7 +278,11 @@ pub fn gaps(
                 })
                 .flat_map(|e| e.evidence.iter().map(|ev| ev.source.as_str()))
                 .collect();
-            if !sources.contains("annotation") && !sources.contains("networkpolicy") {
+            // An Ingress backend declares itself; so do annotations and NetworkPolicies.
+            if !sources.contains("annotation")
+                && !sources.contains("networkpolicy")
+                && !sources.contains("ingress")
+            {
                 out.push(Gap {
                     severity: "medium".into(),
                     subject: format!("{} {}/{}", a.kind, a.namespace, a.name),
@@ -309,6 +313,18 @@ pub fn gaps(
             fix: "keep alerting rules as PrometheusRule objects, or check the external alerting system for the components listed".into(),
         });
     }
+    // A gap on the root cause itself is what let this incident happen: one level up, and
+    // first among equals.
+    let root = chain
+        .first()
+        .map(|o| format!("{} {}/{}", o.kind, o.namespace, o.name));
+    for g in out.iter_mut().filter(|g| Some(&g.subject) == root.as_ref()) {
+        g.severity = match g.severity.as_str() {
+            "low" => "medium",
+            _ => "high",
+        }
+        .to_string();
+    }
     out.sort_by(|a, b| {
         let rank = |s: &str| match s {
             "high" => 0,
@@ -317,6 +333,7 @@ pub fn gaps(
         };
         rank(&a.severity)
             .cmp(&rank(&b.severity))
+            .then((Some(&b.subject) == root.as_ref()).cmp(&(Some(&a.subject) == root.as_ref())))
             .then(a.subject.cmp(&b.subject))
             .then(a.gap.cmp(&b.gap))
     });

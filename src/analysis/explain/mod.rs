@@ -217,6 +217,14 @@ fn failing_workloads(p: &Prepared) -> Vec<ObjectRef> {
     out
 }
 
+/// Up to the first ". " (names and numbers have dots but no space after them).
+fn first_sentence(s: &str) -> String {
+    match s.find(". ") {
+        Some(i) => s[..=i].to_string(),
+        None => s.to_string(),
+    }
+}
+
 /// Answers the question.
 pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError> {
     let dreq = diagnose::Request {
@@ -274,7 +282,14 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
     let mut impact_seconds = None;
     let mut sentences: Vec<String> = Vec::new();
     if q.asks(Intent::Why) || q.general {
-        sentences.push(report.summary.clone());
+        // Asked only why: diagnose's whole summary; asked more: its first sentence (the
+        // cause and mechanism), leaving room for the rest.
+        let only_why = q.general || q.intents == [Intent::Why];
+        sentences.push(if only_why {
+            report.summary.clone()
+        } else {
+            first_sentence(&report.summary)
+        });
     }
     for p in &prepared {
         let timeline = Timeline::build(&Inputs {
@@ -536,7 +551,8 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
     if sentences.is_empty() {
         sentences.push(report.summary.clone());
     }
-    sentences.truncate(3);
+    // One sentence per kind asked (the cause's in a few words when more was asked).
+    sentences.truncate(q.intents.len().clamp(3, 4));
     report.summary = sentences.join(" ");
     report.details = serde_json::to_value(&details).unwrap_or_default();
     Ok(Explanation {
