@@ -566,3 +566,93 @@ fn reports_match_their_snapshots() {
         insta::assert_json_snapshot!(format!("explain-{name}"), x.report);
     }
 }
+
+/// Secrets planted in the clear in a bundle (as a tool that does not redact would write
+/// one) never reach an answer: not in the report, the text, the Markdown or a diagram.
+#[test]
+fn planted_secrets_never_reach_an_answer() {
+    use kubectl_intel::model::{LogKey, Object, ResourceList};
+    const CANARIES: [&str; 3] = [
+        "CANARY-ENV-PASSWORD-4c1d",
+        "CANARYBEARERTOKEN9876543210fedcba",
+        "CANARY-URL-PASS-e8a2",
+    ];
+    let (mut snap, _) = snapshot("auth-memory-leak");
+    // A crash-looping pod whose env, status message and logs carry secrets.
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "leaky-7f9c-abcde", "namespace": "shop", "uid": "leaky-1",
+            "creationTimestamp": "2026-11-24T13:00:00Z"},
+        "spec": {"nodeName": snap.nodes()[0].meta.name, "containers": [{"name": "app", "image": "leaky:1",
+            "env": [{"name": "DB_PASSWORD", "value": CANARIES[0]},
+                    {"name": "DATABASE_URL", "value": format!("postgres://app:{}@postgres.shop:5432/db", CANARIES[2])}]}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "app", "image": "leaky:1", "imageID": "",
+            "ready": false, "restartCount": 9,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                "message": format!("back-off restarting failed container; password={}", CANARIES[0])}},
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                "startedAt": "2026-11-24T13:50:00Z", "finishedAt": "2026-11-24T13:51:00Z"}}}]}});
+    let list = snap.list("", "pods").unwrap();
+    let rtype = list.rtype.clone();
+    let mut items: Vec<Object> = list
+        .items
+        .iter()
+        .map(|o| Object::from_raw(o.raw().to_owned()).unwrap())
+        .collect();
+    items.push(Object::from_value(&pod).unwrap());
+    snap.insert_list(ResourceList::new(rtype, items));
+    let log = format!(
+        "level=error msg=\"request failed\" Authorization: Bearer {}\nlevel=error msg=\"connection refused\" dsn=postgres://app:{}@postgres.shop:5432/db\n",
+        CANARIES[1], CANARIES[2]
+    )
+    .repeat(20);
+    for previous in [false, true] {
+        snap.logs.insert(
+            LogKey {
+                namespace: "shop".into(),
+                pod: "leaky-7f9c-abcde".into(),
+                container: "app".into(),
+                previous,
+            },
+            log.clone(),
+        );
+    }
+    let x = ask(
+        vec![snap],
+        "why does leaky crash: what happened, how is it connected, why no alerts?",
+    );
+    let mut outputs = vec![
+        serde_json::to_string(&x.report).unwrap(),
+        render::text(&x),
+        render::markdown(&x),
+    ];
+    for (_, map, states) in &x.maps {
+        let states = states
+            .keys()
+            .map(|o| {
+                (
+                    o.clone(),
+                    kubectl_intel::analysis::graph::NodeState::Degraded,
+                )
+            })
+            .collect();
+        outputs.push(kubectl_intel::analysis::graph::mermaid(map, &states));
+        outputs.push(kubectl_intel::analysis::graph::dot(map, &states));
+    }
+    // The planted text did reach the answer — tokened (so the check is not vacuous).
+    assert!(
+        outputs[0].contains("leaky"),
+        "the planted pod is not in the answer"
+    );
+    assert!(
+        outputs[0].contains("<redacted:"),
+        "nothing was redacted in the answer"
+    );
+    for out in &outputs {
+        for c in CANARIES {
+            assert!(!out.contains(c), "canary {c} leaked: …{}…", {
+                let i = out.find(c).unwrap_or(0);
+                &out[i.saturating_sub(120)..(i + 40).min(out.len())]
+            });
+        }
+    }
+}

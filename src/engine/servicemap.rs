@@ -667,7 +667,7 @@ impl<'a> MapBuilder<'a> {
                     source: "log".into(),
                     object: pod.clone(),
                     field: key.bundle_path(),
-                    text: line_at(text, at, 200),
+                    text: crate::redact::scrub(&line_at(text, at, 200)).into_owned(),
                 };
                 self.add(&w, Target::Service(svc), ev);
             }

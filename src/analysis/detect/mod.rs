@@ -71,7 +71,8 @@ impl Hit {
     }
 
     pub fn msg(mut self, m: impl Into<String>) -> Self {
-        self.message = m.into();
+        let m = m.into();
+        self.message = crate::redact::scrub(&m).into_owned();
         self
     }
 
@@ -95,7 +96,7 @@ impl Hit {
         self.evidence.push(Evidence {
             source: source.to_string(),
             location: location.into(),
-            text: clip(&text.into(), 300),
+            text: clip(&crate::redact::scrub(&text.into()), 300),
             at: at.map(fmt_ts),
         });
         self

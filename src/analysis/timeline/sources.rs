@@ -116,7 +116,7 @@ impl Builder<'_> {
             category,
             severity,
             reason: reason.into(),
-            message: clip(&message.into(), 300),
+            message: clip(&crate::redact::scrub(&message.into()), 300),
             source,
             location: location.into(),
             count: 1,
