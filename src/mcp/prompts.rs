@@ -135,11 +135,14 @@ pub fn get(
                 "Post-incident review",
                 format!(
                     "Write a blameless post-incident review of: {incident:?}.\n\n\
-                     1. Call `get_timeline`{since}{cluster} and page through it to reconstruct what \
-                     happened in order; note the first anomaly.\n\
+                     1. Call `explain_infrastructure_behavior` with question \"what happened, what \
+                     was the impact, and why didn't our alerts catch it?\"{cluster}: the timeline in \
+                     phases (trigger, propagation, impact, recovery), the business impact and the \
+                     observability gaps. Page through `get_timeline`{since} for the raw entries.\n\
                      2. {}\n\
                      3. Confirm each step with `get_events`, `get_logs` and `get_metrics`.\n\
-                     4. Call `get_service_map` to explain how the failure spread.\n\
+                     4. Call `get_service_map` (or explain with \"how are services connected?\") to \
+                     explain how the failure spread, hidden multi-hop coupling included.\n\
                      5. Write: summary, impact (services, users, duration), timeline (UTC), root cause, \
                      contributing factors, detection, what went well, what went poorly, and action items \
                      (owner-less, each one checkable).\n\n\
