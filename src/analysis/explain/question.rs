@@ -466,6 +466,19 @@ mod tests {
     }
 
     #[test]
+    fn everyday_phrasings_route() {
+        assert!(q("what broke last night?").asks(Intent::WhatHappened));
+        assert!(q("show me the dependency graph").asks(Intent::Connections));
+        assert!(q("how much money are we losing?").asks(Intent::Impact));
+        assert!(q("are we even monitoring checkout?").asks(Intent::AlertGaps));
+        assert!(q("what's the blast radius of redis?").asks(Intent::Impact));
+        let two = Question::parse("diff prod vs staging", NOW, &TimeZone::UTC, 2);
+        assert!(two.asks(Intent::Compare));
+        // Words are matched whole: "slowly" is not "slow", "atlas" not "at".
+        assert!(q("the atlas job runs slowly").general);
+    }
+
+    #[test]
     fn compare_needs_two_clusters_unless_asked_outright() {
         let two = Question::parse("compare staging and production", NOW, &TimeZone::UTC, 2);
         assert!(two.asks(Intent::Compare) && two.asks(Intent::Why));
