@@ -94,6 +94,9 @@ async def main() -> int:
         ]
         if "diagnose_cluster_issue" in tools:
             mix.append(("diagnose_cluster_issue", {"symptom": "checkout is slow and returns errors"}))
+        if "explain_infrastructure_behavior" in tools:
+            mix.append(("explain_infrastructure_behavior",
+                        {"question": "checkout is slow: what happened, and how are services connected?"}))
 
         warm: dict[str, float] = {}
         for i, (name, args) in enumerate(mix):
