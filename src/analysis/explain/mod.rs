@@ -252,6 +252,8 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
     };
     let window = req.window.as_deref().map(parse_window).transpose()?;
     let mut q = Question::parse(&req.question, now, &tz, fleet.clusters.len());
+    // "in the last hour": the question's span, unless --window says otherwise.
+    let window = window.or(q.window);
     if let Some(at) = &req.at {
         let parsed = question::parse_at(at, now, &tz).map_err(ExplainError::BadTime)?;
         q.at = Some(parsed);

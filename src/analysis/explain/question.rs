@@ -208,6 +208,9 @@ pub struct Question {
     pub general: bool,
     /// The time the question names, epoch seconds, and how it was read.
     pub at: Option<(i64, String)>,
+    /// A span before the capture the question names ("in the last hour", "past 30
+    /// minutes"), seconds.
+    pub window: Option<i64>,
 }
 
 /// Tokens of a lower-cased question: words of letters, digits, `-`, `'` and `:`.
@@ -277,6 +280,7 @@ impl Question {
             intents,
             general,
             at,
+            window: parse_span(&w),
         }
     }
 
@@ -291,6 +295,33 @@ impl Question {
         }
         l
     }
+}
+
+/// "last hour", "past 30 minutes", "last 2 days" → seconds.
+fn parse_span(w: &[String]) -> Option<i64> {
+    let unit = |u: &str| -> Option<i64> {
+        match u.trim_end_matches('s') {
+            "minute" | "min" => Some(60),
+            "hour" | "hr" | "h" => Some(3600),
+            "day" => Some(86_400),
+            _ => None,
+        }
+    };
+    for (i, x) in w.iter().enumerate() {
+        if x != "last" && x != "past" {
+            continue;
+        }
+        let (Some(a), b) = (w.get(i + 1), w.get(i + 2)) else {
+            continue;
+        };
+        if let Some(u) = unit(a) {
+            return Some(u);
+        }
+        if let (Ok(n), Some(u)) = (a.parse::<i64>(), b.and_then(|b| unit(b))) {
+            return Some(n * u).filter(|s| *s > 0);
+        }
+    }
+    None
 }
 
 /// "2pm", "14:05", "2:30pm", "14h" → (hour, minute).
@@ -463,6 +494,14 @@ mod tests {
         let g = q("tell me a story");
         assert!(g.general);
         assert_eq!(g.intents, vec![Intent::Why, Intent::WhatHappened]);
+    }
+
+    #[test]
+    fn spans_before_the_capture() {
+        assert_eq!(q("what happened in the last hour?").window, Some(3600));
+        assert_eq!(q("errors in the past 30 minutes").window, Some(1800));
+        assert_eq!(q("the last 2 days").window, Some(2 * 86_400));
+        assert_eq!(q("the last deploy").window, None);
     }
 
     #[test]
