@@ -137,6 +137,10 @@ fn pressure_culprits(ctx: &Ctx, out: &mut Vec<Hit>) {
     // (node, resource) → (bytes, workload, message, since)
     let mut worst: BTreeMap<(String, String), Culprit> = BTreeMap::new();
     for pod in ctx.snap.pods() {
+        // Evicted pods are few: a substring test skips the others without parsing them.
+        if !pod.json().contains("\"Evicted\"") {
+            continue;
+        }
         let v: serde_json::Value = match serde_json::from_str(pod.json()) {
             Ok(v) if super::jstr(&v, &["status", "reason"]) == Some("Evicted") => v,
             _ => continue,

@@ -61,6 +61,34 @@ struct SvcPort {
     target_port: Option<serde_json::Value>,
 }
 
+/// A pod's container ports, nothing else.
+#[derive(Deserialize, Default)]
+struct PodPorts {
+    #[serde(default)]
+    spec: PodPortsSpec,
+}
+
+#[derive(Deserialize, Default)]
+struct PodPortsSpec {
+    #[serde(default)]
+    containers: Option<Vec<ContainerPorts>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ContainerPorts {
+    #[serde(default)]
+    ports: Option<Vec<ContainerPort>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ContainerPort {
+    #[serde(default)]
+    container_port: Option<serde_json::Value>,
+    #[serde(default)]
+    name: Option<serde_json::Value>,
+}
+
 /// The latest managedFields time: when the object was last edited.
 pub(super) fn last_edit(m: &Option<Vec<Managed>>) -> Option<(i64, String)> {
     m.iter()
@@ -163,24 +191,17 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             let Some(p) = ctx.snap.get(*pid) else {
                 continue;
             };
-            let v = p.value();
-            for c in v
-                .pointer("/spec/containers")
-                .and_then(|c| c.as_array())
-                .into_iter()
-                .flatten()
-            {
-                for port in c
-                    .get("ports")
-                    .and_then(|p| p.as_array())
-                    .into_iter()
-                    .flatten()
-                {
+            // Only the ports are read: the rest of the pod is skipped, not built as a tree.
+            let Ok(v) = serde_json::from_str::<PodPorts>(p.json()) else {
+                continue;
+            };
+            for c in v.spec.containers.iter().flatten() {
+                for port in c.ports.iter().flatten() {
                     declared = true;
-                    if let Some(n) = port.get("containerPort").and_then(|n| n.as_i64()) {
+                    if let Some(n) = port.container_port.as_ref().and_then(|n| n.as_i64()) {
                         numbers.push(n);
                     }
-                    if let Some(n) = port.get("name").and_then(|n| n.as_str()) {
+                    if let Some(n) = port.name.as_ref().and_then(|n| n.as_str()) {
                         names.push(n.to_string());
                     }
                 }
