@@ -126,7 +126,10 @@ pub struct ClusterTimeline {
 pub struct ClusterMap {
     pub cluster: String,
     pub nodes: Vec<MapNode>,
+    /// At most 300: the part of the map the answer is about (see `edgesTotal`).
     pub edges: Vec<MapEdge>,
+    /// The edges in scope before the cut.
+    pub edges_total: usize,
     pub hidden_coupling: Vec<Coupling>,
 }
 
@@ -171,6 +174,63 @@ fn scoped_map(map: &ServiceMap, namespaces: &[String]) -> ServiceMap {
             .collect(),
         edges,
     }
+}
+
+/// Edges of the service map an answer shows at most (the rest are counted, and a tool
+/// like `get_service_map` pages through them).
+const MAX_MAP_EDGES: usize = 300;
+
+/// The part of the map an answer is about: the namespaces of `focus` (the chain, the
+/// objects the question names, what failed), edges touching a focus object first, at most
+/// [`MAX_MAP_EDGES`]. Returns the map and the number of edges it was cut from.
+fn focus_map(map: &ServiceMap, focus: &BTreeSet<ObjectRef>) -> (ServiceMap, usize) {
+    let namespaces: BTreeSet<&str> = focus
+        .iter()
+        .map(|o| o.namespace.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let in_focus_ns =
+        |o: &ObjectRef| namespaces.is_empty() || namespaces.contains(o.namespace.as_str());
+    let touches = |e: &MapEdge| {
+        let via = |o: &ObjectRef| {
+            focus.contains(o)
+                || map
+                    .node(o)
+                    .and_then(|n| n.service_for.as_ref())
+                    .is_some_and(|w| focus.contains(w))
+        };
+        via(&e.from) || via(&e.to)
+    };
+    let mut edges: Vec<&MapEdge> = map
+        .edges
+        .iter()
+        .filter(|e| in_focus_ns(&e.from) || in_focus_ns(&e.to))
+        .collect();
+    let total = edges.len();
+    if total > MAX_MAP_EDGES {
+        edges.sort_by_key(|e| !touches(e));
+        edges.truncate(MAX_MAP_EDGES);
+        edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    }
+    let ids: BTreeSet<&ObjectRef> = edges.iter().flat_map(|e| [&e.from, &e.to]).collect();
+    let nodes = map
+        .nodes
+        .iter()
+        .filter(|n| ids.contains(&n.id) || focus.contains(&n.id))
+        .cloned()
+        .collect();
+    // One piece of evidence per kind of source is enough to show why an edge exists
+    // (get_service_map has them all).
+    let edges = edges
+        .into_iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let mut seen = BTreeSet::new();
+            e.evidence.retain(|ev| seen.insert(ev.source.clone()));
+            e
+        })
+        .collect();
+    (ServiceMap { nodes, edges }, total)
 }
 
 /// Keeps at most [`MAX_ENTRIES`]: all problems and changes first, then the rest, in time
@@ -311,6 +371,25 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         failing_by_cluster.insert(p.name.clone(), failing.iter().cloned().collect());
         let map = scoped_map(p.rel.service_map(), &req.namespaces);
         let uf = user_facing(&map);
+        let mentioned: BTreeSet<ObjectRef> = report
+            .request
+            .mentions
+            .iter()
+            .filter(|m| m.cluster == p.name)
+            .map(|m| p.rel.workload_of(&m.object()))
+            .collect();
+        let mut focus: BTreeSet<ObjectRef> = chain.iter().cloned().collect();
+        focus.extend(mentioned.iter().cloned());
+        focus.extend(failing.iter().take(50).cloned());
+        let (shown_map, map_edges_total) = focus_map(&map, &focus);
+        if map_edges_total > shown_map.edges.len() {
+            report.limitations.push(format!(
+                "{}: the service map shown is cut to {} of {} edges (the namespaces of the root cause, what the question names and what failed, their edges first); narrow it with -n, or page through get_service_map",
+                p.name,
+                shown_map.edges.len(),
+                map_edges_total
+            ));
+        }
         let ph = phases::phases(&timeline, &chain, &uf, p.now, &tz_fmt);
         if is_top {
             impact_seconds = ph.impact_seconds;
@@ -412,13 +491,7 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         // Problems over six hours before the capture are history, not this incident.
         let onsets = first_problem_by_workload(&timeline, p.now - 6 * 3600);
         if q.asks(Intent::Connections) {
-            let mentions: BTreeSet<ObjectRef> = report
-                .request
-                .mentions
-                .iter()
-                .filter(|m| m.cluster == p.name)
-                .map(|m| p.rel.workload_of(&m.object()))
-                .collect();
+            let mentions = &mentioned;
             let mut sources: BTreeSet<ObjectRef> = failing.iter().cloned().collect();
             sources.extend(mentions.iter().cloned());
             sources.extend(uf.iter().filter(|o| o.kind != INGRESS).cloned());
@@ -453,8 +526,9 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
             sentences.push(s + ".");
             details.service_map.push(ClusterMap {
                 cluster: p.name.clone(),
-                nodes: map.nodes.clone(),
-                edges: map.edges.clone(),
+                nodes: shown_map.nodes.clone(),
+                edges: shown_map.edges.clone(),
+                edges_total: map_edges_total,
                 hidden_coupling: coupling,
             });
         }
@@ -486,7 +560,7 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
         if let Some(t) = top.as_ref().filter(|t| t.subject.cluster == p.name) {
             states.insert(p.rel.workload_of(&t.subject.object()), "root".into());
         }
-        maps.push((p.name.clone(), map, states));
+        maps.push((p.name.clone(), shown_map, states));
     }
     if q.asks(Intent::Impact) {
         let b = business::business(&prepared, &report, impact_seconds);
