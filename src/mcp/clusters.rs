@@ -139,8 +139,20 @@ impl Clusters {
             let (snap, warnings) = crate::source::load_bundle(path)?;
             out.warnings.extend(warnings);
             let name = out.free_name(snap.cluster());
-            let data = ClusterData::new(&name, snap, format!("bundle {}", path.display()));
-            out.entries.insert(name, Entry::Bundle(Arc::new(data)));
+            let data = Arc::new(ClusterData::new(
+                &name,
+                snap,
+                format!("bundle {}", path.display()),
+            ));
+            // Build what the first calls need (relations, the timeline's detector pass) in
+            // the background, so the first get_timeline or get_service_map does not pay for
+            // it; a call that arrives earlier waits for the same build, never a second one.
+            let warm = data.clone();
+            std::thread::spawn(move || {
+                warm.relations();
+                warm.timeline();
+            });
+            out.entries.insert(name, Entry::Bundle(data));
         }
         let mut contexts = source.contexts.clone();
         if source.bundles.is_empty() && contexts.is_empty() {
