@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: builds kubectl-intel, writes the embedded demo cluster as a
-# bundle, inspects it, and replays it as a read-only API that the real kubectl talks to.
-# No cluster needed.
+# bundle, inspects it, diagnoses it and explains what happened, and replays it as a
+# read-only API that the real kubectl talks to. No cluster needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
@@ -12,6 +12,12 @@ trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 $bin demo --out "$work/demo.intel.tar.zst"
 echo; echo "== kubectl intel inspect --verify"
 $bin inspect "$work/demo.intel.tar.zst" --verify
+
+echo; echo "== kubectl intel diagnose \"users are reporting timeouts\""
+$bin diagnose "users are reporting timeouts" --bundle "$work/demo.intel.tar.zst" | sed -n "1,60p"
+echo; echo "== kubectl intel explain \"what happened, and why didn't our alerts catch it?\""
+$bin explain "what happened, and why didn't our alerts catch it?" --bundle "$work/demo.intel.tar.zst" \
+  | sed -n '/^SUMMARY/,/^$/p;/^TIMELINE/,/^$/p;/^ALERT GAPS/,/^$/p' | sed -n "1,60p"
 
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &
