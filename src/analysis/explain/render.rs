@@ -8,6 +8,15 @@ use std::fmt::Write as _;
 use super::Explanation;
 use crate::analysis::render;
 
+/// `Deployment shop/auth`, `Node ip-10-0-1-1` (cluster-scoped: no namespace).
+fn obj(kind: &str, namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    }
+}
+
 fn code(s: &str) -> String {
     format!("`{}`", s.replace('`', "'").replace('\n', " "))
 }
@@ -54,13 +63,9 @@ pub fn text(x: &Explanation) -> String {
             let sources: Vec<&str> = e.evidence.iter().map(|v| v.source.as_str()).collect();
             let _ = writeln!(
                 o,
-                "  {} {}/{} → {} {}/{}  [{}]",
-                e.from.kind,
-                e.from.namespace,
-                e.from.name,
-                e.to.kind,
-                e.to.namespace,
-                e.to.name,
+                "  {} → {}  [{}]",
+                obj(&e.from.kind, &e.from.namespace, &e.from.name),
+                obj(&e.to.kind, &e.to.namespace, &e.to.name),
                 sources.join(", ")
             );
         }
@@ -166,13 +171,11 @@ pub fn markdown(x: &Explanation) -> String {
         for e in t.entries.iter().take(80) {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} {}/{} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 e.time,
                 e.severity,
                 e.category,
-                e.kind,
-                e.namespace,
-                e.name,
+                obj(&e.kind, &e.namespace, &e.name),
                 code(&e.reason).replace('|', "\\|"),
                 code(&crate::analysis::detect::clip(&e.message, 160)).replace('|', "\\|")
             );
@@ -190,13 +193,9 @@ pub fn markdown(x: &Explanation) -> String {
             let sources: Vec<&str> = e.evidence.iter().map(|v| v.source.as_str()).collect();
             let _ = writeln!(
                 o,
-                "- {} {}/{} → {} {}/{} ({})",
-                e.from.kind,
-                e.from.namespace,
-                e.from.name,
-                e.to.kind,
-                e.to.namespace,
-                e.to.name,
+                "- {} → {} ({})",
+                obj(&e.from.kind, &e.from.namespace, &e.from.name),
+                obj(&e.to.kind, &e.to.namespace, &e.to.name),
                 sources.join(", ")
             );
         }
