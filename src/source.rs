@@ -25,11 +25,12 @@ pub struct SourceArgs {
     pub kubeconfig: Option<PathBuf>,
 }
 
-/// How a live context is captured before it is analysed (ignored for bundles): the
-/// `capture` flags that decide what evidence an analysis has beyond objects, events and
-/// logs.
+/// How a live context's metrics are sampled before it is analysed (ignored for bundles):
+/// the `capture` flags that decide what evidence an analysis has beyond objects, events and
+/// logs. The Prometheus range (`window`) is the command's own: `diagnose --window`, and for
+/// `explain` its timeline window.
 #[derive(Args, Debug, Clone)]
-pub struct LiveArgs {
+pub struct SamplingArgs {
     /// metrics.k8s.io samples to take from a live context.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -39,18 +40,26 @@ pub struct LiveArgs {
           value_parser = crate::capture::parse_duration)]
     pub interval: std::time::Duration,
     /// Prometheus base URL for a live context (e.g. http://localhost:9090 after a
-    /// port-forward): CPU, memory, throttling, restarts and network series over --window.
+    /// port-forward): CPU, memory, throttling, restarts and network series.
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+}
+
+/// [`SamplingArgs`] and how far back the Prometheus series reach.
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// How far back the Prometheus series reach.
     #[arg(long, value_name = "DURATION", default_value = "1h",
           value_parser = crate::capture::parse_duration)]
     pub window: std::time::Duration,
 }
 
-impl LiveArgs {
-    /// Capture options for these flags, limited to `namespaces` (sorted, distinct).
-    pub fn options(&self, namespaces: &[String]) -> CaptureOptions {
+impl SamplingArgs {
+    /// Capture options for these flags and a Prometheus range, limited to `namespaces`
+    /// (sorted, distinct).
+    pub fn options(&self, namespaces: &[String], window: std::time::Duration) -> CaptureOptions {
         let mut namespaces = namespaces.to_vec();
         namespaces.sort();
         namespaces.dedup();
@@ -59,9 +68,16 @@ impl LiveArgs {
             samples: self.samples.max(1),
             interval: self.interval,
             prometheus: self.prometheus.clone(),
-            window: self.window,
+            window,
             ..CaptureOptions::default()
         }
+    }
+}
+
+impl LiveArgs {
+    /// Capture options for these flags, limited to `namespaces` (sorted, distinct).
+    pub fn options(&self, namespaces: &[String]) -> CaptureOptions {
+        self.sampling.options(namespaces, self.window)
     }
 }
 

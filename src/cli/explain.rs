@@ -34,18 +34,8 @@ pub struct ExplainArgs {
     pub question: String,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// metrics.k8s.io samples to take from a live context.
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub samples: u32,
-    /// Time between two metrics samples (e.g. 15s, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "15s",
-          value_parser = crate::capture::parse_duration)]
-    pub interval: std::time::Duration,
-    /// Prometheus base URL for a live context (e.g. http://localhost:9090 after a
-    /// port-forward): series over the timeline window (--window, default 2h).
-    #[arg(long, value_name = "URL")]
-    pub prometheus: Option<String>,
+    #[command(flatten)]
+    pub sampling: crate::source::SamplingArgs,
     /// Only look at these namespaces (repeatable). Cluster-scoped objects are always examined.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespaces: Vec<String>,
@@ -53,7 +43,8 @@ pub struct ExplainArgs {
     /// "2 hours ago" (read in --timezone). Overrides a time named in the question.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// The timeline window: centred on --at (or the time in the question), else ending at the
+    /// The timeline window (and, for a live context, the Prometheus range): centred on --at
+    /// (or the time in the question), else ending at the
     /// capture. Default 2h (extended back to the incident's trigger when there is no time).
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
@@ -125,13 +116,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         .as_deref()
         .and_then(|w| crate::capture::parse_duration(w).ok())
         .unwrap_or(std::time::Duration::from_secs(2 * 3600));
-    let live = crate::source::LiveArgs {
-        samples: args.samples,
-        interval: args.interval,
-        prometheus: args.prometheus.clone(),
-        window,
-    };
-    let opts = live.options(&req.namespaces);
+    let opts = args.sampling.options(&req.namespaces, window);
     let loaded = match super::diagnose::load(&args.source, &opts)? {
         Ok(l) => l,
         Err(code) => return Ok(code),
