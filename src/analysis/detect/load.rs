@@ -20,8 +20,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-
 use super::{Ctx, Hit, fmt_ts, human_duration};
 use crate::analysis::report::Severity;
 use crate::engine::ObjectRef;
@@ -35,24 +33,7 @@ const MIN_POINTS: usize = 3;
 /// Less CPU than this before the step (cores) is idle noise, not a baseline.
 const MIN_BASELINE: f64 = 0.005;
 
-#[derive(Deserialize)]
-struct Matrix {
-    data: MatrixData,
-}
-
-#[derive(Deserialize)]
-struct MatrixData {
-    #[serde(default)]
-    result: Vec<Series>,
-}
-
-#[derive(Deserialize)]
-struct Series {
-    #[serde(default)]
-    metric: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
-}
+use super::metrics::Matrix;
 
 /// A step up in a workload's CPU use.
 #[derive(Debug, Clone, PartialEq)]

@@ -137,23 +137,24 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
     throttled_series(ctx, out);
 }
 
+/// A Prometheus range-query answer (resultType "matrix"), as the bundle keeps it.
 #[derive(Deserialize)]
-struct Matrix {
-    data: MatrixData,
+pub(super) struct Matrix {
+    pub data: MatrixData,
 }
 
 #[derive(Deserialize)]
-struct MatrixData {
+pub(super) struct MatrixData {
     #[serde(default)]
-    result: Vec<Series>,
+    pub result: Vec<Series>,
 }
 
 #[derive(Deserialize)]
-struct Series {
+pub(super) struct Series {
     #[serde(default)]
-    metric: BTreeMap<String, String>,
+    pub metric: BTreeMap<String, String>,
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    pub values: Vec<(f64, String)>,
 }
 
 /// Containers throttled in more than a quarter of their CFS periods over the range.
