@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use kubectl_intel::analysis::diagnose::{Request, diagnose};
 use kubectl_intel::analysis::report::Report;
 use kubectl_intel::model::Fleet;
-use kubectl_intel::synth::{Options, Scenario};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -46,13 +45,7 @@ fn subject_label(s: &kubectl_intel::analysis::report::Subject) -> String {
 
 /// Diagnoses one library scenario (generated in memory, as a bundle would load it).
 pub fn run(name: &str, symptom: &str) -> Report {
-    let scenario = Scenario::resolve(name).unwrap();
-    let opts = Options {
-        seed: scenario.seed.unwrap_or(1),
-        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
-        ..Options::default()
-    };
-    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).unwrap();
+    let (snap, _) = common::scenario_snapshot(name);
     let mut fleet = Fleet::default();
     fleet.add(snap);
     diagnose(

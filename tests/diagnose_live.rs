@@ -9,20 +9,13 @@ mod common;
 use std::path::Path;
 
 use kubectl_intel::model::LogKey;
-use kubectl_intel::synth::{Options, Scenario};
 use serde_json::Value;
 
 use common::{Server, bin};
 
 /// Writes a library scenario as a bundle; returns its path and the scenario's symptom.
 fn scenario_bundle(name: &str, dir: &Path) -> (std::path::PathBuf, String) {
-    let scenario = Scenario::resolve(name).unwrap();
-    let opts = Options {
-        seed: scenario.seed.unwrap_or(1),
-        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
-        ..Options::default()
-    };
-    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).unwrap();
+    let (snap, _) = common::scenario_snapshot(name);
     let path = dir.join(format!("{name}.intel.tar.zst"));
     kubectl_intel::bundle::write_bundle(&snap, &path).unwrap();
     let expected: Value = serde_json::from_str(

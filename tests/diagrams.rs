@@ -14,6 +14,7 @@
 //! `INTEL_REQUIRE_RENDERERS=1` (CI sets it). Mermaid charts are rendered in one `mmdc`
 //! process (a Markdown file with one chart per case, ~2 s) plus one direct `.mmd` render.
 
+mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,6 @@ use std::time::Instant;
 
 use kubectl_intel::analysis::graph::{self, NodeState};
 use kubectl_intel::engine::{Evidence, MapEdge, MapNode, ObjectRef, Relations, ServiceMap};
-use kubectl_intel::synth::{Options, Scenario};
 
 const SCENARIOS: &[&str] = &[
     "hidden-coupling-payment-inventory",
@@ -100,13 +100,7 @@ fn library() -> PathBuf {
 /// the chain after it degraded, the chain's end down, and whatever depends on the root
 /// cause (and is not on the chain) at risk.
 fn scenario_case(name: &str) -> Case {
-    let scenario = Scenario::resolve(name).unwrap();
-    let opts = Options {
-        seed: scenario.seed.unwrap_or(1),
-        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
-        ..Options::default()
-    };
-    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).unwrap();
+    let (snap, _) = common::scenario_snapshot(name);
     let rel = Relations::build(&snap);
     let map = rel.service_map().clone();
 

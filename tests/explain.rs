@@ -4,12 +4,13 @@
 //! ≥ 95% against the declared ones); the hidden-coupling incident names its intermediaries
 //! and the lag. Plus routing, determinism, comparison, partial data, and the CLI.
 
+mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use kubectl_intel::analysis::explain::{Explanation, Request, explain, render};
 use kubectl_intel::model::{Fleet, Snapshot};
-use kubectl_intel::synth::{Options, Scenario};
+use kubectl_intel::synth::Scenario;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,16 +35,7 @@ fn library() -> PathBuf {
 }
 
 fn snapshot(name: &str) -> (Snapshot, Scenario) {
-    let scenario = Scenario::resolve(name).unwrap();
-    let opts = Options {
-        seed: scenario.seed.unwrap_or(1),
-        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
-        ..Options::default()
-    };
-    (
-        kubectl_intel::synth::generate(&opts, Some(&scenario)).unwrap(),
-        scenario,
-    )
+    common::scenario_snapshot(name)
 }
 
 fn ask(snaps: Vec<Snapshot>, question: &str) -> Explanation {

@@ -154,3 +154,22 @@ pub fn assert_typed<T: serde::de::DeserializeOwned>(
     }
     items.len()
 }
+
+/// A library scenario generated in memory with its own seed and node count, as its bundle
+/// would load.
+pub fn scenario_snapshot(
+    name: &str,
+) -> (
+    kubectl_intel::model::Snapshot,
+    kubectl_intel::synth::Scenario,
+) {
+    use kubectl_intel::synth::{Options, Scenario};
+    let scenario = Scenario::resolve(name).expect("library scenario");
+    let opts = Options {
+        seed: scenario.seed.unwrap_or(1),
+        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
+        ..Options::default()
+    };
+    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).expect("generate");
+    (snap, scenario)
+}
