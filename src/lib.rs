@@ -16,3 +16,4 @@ pub mod redact;
 pub mod serve;
 pub mod source;
 pub mod synth;
+pub mod timing;

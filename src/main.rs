@@ -1,3 +1,23 @@
+/// mimalloc instead of glibc's malloc: loading a 150k-pod bundle makes millions of small
+/// allocations and frees whole generations of them; glibc spent a third of the run in
+/// malloc, free and consolidation (measured with `perf record`, see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (libmimalloc-sys has no constant
+/// for it in v3).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> std::process::ExitCode {
+    // A one-shot command never gives memory back to the kernel before it exits: a page
+    // freed while reading a bundle and faulted in again for the analysis costs the kernel
+    // a zeroing each time, which was a quarter of a 150k-pod diagnose on 2 cores. The
+    // servers (`serve`, `mcp`) run for hours and keep the default, which returns memory.
+    let server = matches!(std::env::args().nth(1).as_deref(), Some("serve" | "mcp"));
+    if !server {
+        // SAFETY: called first thing, before any other thread exists; mimalloc reads the
+        // option when it next decides whether to purge.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
     kubectl_intel::cli::main()
 }

@@ -96,9 +96,11 @@ pub fn read_bundle_with(path: &Path, limits: &ReadLimits) -> Result<Loaded, Bund
             });
         }
         let file = File::open(path).map_err(open)?;
-        read_tar(file, &mut state)?;
+        crate::timing::phase("read: decompress, hash, parse", || {
+            read_tar(file, &mut state)
+        })?;
     }
-    state.finish()
+    crate::timing::phase("read: assemble snapshot", || state.finish())
 }
 
 fn read_tar(file: File, state: &mut State<'_>) -> Result<(), BundleError> {

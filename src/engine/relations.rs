@@ -164,14 +164,15 @@ pub struct Relations {
 impl Relations {
     /// Builds every relation, the service map, and the `DependsOn` relations from it.
     pub fn build(snap: &Snapshot) -> Relations {
-        let (mut staged, workloads) = Builder::new(snap).run();
+        let (mut staged, workloads) =
+            crate::timing::phase("relations: edges", || Builder::new(snap).run());
         let mut rel = Relations {
             out: std::mem::take(&mut staged.out),
             inc: std::mem::take(&mut staged.inc),
             workloads,
             map: ServiceMap::default(),
         };
-        let map = ServiceMap::build(snap, &rel);
+        let map = crate::timing::phase("relations: service map", || ServiceMap::build(snap, &rel));
         let deps: Vec<Relation> = map
             .edges
             .iter()

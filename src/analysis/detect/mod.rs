@@ -138,11 +138,13 @@ impl<'a> Ctx<'a> {
         not_before: Option<i64>,
     ) -> Self {
         let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
-        let logs = LogStats::build(snap, rel, &namespaces);
+        let logs = crate::timing::phase("evidence: log statistics", || {
+            LogStats::build(snap, rel, &namespaces)
+        });
         Ctx {
             snap,
             rel,
-            usage: snap.usage(),
+            usage: crate::timing::phase("evidence: usage series", || snap.usage()),
             now,
             namespaces,
             not_before,
@@ -178,15 +180,15 @@ pub struct Detected {
 /// Runs every detector.
 pub fn detect_all(ctx: &Ctx) -> Detected {
     let mut hits = Vec::new();
-    pods::detect(ctx, &mut hits);
-    events::detect(ctx, &mut hits);
-    nodes::detect(ctx, &mut hits);
-    services::detect(ctx, &mut hits);
-    let changes = workloads::detect(ctx, &mut hits);
-    logs::detect(ctx, &mut hits);
-    metrics::detect(ctx, &mut hits);
+    crate::timing::phase("detect: pods", || pods::detect(ctx, &mut hits));
+    crate::timing::phase("detect: events", || events::detect(ctx, &mut hits));
+    crate::timing::phase("detect: nodes", || nodes::detect(ctx, &mut hits));
+    crate::timing::phase("detect: services", || services::detect(ctx, &mut hits));
+    let changes = crate::timing::phase("detect: workloads", || workloads::detect(ctx, &mut hits));
+    crate::timing::phase("detect: logs", || logs::detect(ctx, &mut hits));
+    crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut hits));
     // Last: it reads the other detectors' hits.
-    load::detect(ctx, &mut hits);
+    crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem): earliest onset, highest severity, evidence united.

@@ -66,7 +66,7 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
         .clusters
         .iter()
         .map(|(name, snap)| {
-            let rel = Relations::build(snap);
+            let rel = crate::timing::phase("relations and service map", || Relations::build(snap));
             let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
             let not_before = req
                 .since
@@ -97,7 +97,9 @@ pub fn diagnose(fleet: &Fleet, req: &Request) -> Report {
 
 /// [`diagnose`] over evidence already gathered by [`prepare`].
 pub fn diagnose_prepared(fleet: &Fleet, req: &Request, prepared: &[Prepared]) -> Report {
-    let results = prepared.iter().map(|p| diagnose_cluster(p, req)).collect();
+    let results = crate::timing::phase("diagnose: rank, chains, remedies", || {
+        prepared.iter().map(|p| diagnose_cluster(p, req)).collect()
+    });
     merge(fleet, req, results)
 }
 
