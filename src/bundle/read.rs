@@ -17,6 +17,7 @@ use crate::model::{
     LogKey, Manifest, MetricsSample, Object, ResourceList, ResourceType, Snapshot, TypeKey,
 };
 
+use super::pipe::{self, Admission, Chunks, Failure, Msg};
 use super::{BundleError, Hashing};
 
 /// Caps that keep memory bounded on hostile input. The defaults fit a 150,000-pod cluster.
@@ -104,12 +105,39 @@ pub fn read_bundle_with(path: &Path, limits: &ReadLimits) -> Result<Loaded, Bund
 }
 
 fn read_tar(file: File, state: &mut State<'_>) -> Result<(), BundleError> {
+    let (tx, rx) = pipe::channel();
+    let limits = state.limits;
+    std::thread::scope(|s| {
+        s.spawn(move || produce(file, limits, tx));
+        // `consume` owns the receiver: when it fails, the producer's next send fails
+        // and it stops, so the scope can join it.
+        consume(rx, state)
+    })
+}
+
+/// The producer thread: inflates, checks and hashes every entry, in archive order.
+fn produce(file: File, limits: &ReadLimits, tx: pipe::SyncSender) {
+    let mut sender = pipe::Sender::new(&tx);
+    let result = produce_entries(file, limits, &mut sender).and_then(|()| sender.flush());
+    if let Err(Failure::Input(e)) = result {
+        // What was read before the failure goes first, so that errors come in order.
+        let _ = sender.flush();
+        let _ = tx.send(Msg::Failed(e));
+    }
+}
+
+fn produce_entries(
+    file: File,
+    limits: &ReadLimits,
+    sender: &mut pipe::Sender<'_>,
+) -> Result<(), Failure> {
     let corrupt = |entry: &str| {
         let entry = entry.to_string();
         move |source| BundleError::Corrupt { entry, source }
     };
     let decoder = zstd::Decoder::new(file).map_err(corrupt("the zstd stream"))?;
     let mut archive = tar::Archive::new(decoder);
+    let mut admission = Admission::new(limits);
     let mut last = String::from("the start of the archive");
     for entry in archive
         .entries()
@@ -130,12 +158,55 @@ fn read_tar(file: File, state: &mut State<'_>) -> Result<(), BundleError> {
                 tar::EntryType::Fifo => "FIFO".to_string(),
                 other => format!("tar entry of type {other:?}"),
             };
-            return Err(BundleError::NotAFile { entry: path, what });
+            return Err(BundleError::NotAFile { entry: path, what }.into());
         }
         let size = entry.size();
-        state.entry(&path, size, &mut entry)?;
+        let limit = limit_for(&classify(&path), limits);
+        admission.admit(&path, size, limit)?;
+        sender.entry(path, size, limit, &mut entry)?;
     }
     Ok(())
+}
+
+/// The reading thread: parses each entry the producer hands over.
+fn consume(rx: pipe::Receiver, state: &mut State<'_>) -> Result<(), BundleError> {
+    let stopped = || BundleError::Corrupt {
+        entry: "the archive".into(),
+        source: io::Error::other("the decompressing thread stopped"),
+    };
+    loop {
+        match rx.recv() {
+            Err(_) => return Ok(()),
+            Ok(Msg::Failed(e)) => return Err(e),
+            Ok(Msg::Batch(batch)) => {
+                for done in batch {
+                    state.accept(&done.path, Body::Whole(done.body))?;
+                    state.record(&done.path, done.limit, done.bytes, done.sha)?;
+                }
+            }
+            Ok(Msg::Start { path, limit }) => {
+                let first = match rx.recv() {
+                    Ok(Msg::Chunk(first)) => first,
+                    Ok(Msg::End { bytes, sha }) => {
+                        state.accept(&path, Body::Whole(Vec::new()))?;
+                        state.record(&path, limit, bytes, sha)?;
+                        continue;
+                    }
+                    Ok(Msg::Failed(e)) => return Err(e),
+                    _ => return Err(stopped()),
+                };
+                let mut chunks = Chunks::new(&rx, first);
+                let parsed = state.accept(&path, Body::Stream(&mut chunks));
+                if let Some(e) = chunks.failed.take() {
+                    return Err(e);
+                }
+                parsed?;
+                let (bytes, sha) = chunks.finish()?;
+                state.record(&path, limit, bytes, sha)?;
+            }
+            Ok(_) => return Err(stopped()),
+        }
+    }
 }
 
 fn read_dir(root: &Path, state: &mut State<'_>) -> Result<(), BundleError> {
@@ -143,6 +214,7 @@ fn read_dir(root: &Path, state: &mut State<'_>) -> Result<(), BundleError> {
         .follow_links(false)
         .sort_by_file_name()
         .min_depth(1);
+    let mut admission = Admission::new(state.limits);
     for item in walker {
         let item = item.map_err(|e| BundleError::Corrupt {
             entry: e
@@ -169,12 +241,25 @@ fn read_dir(root: &Path, state: &mut State<'_>) -> Result<(), BundleError> {
                 what: what.into(),
             });
         }
-        let mut file = File::open(item.path()).map_err(|source| BundleError::Corrupt {
+        let corrupt = |source| BundleError::Corrupt {
             entry: path.clone(),
             source,
-        })?;
+        };
+        let file = File::open(item.path()).map_err(corrupt)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        state.entry(&path, size, &mut file)?;
+        let limit = limit_for(&classify(&path), state.limits);
+        admission.admit(&path, size, limit)?;
+        let mut hashing = Hashing::new(file.take(limit.saturating_add(1)));
+        if size <= pipe::WHOLE {
+            let mut buf = Vec::with_capacity(size as usize);
+            hashing.read_to_end(&mut buf).map_err(corrupt)?;
+            state.accept(&path, Body::Whole(buf))?;
+        } else {
+            state.accept(&path, Body::Stream(&mut hashing))?;
+            io::copy(&mut hashing, &mut io::sink()).map_err(corrupt)?;
+        }
+        let (bytes, sha) = hashing.finish();
+        state.record(&path, limit, bytes, sha)?;
     }
     Ok(())
 }
@@ -226,7 +311,6 @@ struct State<'l> {
     prometheus: BTreeMap<String, Box<RawValue>>,
     seen: HashMap<String, (u64, String)>,
     warnings: Vec<String>,
-    total: u64,
 }
 
 enum Kind {
@@ -270,6 +354,41 @@ fn classify(path: &str) -> Kind {
     Kind::Unknown
 }
 
+fn limit_for(kind: &Kind, limits: &ReadLimits) -> u64 {
+    match kind {
+        Kind::Manifest => limits.max_manifest,
+        Kind::Log(_) | Kind::Unknown => limits.max_text_entry,
+        _ => limits.max_json_entry,
+    }
+}
+
+/// An entry's bytes: in memory, or (past [`pipe::WHOLE`]) as a stream parsed as it comes.
+enum Body<'a> {
+    Whole(Vec<u8>),
+    Stream(&'a mut dyn Read),
+}
+
+impl Body<'_> {
+    fn bytes(self) -> io::Result<Vec<u8>> {
+        match self {
+            Body::Whole(b) => Ok(b),
+            Body::Stream(r) => {
+                let mut buf = Vec::new();
+                r.read_to_end(&mut buf)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(self, path: &str) -> Result<T, BundleError> {
+        match self {
+            Body::Whole(b) => serde_json::from_slice(&b),
+            Body::Stream(r) => from_reader(r),
+        }
+        .map_err(|e| classify_json(e, path))
+    }
+}
+
 impl<'l> State<'l> {
     fn new(limits: &'l ReadLimits) -> Self {
         State {
@@ -281,45 +400,11 @@ impl<'l> State<'l> {
             prometheus: BTreeMap::new(),
             seen: HashMap::new(),
             warnings: Vec::new(),
-            total: 0,
         }
     }
 
-    fn entry(&mut self, path: &str, size: u64, reader: &mut dyn Read) -> Result<(), BundleError> {
-        if self.seen.contains_key(path) {
-            return Err(BundleError::Duplicate {
-                entry: path.to_string(),
-            });
-        }
-        if self.seen.len() as u64 >= self.limits.max_entries {
-            return Err(BundleError::TooManyEntries {
-                limit: self.limits.max_entries,
-            });
-        }
-        let kind = classify(path);
-        let limit = match kind {
-            Kind::Manifest => self.limits.max_manifest,
-            Kind::Log(_) | Kind::Unknown => self.limits.max_text_entry,
-            _ => self.limits.max_json_entry,
-        };
-        let too_large = |size| BundleError::TooLarge {
-            entry: path.to_string(),
-            size,
-            limit,
-        };
-        if size > limit {
-            return Err(too_large(size));
-        }
-        self.total = self.total.saturating_add(size);
-        if self.total > self.limits.max_total {
-            return Err(BundleError::TooLarge {
-                entry: path.to_string(),
-                size: self.total,
-                limit: self.limits.max_total,
-            });
-        }
-        // The header's size is checked above; `take` keeps a lying header honest.
-        let mut hashing = Hashing::new(reader.take(limit.saturating_add(1)));
+    /// Parses one entry's body into the snapshot.
+    fn accept(&mut self, path: &str, body: Body<'_>) -> Result<(), BundleError> {
         let json_err = |source| BundleError::Json {
             entry: path.to_string(),
             source,
@@ -328,18 +413,16 @@ impl<'l> State<'l> {
             entry: path.to_string(),
             source,
         };
-        match kind {
+        match classify(path) {
             Kind::Manifest => {
-                let mut buf = Vec::new();
-                hashing.read_to_end(&mut buf).map_err(corrupt)?;
+                let buf = body.bytes().map_err(corrupt)?;
                 self.manifest = Some(parse_manifest(&buf).map_err(|e| match e {
                     ManifestError::Json(source) => json_err(source),
                     ManifestError::Format(found) => BundleError::UnsupportedFormat { found },
                 })?);
             }
             Kind::List(key) => {
-                let list: ListFile =
-                    from_reader(&mut hashing).map_err(|e| classify_json(e, path))?;
+                let list: ListFile = body.json(path)?;
                 let items = list.items.unwrap_or_default();
                 let mut objects = Vec::with_capacity(items.len());
                 for raw in items {
@@ -348,24 +431,17 @@ impl<'l> State<'l> {
                 self.lists.insert(key, objects);
             }
             Kind::Log(key) => {
-                let mut buf = Vec::new();
-                hashing.read_to_end(&mut buf).map_err(corrupt)?;
+                let buf = body.bytes().map_err(corrupt)?;
                 let text = match String::from_utf8(buf) {
                     Ok(t) => t,
                     Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                 };
                 self.logs.insert(key, text);
             }
-            Kind::NodeMetrics(t) | Kind::PodMetrics(t) | Kind::Prometheus(t) => {
-                let raw: Box<RawValue> =
-                    from_reader(&mut hashing).map_err(|e| classify_json(e, path))?;
-                match classify(path) {
-                    Kind::NodeMetrics(_) => self.metrics.entry(t).or_default().0 = Some(raw),
-                    Kind::PodMetrics(_) => self.metrics.entry(t).or_default().1 = Some(raw),
-                    _ => {
-                        self.prometheus.insert(t, raw);
-                    }
-                }
+            Kind::NodeMetrics(t) => self.metrics.entry(t).or_default().0 = Some(body.json(path)?),
+            Kind::PodMetrics(t) => self.metrics.entry(t).or_default().1 = Some(body.json(path)?),
+            Kind::Prometheus(t) => {
+                self.prometheus.insert(t, body.json(path)?);
             }
             Kind::Unknown => {
                 self.warnings.push(format!(
@@ -373,10 +449,23 @@ impl<'l> State<'l> {
                 ));
             }
         }
-        io::copy(&mut hashing, &mut io::sink()).map_err(corrupt)?;
-        let (bytes, sha) = hashing.finish();
+        Ok(())
+    }
+
+    /// Notes an entry's size and sha256 for the integrity check.
+    fn record(
+        &mut self,
+        path: &str,
+        limit: u64,
+        bytes: u64,
+        sha: String,
+    ) -> Result<(), BundleError> {
         if bytes > limit {
-            return Err(too_large(bytes));
+            return Err(BundleError::TooLarge {
+                entry: path.to_string(),
+                size: bytes,
+                limit,
+            });
         }
         self.seen.insert(path.to_string(), (bytes, sha));
         Ok(())

@@ -84,7 +84,7 @@ impl ClusterData {
                 rel,
                 hits: &d.hits,
                 changes: &d.changes,
-                logs: Some(&ctx.logs),
+                logs: Some(&d.logs),
             })
         })
     }

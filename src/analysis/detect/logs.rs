@@ -445,8 +445,8 @@ impl PeerResolver {
     }
 }
 
-pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
-    for (w, logs) in &ctx.logs.workloads {
+pub(super) fn detect(ctx: &Ctx, stats: &LogStats, out: &mut Vec<Hit>) {
+    for (w, logs) in &stats.workloads {
         for (sig, s) in &logs.sigs {
             let top = s
                 .templates
@@ -531,7 +531,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         }
         traffic(w, logs, out);
     }
-    for (host, (t, line, file)) in &ctx.logs.expired_cert_hosts {
+    for (host, (t, line, file)) in &stats.expired_cert_hosts {
         if let Some(secret) = super::services::tls_secret_for_host(ctx, host) {
             out.push(
                 Hit::new(

@@ -127,7 +127,6 @@ pub struct Ctx<'a> {
     pub namespaces: Vec<String>,
     /// Ignore evidence older than this (epoch seconds).
     pub not_before: Option<i64>,
-    pub logs: LogStats,
 }
 
 impl<'a> Ctx<'a> {
@@ -137,18 +136,27 @@ impl<'a> Ctx<'a> {
         namespaces: Vec<String>,
         not_before: Option<i64>,
     ) -> Self {
+        let usage = crate::timing::phase("evidence: usage series", || snap.usage());
+        Ctx::with_usage(snap, rel, usage, namespaces, not_before)
+    }
+
+    /// With usage series already built (`Snapshot::usage`, which needs no relations, so
+    /// that callers can build it beside them).
+    pub fn with_usage(
+        snap: &'a Snapshot,
+        rel: &'a Relations,
+        usage: Usage,
+        namespaces: Vec<String>,
+        not_before: Option<i64>,
+    ) -> Self {
         let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
-        let logs = crate::timing::phase("evidence: log statistics", || {
-            LogStats::build(snap, rel, &namespaces)
-        });
         Ctx {
             snap,
             rel,
-            usage: crate::timing::phase("evidence: usage series", || snap.usage()),
+            usage,
             now,
             namespaces,
             not_before,
-            logs,
         }
     }
 
@@ -171,22 +179,44 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Everything the detectors found, sorted; and the changes seen.
+/// Everything the detectors found, sorted; the changes seen; and the log statistics.
 pub struct Detected {
     pub hits: Vec<Hit>,
     pub changes: Vec<Change>,
+    /// Log signatures per workload, below the detectors' thresholds too (the timeline
+    /// shows them).
+    pub logs: LogStats,
 }
 
-/// Runs every detector.
+/// Runs every detector, on two threads: the log statistics (a pass over every log line)
+/// and the log detector beside all the others. Hits are concatenated in one fixed order
+/// whatever finishes first, so the merge below is deterministic.
 pub fn detect_all(ctx: &Ctx) -> Detected {
-    let mut hits = Vec::new();
-    crate::timing::phase("detect: pods", || pods::detect(ctx, &mut hits));
-    crate::timing::phase("detect: events", || events::detect(ctx, &mut hits));
-    crate::timing::phase("detect: nodes", || nodes::detect(ctx, &mut hits));
-    crate::timing::phase("detect: services", || services::detect(ctx, &mut hits));
-    let changes = crate::timing::phase("detect: workloads", || workloads::detect(ctx, &mut hits));
-    crate::timing::phase("detect: logs", || logs::detect(ctx, &mut hits));
-    crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut hits));
+    let (mut hits, changes, log_hits, metric_hits, stats) = std::thread::scope(|s| {
+        let logs = s.spawn(|| {
+            let stats = crate::timing::phase("evidence: log statistics", || {
+                LogStats::build(ctx.snap, ctx.rel, &ctx.namespaces)
+            });
+            let mut hits = Vec::new();
+            crate::timing::phase("detect: logs", || logs::detect(ctx, &stats, &mut hits));
+            (hits, stats)
+        });
+        let mut hits = Vec::new();
+        crate::timing::phase("detect: pods", || pods::detect(ctx, &mut hits));
+        crate::timing::phase("detect: events", || events::detect(ctx, &mut hits));
+        crate::timing::phase("detect: nodes", || nodes::detect(ctx, &mut hits));
+        crate::timing::phase("detect: services", || services::detect(ctx, &mut hits));
+        let changes =
+            crate::timing::phase("detect: workloads", || workloads::detect(ctx, &mut hits));
+        let mut metric_hits = Vec::new();
+        crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut metric_hits));
+        let (log_hits, stats) = logs
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (hits, changes, log_hits, metric_hits, stats)
+    });
+    hits.extend(log_hits);
+    hits.extend(metric_hits);
     // Last: it reads the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
@@ -241,7 +271,11 @@ pub fn detect_all(ctx: &Ctx) -> Detected {
     let mut changes = changes;
     changes.sort_by(|a, b| a.at.cmp(&b.at).then(a.subject.cmp(&b.subject)));
     changes.dedup();
-    Detected { hits, changes }
+    Detected {
+        hits,
+        changes,
+        logs: stats,
+    }
 }
 
 /// Epoch seconds of an RFC 3339 time.

@@ -66,17 +66,30 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
         .clusters
         .iter()
         .map(|(name, snap)| {
-            let rel = crate::timing::phase("relations and service map", || Relations::build(snap));
+            // Usage series need no relations: built beside them, on the other core.
+            let (rel, usage) = std::thread::scope(|s| {
+                let usage =
+                    s.spawn(|| crate::timing::phase("evidence: usage series", || snap.usage()));
+                let rel =
+                    crate::timing::phase("relations and service map", || Relations::build(snap));
+                let usage = usage
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (rel, usage)
+            });
             let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
             let not_before = req
                 .since
                 .as_deref()
                 .and_then(since_seconds)
                 .map(|s| now - s);
-            let ctx = Ctx::new(snap, &rel, req.namespaces.clone(), not_before);
-            let Detected { hits, changes } = detect::detect_all(&ctx);
+            let ctx = Ctx::with_usage(snap, &rel, usage, req.namespaces.clone(), not_before);
+            let Detected {
+                hits,
+                changes,
+                logs,
+            } = detect::detect_all(&ctx);
             let limitations = limitations(snap, &ctx);
-            let logs = ctx.logs;
             Prepared {
                 name: name.clone(),
                 snap,
