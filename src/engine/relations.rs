@@ -780,17 +780,18 @@ impl<'s> Builder<'s> {
     }
 
     fn run(mut self) -> (Staged, Vec<WorkloadInfo>) {
-        self.owners();
-        self.pods_pass();
-        self.services();
-        self.endpoint_slices();
+        use crate::timing::phase;
+        phase("relations: owners", || self.owners());
+        phase("relations: pods", || self.pods_pass());
+        phase("relations: services", || self.services());
+        phase("relations: endpoint slices", || self.endpoint_slices());
         let labels = PodLabels::build(self.pods);
-        self.policies(&labels);
+        phase("relations: policies", || self.policies(&labels));
         self.routes();
         self.scalers();
         self.storage();
         self.nodes();
-        let workloads = self.workloads();
+        let workloads = phase("relations: workloads", || self.workloads());
         for ((wl, target, kind), a) in std::mem::take(&mut self.agg) {
             let evidence = match kind {
                 RelationKind::RunsOn => format!("{} pod(s) on the node", a.pods),
@@ -799,7 +800,9 @@ impl<'s> Builder<'s> {
             self.push_ids(wl, kind, target, evidence);
         }
         (
-            finish(self.out, &self.pairs, self.refs, self.ids),
+            phase("relations: sort", || {
+                finish(self.out, &self.pairs, self.refs, self.ids)
+            }),
             workloads,
         )
     }
