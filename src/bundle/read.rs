@@ -1,7 +1,8 @@
 //! Reads a bundle (a `.tar.zst` file or an unpacked directory) into a snapshot, treating
 //! it as hostile: entry paths are checked before anything else, links and devices are
-//! refused, sizes are capped per kind of file, and JSON is parsed as a stream so that a
-//! decompression bomb fails at its first byte instead of filling memory. Nothing is ever
+//! refused, sizes are capped per kind of file, and a JSON entry over 1 GiB is parsed as a
+//! stream so that a decompression bomb fails at its first bytes instead of filling memory
+//! (see `pipe.rs` for the two threads and the size rule). Nothing is ever
 //! written to disk.
 
 use std::collections::{BTreeMap, HashMap};
