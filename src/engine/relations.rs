@@ -781,8 +781,23 @@ impl<'s> Builder<'s> {
 
     fn run(mut self) -> (Staged, Vec<WorkloadInfo>) {
         use crate::timing::phase;
-        phase("relations: owners", || self.owners());
-        phase("relations: pods", || self.pods_pass());
+        // Each pod's node and volumes are parsed from its JSON on the other core while
+        // the owner edges are built: the pod pass needs both, and neither needs the other.
+        let pods = self.pods;
+        let views = std::thread::scope(|s| {
+            let views = s.spawn(|| {
+                phase("relations: pod specs", || {
+                    pods.iter()
+                        .map(|p| p.typed::<PodLiteView>().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                })
+            });
+            phase("relations: owners", || self.owners());
+            views
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        phase("relations: pods", || self.pods_pass(&views));
         phase("relations: services", || self.services());
         phase("relations: endpoint slices", || self.endpoint_slices());
         let labels = PodLabels::build(self.pods);
@@ -903,13 +918,13 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn pods_pass(&mut self) {
+    /// `views`: each pod's [`PodLiteView`], in the order of the pods list.
+    fn pods_pass(&mut self, views: &[PodLiteView]) {
         let pods = self.pods;
-        for pod in pods {
+        for (pod, view) in pods.iter().zip(views) {
             let me = ObjectRef::new("Pod", &pod.meta.namespace, &pod.meta.name);
             let me_id = self.intern(&me);
             let wl_id = self.climb_id(me_id);
-            let view: PodLiteView = pod.typed().unwrap_or_default();
             let spec = &view.spec;
             if !spec.node_name.is_empty() {
                 let node = self.intern(&ObjectRef::new("Node", "", &spec.node_name));
