@@ -52,7 +52,16 @@ pub fn text(r: &Report) -> String {
             if let Some(chain) = r.chains.get(rc.chain) {
                 let _ = writeln!(o, "     chain:");
                 for l in &chain.links {
-                    if l.reason.is_empty() {
+                    let parent = l.from.and_then(|i| chain.links.get(i));
+                    if let Some(p) = parent {
+                        let _ = writeln!(
+                            o,
+                            "       also {} --{}--> {}",
+                            p.subject.label(),
+                            l.reason,
+                            l.subject.label()
+                        );
+                    } else if l.reason.is_empty() {
                         let _ = writeln!(o, "       {}", l.subject.label());
                     } else {
                         let _ = writeln!(o, "       --{}--> {}", l.reason, l.subject.label());
@@ -172,7 +181,16 @@ pub fn markdown(r: &Report) -> String {
             if let Some(chain) = r.chains.get(top.chain) {
                 let _ = writeln!(o, "\n**Causality chain**\n");
                 for (i, l) in chain.links.iter().enumerate() {
-                    if i == 0 {
+                    let parent = l.from.and_then(|i| chain.links.get(i));
+                    if let Some(p) = parent {
+                        let _ = writeln!(
+                            o,
+                            "1. also {} *{}* → {}",
+                            p.subject.label(),
+                            l.reason,
+                            l.subject.label()
+                        );
+                    } else if i == 0 {
                         let _ = writeln!(o, "1. {}", l.subject.label());
                     } else {
                         let _ = writeln!(o, "1. *{}* → {}", l.reason, l.subject.label());

@@ -164,6 +164,10 @@ pub struct ChainLink {
     pub reason: String,
     /// The evidence for the relation.
     pub evidence: String,
+    /// For a branch, the index of the link it follows from (another client of a
+    /// saturated database); absent when it follows from the previous link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

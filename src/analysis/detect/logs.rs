@@ -74,6 +74,8 @@ pub struct WorkloadLogs {
     pub sigs: BTreeMap<Signature, SigStat>,
     pub first: Option<i64>,
     pub last: Option<i64>,
+    /// Durations of the logged requests, over time.
+    pub latency: super::latency::Latency,
 }
 
 /// Log statistics per workload, and hosts whose certificates the logs say expired.
@@ -124,6 +126,9 @@ impl LogStats {
                     stats.requests += 1;
                     if let Some(t) = t {
                         *stats.buckets.entry(t - t.rem_euclid(BUCKET)).or_default() += 1;
+                        if let Some(ms) = super::latency::request_ms(line) {
+                            stats.latency.add(t, ms, line, &file);
+                        }
                     }
                 }
                 let Some(sig) = classify(&lower, status) else {
@@ -530,6 +535,7 @@ pub(super) fn detect(ctx: &Ctx, stats: &LogStats, out: &mut Vec<Hit>) {
             out.push(h);
         }
         traffic(w, logs, out);
+        super::latency::detect(w, &logs.latency, out);
     }
     for (host, (t, line, file)) in &stats.expired_cert_hosts {
         if let Some(secret) = super::services::tls_secret_for_host(ctx, host) {

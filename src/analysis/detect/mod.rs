@@ -12,6 +12,7 @@
 //! [`detect_all`].
 
 mod events;
+mod latency;
 mod load;
 mod logs;
 mod metrics;

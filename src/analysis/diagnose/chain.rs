@@ -24,11 +24,15 @@ pub struct Link {
     pub object: ObjectRef,
     pub reason: String,
     pub evidence: String,
+    /// The link this one follows from when it is a branch (not the previous one).
+    pub from: Option<usize>,
 }
 
 type Adj = BTreeMap<ObjectRef, BTreeMap<ObjectRef, (String, String, bool)>>;
 
 const MAX_DEPTH: usize = 10;
+/// Other failing dependents of the chain's objects, listed after the path.
+const MAX_BRANCHES: usize = 6;
 const MAX_EXPANSIONS: usize = 200_000;
 /// Trouble that began this long before the root's onset is not its consequence.
 const SLACK: i64 = 15 * 60;
@@ -39,6 +43,8 @@ pub struct Graph<'a> {
     onset: BTreeMap<ObjectRef, i64>,
     /// (from, to) steps the search must not take.
     one_way: BTreeSet<(ObjectRef, ObjectRef)>,
+    /// (culprit, object whose evidence names it).
+    blamed_by: BTreeSet<(ObjectRef, ObjectRef)>,
     rel: &'a Relations,
 }
 
@@ -49,6 +55,7 @@ impl<'a> Graph<'a> {
             weight: BTreeMap::new(),
             onset: BTreeMap::new(),
             one_way: BTreeSet::new(),
+            blamed_by: BTreeSet::new(),
             rel,
         };
         let failing: BTreeSet<ObjectRef> = hits
@@ -73,6 +80,7 @@ impl<'a> Graph<'a> {
         for h in hits.iter().filter(|h| h.severity >= Severity::Warning) {
             for b in &h.blames {
                 let target = resolve(rel, &failing, b);
+                g.blamed_by.insert((target.clone(), h.subject.clone()));
                 g.edge(
                     &h.subject,
                     &target,
@@ -242,6 +250,7 @@ impl<'a> Graph<'a> {
             object: root.clone(),
             reason: String::new(),
             evidence: String::new(),
+            from: None,
         }];
         let mut prev = root.clone();
         for v in via {
@@ -253,6 +262,7 @@ impl<'a> Graph<'a> {
                 object: v.clone(),
                 reason,
                 evidence,
+                from: None,
             });
             prev = v.clone();
         }
@@ -293,10 +303,70 @@ impl<'a> Graph<'a> {
                 object: o.clone(),
                 reason,
                 evidence,
+                from: None,
             });
             prev = o;
         }
+        self.branches(&mut links, root_since.map(|t| t - SLACK));
         links
+    }
+
+    /// A path explains one line of consequences; a saturated database slows every client.
+    /// The other failing objects that depend on a link of the chain (or whose evidence
+    /// blames it) follow the path as branches, the most affected first.
+    fn branches(&self, links: &mut Vec<Link>, not_before: Option<i64>) {
+        let map = self.rel.service_map();
+        let mut used: BTreeSet<ObjectRef> = links.iter().map(|l| l.object.clone()).collect();
+        let mut found: Vec<(usize, f64, ObjectRef)> = Vec::new();
+        for (i, l) in links.iter().enumerate() {
+            let Some(next) = self.adj.get(&l.object) else {
+                continue;
+            };
+            for (n, (_, _, blame)) in next {
+                let w = self.weight.get(n).copied().unwrap_or(0.0);
+                if used.contains(n)
+                    || w < 0.7
+                    || matches!(n.kind.as_str(), "Pod" | "ReplicaSet" | "Ingress")
+                    || not_before
+                        .zip(self.onset.get(n))
+                        .is_some_and(|(nb, t)| *t < nb)
+                {
+                    continue;
+                }
+                // A chain workload's own Service is the workload, not a consequence.
+                let own_service = map
+                    .node(n)
+                    .and_then(|m| m.service_for.as_ref())
+                    .is_some_and(|w| used.contains(w));
+                if own_service {
+                    continue;
+                }
+                let blames = self.blamed_by.contains(&(l.object.clone(), n.clone()));
+                let calls = map.depends_on(n).contains(&&l.object)
+                    || map.edges_from(n).iter().any(|e| e.to == l.object);
+                if blames || calls {
+                    found.push((i, w + if *blame { 0.5 } else { 0.0 }, n.clone()));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut added = 0;
+        for (i, _, n) in found {
+            if added == MAX_BRANCHES {
+                break;
+            }
+            if !used.insert(n.clone()) {
+                continue;
+            }
+            added += 1;
+            let (reason, evidence) = self.describe(&links[i].object, &n);
+            links.push(Link {
+                object: n,
+                reason,
+                evidence,
+                from: Some(i),
+            });
+        }
     }
 
     fn describe(&self, a: &ObjectRef, b: &ObjectRef) -> (String, String) {

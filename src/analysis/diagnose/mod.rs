@@ -202,6 +202,7 @@ fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
                     finding: finding_of(&l.object),
                     reason: l.reason.clone(),
                     evidence: l.evidence.clone(),
+                    from: l.from,
                 })
                 .collect(),
         };
@@ -337,17 +338,25 @@ fn summarize(
         .as_ref()
         .map(|c| format!(", right after {}", c.message))
         .unwrap_or_default();
-    let path: Vec<String> = chain
-        .links
-        .iter()
-        .skip(1)
-        .filter(|l| !matches!(l.subject.kind.as_str(), "Pod" | "ReplicaSet"))
-        .map(|l| l.subject.name.clone())
-        .collect();
-    let blast = if path.is_empty() {
-        String::new()
-    } else {
-        format!(" It propagates through {}.", path.join(" → "))
+    let names = |branch: bool| -> Vec<String> {
+        chain
+            .links
+            .iter()
+            .skip(1)
+            .filter(|l| l.from.is_some() == branch)
+            .filter(|l| !matches!(l.subject.kind.as_str(), "Pod" | "ReplicaSet"))
+            .map(|l| l.subject.name.clone())
+            .collect()
+    };
+    let (path, branches) = (names(false), names(true));
+    let blast = match (path.is_empty(), branches.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(" It propagates through {}.", path.join(" → ")),
+        (false, false) => format!(
+            " It propagates through {}, and also reaches {}.",
+            path.join(" → "),
+            branches.join(", ")
+        ),
     };
     let affected = if impact.services.is_empty() {
         String::new()
