@@ -19,6 +19,7 @@ mod metrics;
 mod nodes;
 mod pods;
 mod services;
+mod signature;
 mod workloads;
 
 use std::collections::BTreeMap;
