@@ -9,9 +9,6 @@
 //! much. Without durations in the logs there is no finding, and nothing is guessed.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::{Hit, fmt_ts};
 use crate::analysis::report::Severity;
@@ -135,52 +132,36 @@ impl Latency {
 /// frameworks commonly log; `None` when the line has none or its unit is ambiguous (a bare
 /// `duration=12`: seconds for zap, nanoseconds for slog).
 pub fn request_ms(line: &str) -> Option<f64> {
-    let ac = DURATION_KEYS.as_ref()?;
-    // The first occurrence of each key, then the keys in order: the most explicit wins.
-    let mut first = [usize::MAX; KEYS.len()];
-    for m in ac.find_overlapping_iter(line) {
-        let k = m.pattern().as_usize();
-        first[k] = first[k].min(m.end());
-    }
-    for (k, (_, bare)) in KEYS.iter().enumerate() {
-        if first[k] == usize::MAX {
-            continue;
-        }
-        let rest = line[first[k]..].trim_start_matches('"');
-        if let Some(ms) = with_unit(rest, *bare) {
-            return Some(ms);
+    // (key, unit of a bare number: 0 = needs a unit suffix)
+    const KEYS: &[(&str, f64)] = &[
+        ("\"duration_ms\":", 1.0),
+        ("\"latency_ms\":", 1.0),
+        ("\"elapsed_ms\":", 1.0),
+        ("\"response_time_ms\":", 1.0),
+        ("\"took_ms\":", 1.0),
+        ("\"request_time\":", 1000.0),
+        ("\"duration\":", 0.0),
+        ("\"latency\":", 0.0),
+        ("\"elapsed\":", 0.0),
+        ("\"took\":", 0.0),
+        (" duration_ms=", 1.0),
+        (" latency_ms=", 1.0),
+        (" request_time=", 1000.0),
+        (" duration=", 0.0),
+        (" latency=", 0.0),
+        (" elapsed=", 0.0),
+        (" took=", 0.0),
+    ];
+    for (key, bare) in KEYS {
+        if let Some(i) = line.find(key) {
+            let rest = line[i + key.len()..].trim_start_matches('"');
+            if let Some(ms) = with_unit(rest, *bare) {
+                return Some(ms);
+            }
         }
     }
     nginx_request_time(line)
 }
-
-/// Duration fields: the key, and the unit of a bare number (0: it needs a unit suffix).
-const KEYS: &[(&str, f64)] = &[
-    ("\"duration_ms\":", 1.0),
-    ("\"latency_ms\":", 1.0),
-    ("\"elapsed_ms\":", 1.0),
-    ("\"response_time_ms\":", 1.0),
-    ("\"took_ms\":", 1.0),
-    ("\"request_time\":", 1000.0),
-    ("\"duration\":", 0.0),
-    ("\"latency\":", 0.0),
-    ("\"elapsed\":", 0.0),
-    ("\"took\":", 0.0),
-    (" duration_ms=", 1.0),
-    (" latency_ms=", 1.0),
-    (" request_time=", 1000.0),
-    (" duration=", 0.0),
-    (" latency=", 0.0),
-    (" elapsed=", 0.0),
-    (" took=", 0.0),
-];
-
-static DURATION_KEYS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .build(KEYS.iter().map(|k| k.0))
-        .ok()
-});
 
 /// `2637.8ms`, `2.6s`, `850us`, `1m2s` is not handled (rare in access logs).
 fn with_unit(s: &str, bare: f64) -> Option<f64> {

@@ -4,17 +4,51 @@
 //! (numbers, ids and addresses masked) with counts and first/last times, and attributed
 //! to the peer it names (`peer=auth`, a Service's ClusterIP, a Service host name).
 //!
-//! One linear pass over the logs; classification is `signature.rs`. Log text is
-//! untrusted: it is only ever quoted as evidence.
+//! One linear pass over the logs; per line a handful of substring searches on a
+//! lower-cased copy. Log text is untrusted: it is only ever quoted as evidence.
 
 use std::collections::{BTreeMap, HashMap};
 
-pub use super::signature::Signature;
-use super::signature::classify;
 use super::{Ctx, Hit, parse_ts};
 use crate::analysis::report::Severity;
 use crate::engine::{ObjectRef, Relations};
 use crate::model::Snapshot;
+
+/// What a line says, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Signature {
+    Dns,
+    PoolExhausted,
+    Timeout,
+    Refused,
+    Reset,
+    Tls,
+    OutOfMemory,
+    Panic,
+    Slow,
+    Http5xx,
+    Error,
+    Warning,
+}
+
+impl Signature {
+    pub fn label(self) -> &'static str {
+        match self {
+            Signature::Dns => "DNS lookup failures",
+            Signature::PoolExhausted => "connection pool or slots exhausted",
+            Signature::Timeout => "timeouts",
+            Signature::Refused => "connections refused",
+            Signature::Reset => "connections reset",
+            Signature::Tls => "TLS/certificate errors",
+            Signature::OutOfMemory => "out of memory",
+            Signature::Panic => "panics and fatal errors",
+            Signature::Slow => "slow operations",
+            Signature::Http5xx => "HTTP 5xx answers",
+            Signature::Error => "errors",
+            Signature::Warning => "warnings",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct SigStat {
@@ -86,6 +120,7 @@ impl LogStats {
                     stats.first = Some(stats.first.map_or(t, |f| f.min(t)));
                     stats.last = Some(stats.last.map_or(t, |l| l.max(t)));
                 }
+                let lower = line.to_ascii_lowercase();
                 let status = http_status(line);
                 if status.is_some() {
                     stats.requests += 1;
@@ -96,10 +131,9 @@ impl LogStats {
                         }
                     }
                 }
-                let Some(sig) = classify(line, status) else {
+                let Some(sig) = classify(&lower, status) else {
                     continue;
                 };
-                let lower = line.to_ascii_lowercase();
                 if sig == Signature::Tls && lower.contains("expired") {
                     if let Some(host) = quoted_after(line, "server \"") {
                         out.expired_cert_hosts.entry(host).or_insert((
@@ -191,6 +225,100 @@ fn http_status(line: &str) -> Option<u16> {
         return num(rest);
     }
     None
+}
+
+fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
+    let has = |s: &str| lower.contains(s);
+    // A DNS server's query log (`"AAAA IN api.example.com. udp …" NXDOMAIN`): answers,
+    // not failures; search-path expansions are NXDOMAIN by design.
+    if (has("\" in ") || has(" in a ") || has("\"a in ") || has("\"aaaa in "))
+        && (has(" udp ") || has(" tcp "))
+    {
+        return None;
+    }
+    if has("no such host")
+        || has("server misbehaving")
+        || has("nxdomain")
+        || has("servfail")
+        || (has("lookup ") && has(":53"))
+    {
+        return Some(Signature::Dns);
+    }
+    if has("too many clients")
+        || has("remaining connection slots")
+        || has("pool exhausted")
+        || has("too many connections")
+        || has("pool timeout")
+        || has("connection pool")
+    {
+        return Some(Signature::PoolExhausted);
+    }
+    if has("x509:")
+        || has("certificate has expired")
+        || (has("certificate") && has("expired"))
+        || has("certificate verify failed")
+    {
+        return Some(Signature::Tls);
+    }
+    if has("out of memory") || has("outofmemoryerror") || has("cannot allocate memory") {
+        return Some(Signature::OutOfMemory);
+    }
+    if has("panic:")
+        || has("traceback (most recent call last)")
+        || has("exception in thread")
+        || has("fatal error")
+        || has("segmentation fault")
+    {
+        return Some(Signature::Panic);
+    }
+    if has("timeout") || has("timed out") || has("deadline exceeded") {
+        return Some(Signature::Timeout);
+    }
+    if has("connection refused") {
+        return Some(Signature::Refused);
+    }
+    if has("connection reset") || has("broken pipe") {
+        return Some(Signature::Reset);
+    }
+    if let Some(s) = status {
+        return (s >= 500).then_some(Signature::Http5xx);
+    }
+    if has("slow query")
+        || has("slow request")
+        || has("slow render")
+        || has("slow operation")
+        || slow_duration(lower)
+    {
+        return Some(Signature::Slow);
+    }
+    if has("level=error")
+        || has("\"level\":\"error\"")
+        || has(" error ")
+        || has("[error]")
+        || has(" fatal:")
+        || has("error:")
+    {
+        return Some(Signature::Error);
+    }
+    if has("level=warn")
+        || has("\"level\":\"warn")
+        || has(" warn ")
+        || has("[warn")
+        || has(" warning")
+    {
+        return Some(Signature::Warning);
+    }
+    None
+}
+
+/// PostgreSQL's `duration: 2350.114 ms` above a second.
+fn slow_duration(lower: &str) -> bool {
+    lower
+        .split("duration: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .is_some_and(|ms| ms >= 1000.0)
 }
 
 fn quoted_after(line: &str, marker: &str) -> Option<String> {

@@ -19,7 +19,6 @@ mod metrics;
 mod nodes;
 mod pods;
 mod services;
-mod signature;
 mod workloads;
 
 use std::collections::BTreeMap;
