@@ -192,6 +192,36 @@ fn the_library_is_diagnosed() {
     );
 }
 
+/// A saturated database slows every client: the chain's path reaches one of them, the
+/// others follow as branches from the database, in the JSON (`from`) and in the text.
+#[test]
+fn other_failing_clients_are_branches_of_the_chain() {
+    let r = run("tenant-traffic-surge", "production is slow");
+    let chain = &r.chains[r.root_causes[0].chain];
+    let label = |i: usize| subject_label(&chain.links[i].subject);
+    let branch = chain
+        .links
+        .iter()
+        .position(|l| subject_label(&l.subject) == "Deployment/shop/inventory")
+        .expect("inventory is in the chain");
+    let from = chain.links[branch].from.expect("inventory is a branch");
+    assert_eq!(label(from), "StatefulSet/shop/postgres");
+    assert_eq!(chain.links[branch].reason, "depended-on-by");
+    assert!(chain.links[..branch].iter().all(|l| l.from.is_none()));
+    let text = kubectl_intel::analysis::render::text(&r);
+    assert!(
+        text.contains(
+            "also StatefulSet shop/postgres --depended-on-by--> Deployment shop/inventory"
+        ),
+        "{text}"
+    );
+    assert!(
+        r.summary.contains("and also reaches inventory"),
+        "{}",
+        r.summary
+    );
+}
+
 #[test]
 fn diagnosis_is_deterministic() {
     let a = run("auth-memory-leak", "users are reporting timeouts");

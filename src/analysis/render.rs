@@ -52,8 +52,7 @@ pub fn text(r: &Report) -> String {
             if let Some(chain) = r.chains.get(rc.chain) {
                 let _ = writeln!(o, "     chain:");
                 for l in &chain.links {
-                    let parent = l.from.and_then(|i| chain.links.get(i));
-                    if let Some(p) = parent {
+                    if let Some(p) = branch_parent(chain, l) {
                         let _ = writeln!(
                             o,
                             "       also {} --{}--> {}",
@@ -181,8 +180,7 @@ pub fn markdown(r: &Report) -> String {
             if let Some(chain) = r.chains.get(top.chain) {
                 let _ = writeln!(o, "\n**Causality chain**\n");
                 for (i, l) in chain.links.iter().enumerate() {
-                    let parent = l.from.and_then(|i| chain.links.get(i));
-                    if let Some(p) = parent {
+                    if let Some(p) = branch_parent(chain, l) {
                         let _ = writeln!(
                             o,
                             "1. also {} *{}* → {}",
@@ -270,4 +268,12 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     o
+}
+
+/// The link a branch follows from; `None` for a link that follows the previous one.
+fn branch_parent<'a>(
+    chain: &'a crate::analysis::report::Chain,
+    l: &crate::analysis::report::ChainLink,
+) -> Option<&'a crate::analysis::report::ChainLink> {
+    l.from.and_then(|i| chain.links.get(i))
 }

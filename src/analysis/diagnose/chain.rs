@@ -36,6 +36,9 @@ const MAX_BRANCHES: usize = 6;
 const MAX_EXPANSIONS: usize = 200_000;
 /// Trouble that began this long before the root's onset is not its consequence.
 const SLACK: i64 = 15 * 60;
+/// The weight of a warning finding: branches only list objects with a finding of their own,
+/// not the healthy workloads the path passes through.
+const WARNING_WEIGHT: f64 = 0.7;
 
 pub struct Graph<'a> {
     adj: Adj,
@@ -67,7 +70,7 @@ impl<'a> Graph<'a> {
             let w = if h.severity == Severity::Critical {
                 1.0
             } else {
-                0.7
+                WARNING_WEIGHT
             };
             let e = g.weight.entry(h.subject.clone()).or_insert(0.0);
             *e = e.max(w);
@@ -325,11 +328,9 @@ impl<'a> Graph<'a> {
             for (n, (_, _, blame)) in next {
                 let w = self.weight.get(n).copied().unwrap_or(0.0);
                 if used.contains(n)
-                    || w < 0.7
+                    || w < WARNING_WEIGHT
                     || matches!(n.kind.as_str(), "Pod" | "ReplicaSet" | "Ingress")
-                    || not_before
-                        .zip(self.onset.get(n))
-                        .is_some_and(|(nb, t)| *t < nb)
+                    || self.too_early(n, not_before)
                 {
                     continue;
                 }
@@ -367,6 +368,13 @@ impl<'a> Graph<'a> {
                 from: Some(i),
             });
         }
+    }
+
+    /// Whether `n`'s trouble began before `not_before`: then it is not a consequence.
+    fn too_early(&self, n: &ObjectRef, not_before: Option<i64>) -> bool {
+        not_before
+            .zip(self.onset.get(n))
+            .is_some_and(|(nb, t)| *t < nb)
     }
 
     fn describe(&self, a: &ObjectRef, b: &ObjectRef) -> (String, String) {
@@ -430,10 +438,8 @@ impl Search<'_, '_> {
             if w == 0.0 && n.kind != "Ingress" {
                 continue;
             }
-            if let (Some(nb), Some(t)) = (self.not_before, self.g.onset.get(n)) {
-                if *t < nb {
-                    continue;
-                }
+            if self.g.too_early(n, self.not_before) {
+                continue;
             }
             self.expansions += 1;
             let gain = w
