@@ -122,6 +122,25 @@ impl Latency {
         }
     }
 
+    /// Adds another's requests (of the same workload), as if they had been added here
+    /// after this one's: the slowest stays the first seen of equal ones.
+    pub fn absorb(&mut self, other: Latency) {
+        for (t, b) in other.buckets {
+            let into = self.buckets.entry(t).or_default();
+            for i in 0..BINS {
+                into.bins[i] += b.bins[i];
+                into.first[i] = into.first[i].min(b.first[i]);
+            }
+            into.count += b.count;
+            into.sum_ms += b.sum_ms;
+        }
+        if let Some(s) = other.slowest {
+            if self.slowest.as_ref().is_none_or(|m| s.0 > m.0) {
+                self.slowest = Some(s);
+            }
+        }
+    }
+
     /// Requests with a logged duration.
     pub fn requests(&self) -> u32 {
         self.buckets.values().map(|b| b.count).sum()

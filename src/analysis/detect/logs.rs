@@ -7,7 +7,7 @@
 //! One linear pass over the logs; per line a handful of substring searches on a
 //! lower-cased copy. Log text is untrusted: it is only ever quoted as evidence.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{Ctx, Hit, parse_ts};
 use crate::analysis::report::Severity;
@@ -85,91 +85,19 @@ pub struct LogStats {
     pub expired_cert_hosts: BTreeMap<String, (i64, String, String)>,
 }
 
-const BUCKET: i64 = 600;
+pub(super) const BUCKET: i64 = 600;
 
 impl LogStats {
+    /// Log statistics of the logs in scope (`namespaces`; empty means all), in one pass
+    /// (see `log_scan` for the two halves, which callers can also run apart).
     pub fn build(snap: &Snapshot, rel: &Relations, namespaces: &[String]) -> LogStats {
-        let year = snap
-            .manifest
-            .captured_at
-            .get(..4)
-            .unwrap_or("1970")
-            .to_string();
-        let resolver = PeerResolver::new(snap, rel);
-        let mut out = LogStats::default();
-        let mut workload_of: HashMap<(String, String), ObjectRef> = HashMap::new();
-        for (key, text) in &snap.logs {
-            if !namespaces.is_empty() && !namespaces.contains(&key.namespace) {
-                continue;
-            }
-            let w = workload_of
-                .entry((key.namespace.clone(), key.pod.clone()))
-                .or_insert_with(|| {
-                    rel.workload_of(&ObjectRef::new("Pod", &key.namespace, &key.pod))
-                })
-                .clone();
-            let file = key.bundle_path();
-            let stats = out.workloads.entry(w.clone()).or_default();
-            for line in text.lines() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                stats.lines += 1;
-                let t = line_time(line, &year);
-                if let Some(t) = t {
-                    stats.first = Some(stats.first.map_or(t, |f| f.min(t)));
-                    stats.last = Some(stats.last.map_or(t, |l| l.max(t)));
-                }
-                let lower = line.to_ascii_lowercase();
-                let status = http_status(line);
-                if status.is_some() {
-                    stats.requests += 1;
-                    if let Some(t) = t {
-                        *stats.buckets.entry(t - t.rem_euclid(BUCKET)).or_default() += 1;
-                        if let Some(ms) = super::latency::request_ms(line) {
-                            stats.latency.add(t, ms, line, &file);
-                        }
-                    }
-                }
-                let Some(sig) = classify(&lower, status) else {
-                    continue;
-                };
-                if sig == Signature::Tls && lower.contains("expired") {
-                    if let Some(host) = quoted_after(line, "server \"") {
-                        out.expired_cert_hosts.entry(host).or_insert((
-                            t.unwrap_or(0),
-                            super::clip(line, 240),
-                            file.clone(),
-                        ));
-                    }
-                }
-                let s = stats.sigs.entry(sig).or_default();
-                s.count += 1;
-                if let Some(t) = t {
-                    s.first = Some(s.first.map_or(t, |f| f.min(t)));
-                    s.last = Some(s.last.map_or(t, |l| l.max(t)));
-                }
-                if s.sample.is_empty() {
-                    s.sample = super::clip(line, 240);
-                    s.file = file.clone();
-                }
-                if s.templates.len() < 50 || s.templates.contains_key(&template(line)) {
-                    *s.templates.entry(template(line)).or_default() += 1;
-                }
-                if let Some(peer) = resolver.peer(line, &lower, &key.namespace, sig) {
-                    if peer != w {
-                        *s.peers.entry(peer).or_default() += 1;
-                    }
-                }
-            }
-        }
-        out
+        super::log_scan::LogScan::build(snap, namespaces).into_stats(rel)
     }
 }
 
 /// The time of a log line: a leading RFC 3339 stamp, a JSON `ts`/`time` field, logfmt
 /// `time=`, PostgreSQL's `2026-11-24 13:03:15.170 UTC`, klog's `W1124 13:02:00.1`.
-fn line_time(line: &str, year: &str) -> Option<i64> {
+pub(super) fn line_time(line: &str, year: &str) -> Option<i64> {
     let head = line.trim_start().trim_start_matches('{');
     for key in ["\"ts\":\"", "\"time\":\"", "\"timestamp\":\"", "time="] {
         if let Some(rest) = line.split(key).nth(1) {
@@ -206,7 +134,7 @@ fn line_time(line: &str, year: &str) -> Option<i64> {
 
 /// The HTTP status of an access-log line: JSON `"status":503`, logfmt `status=503`, or
 /// common log format `"GET / HTTP/1.1" 503`.
-fn http_status(line: &str) -> Option<u16> {
+pub(super) fn http_status(line: &str) -> Option<u16> {
     let num = |s: &str| -> Option<u16> {
         let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
         d.parse().ok().filter(|n| (100..600).contains(n))
@@ -227,7 +155,7 @@ fn http_status(line: &str) -> Option<u16> {
     None
 }
 
-fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
+pub(super) fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
     let has = |s: &str| lower.contains(s);
     // A DNS server's query log (`"AAAA IN api.example.com. udp …" NXDOMAIN`): answers,
     // not failures; search-path expansions are NXDOMAIN by design.
@@ -321,7 +249,7 @@ fn slow_duration(lower: &str) -> bool {
         .is_some_and(|ms| ms >= 1000.0)
 }
 
-fn quoted_after(line: &str, marker: &str) -> Option<String> {
+pub(super) fn quoted_after(line: &str, marker: &str) -> Option<String> {
     let rest = line.split(marker).nth(1)?;
     let v = rest.split('"').next()?;
     (!v.is_empty()).then(|| v.to_string())
@@ -364,90 +292,6 @@ pub fn template(line: &str) -> String {
         }
     }
     super::clip(&out, 160)
-}
-
-/// Resolves what a line names to a workload: `peer=x` / `"peer":"x"`, a Service ClusterIP
-/// (`dial tcp 10.96.0.36:9000`), or a Service host (`auth.shop.svc.cluster.local:9000`,
-/// `auth:9000`). Unresolvable names are dropped: precision first.
-struct PeerResolver {
-    by_ip: HashMap<String, ObjectRef>,
-    /// ClusterIP → the Service itself: a DNS failure blames the DNS Service, the thing
-    /// every client points at, and the chain goes on to the pods behind it.
-    dns_ip: HashMap<String, ObjectRef>,
-    by_name: HashMap<(String, String), ObjectRef>,
-}
-
-impl PeerResolver {
-    fn new(snap: &Snapshot, rel: &Relations) -> Self {
-        let map = rel.service_map();
-        let mut by_ip = HashMap::new();
-        let mut dns_ip = HashMap::new();
-        let mut by_name = HashMap::new();
-        for svc in snap.items("", "services") {
-            let sref = ObjectRef::of(svc);
-            let target = map
-                .node(&sref)
-                .and_then(|n| n.service_for.clone())
-                .unwrap_or_else(|| sref.clone());
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(svc.json()) {
-                if let Some(ip) = v.pointer("/spec/clusterIP").and_then(|i| i.as_str()) {
-                    if ip != "None" && !ip.is_empty() {
-                        by_ip.insert(ip.to_string(), target.clone());
-                        dns_ip.insert(ip.to_string(), sref.clone());
-                    }
-                }
-            }
-            by_name.insert((sref.namespace.clone(), sref.name.clone()), target);
-        }
-        PeerResolver {
-            by_ip,
-            dns_ip,
-            by_name,
-        }
-    }
-
-    fn peer(&self, line: &str, lower: &str, namespace: &str, sig: Signature) -> Option<ObjectRef> {
-        if sig == Signature::Dns {
-            // `lookup x on 10.96.0.10:53`: the DNS Service is the peer that fails.
-            if let Some(rest) = lower.split(" on ").nth(1) {
-                let ip = rest.split(':').next().unwrap_or("");
-                if let Some(r) = self.dns_ip.get(ip) {
-                    return Some(r.clone());
-                }
-            }
-        }
-        for key in ["peer=", "\"peer\":\"", "upstream=", "\"upstream\":\""] {
-            if let Some(rest) = line.split(key).nth(1) {
-                let name = rest.split(['"', ' ', ',']).next().unwrap_or("");
-                if let Some(r) = self.by_name.get(&(namespace.to_string(), name.to_string())) {
-                    return Some(r.clone());
-                }
-            }
-        }
-        for token in
-            lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':'))
-        {
-            let host = token.split(':').next().unwrap_or("");
-            if host.is_empty() {
-                continue;
-            }
-            if let Some(r) = self.by_ip.get(host) {
-                if token.contains(':') {
-                    return Some(r.clone());
-                }
-            }
-            let parts: Vec<&str> = host.split('.').collect();
-            if parts.len() >= 3 && parts[2] == "svc" {
-                if let Some(r) = self
-                    .by_name
-                    .get(&(parts[1].to_string(), parts[0].to_string()))
-                {
-                    return Some(r.clone());
-                }
-            }
-        }
-        None
-    }
 }
 
 pub(super) fn detect(ctx: &Ctx, stats: &LogStats, out: &mut Vec<Hit>) {

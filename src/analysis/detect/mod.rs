@@ -14,6 +14,7 @@
 mod events;
 mod latency;
 mod load;
+mod log_scan;
 mod logs;
 mod metrics;
 mod nodes;
@@ -28,6 +29,7 @@ use crate::engine::{ObjectRef, Relations};
 use crate::model::Snapshot;
 use crate::model::usage::Usage;
 
+pub use log_scan::LogScan;
 pub use logs::{LogStats, Signature};
 
 /// One observed problem on one object.
@@ -189,35 +191,71 @@ pub struct Detected {
     pub logs: LogStats,
 }
 
-/// Runs every detector, on two threads: the log statistics (a pass over every log line)
-/// and the log detector beside all the others. Hits are concatenated in one fixed order
+/// Runs every detector, on two threads. Hits are concatenated in one fixed order
 /// whatever finishes first, so the merge below is deterministic.
 pub fn detect_all(ctx: &Ctx) -> Detected {
-    let (mut hits, changes, log_hits, metric_hits, stats) = std::thread::scope(|s| {
-        let logs = s.spawn(|| {
-            let stats = crate::timing::phase("evidence: log statistics", || {
-                LogStats::build(ctx.snap, ctx.rel, &ctx.namespaces)
+    detect_all_scanned(ctx, None)
+}
+
+/// [`detect_all`] with the log lines already read ([`LogScan::build`] needs no relations,
+/// so a caller can run it beside them). The other thread runs the log statistics and the
+/// log, Service and (when the lines were read already, and the log statistics are cheap)
+/// metrics detectors; this one the pod, event, node and workload detectors.
+pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
+    let metrics_beside = scan.is_some();
+    let run_metrics = || {
+        let mut hits = Vec::new();
+        crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut hits));
+        hits
+    };
+    let (mut hits, changes, others, stats) = std::thread::scope(|s| {
+        let beside = s.spawn(|| {
+            let stats = crate::timing::phase("evidence: log statistics", || match scan {
+                Some(scan) => scan.into_stats(ctx.rel),
+                None => LogStats::build(ctx.snap, ctx.rel, &ctx.namespaces),
             });
-            let mut hits = Vec::new();
-            crate::timing::phase("detect: logs", || logs::detect(ctx, &stats, &mut hits));
-            (hits, stats)
+            let mut log_hits = Vec::new();
+            crate::timing::phase("detect: logs", || logs::detect(ctx, &stats, &mut log_hits));
+            let mut service_hits = Vec::new();
+            crate::timing::phase("detect: services", || {
+                services::detect(ctx, &mut service_hits)
+            });
+            let metric_hits = if metrics_beside {
+                run_metrics()
+            } else {
+                Vec::new()
+            };
+            (service_hits, log_hits, metric_hits, stats)
         });
         let mut hits = Vec::new();
         crate::timing::phase("detect: pods", || pods::detect(ctx, &mut hits));
         crate::timing::phase("detect: events", || events::detect(ctx, &mut hits));
         crate::timing::phase("detect: nodes", || nodes::detect(ctx, &mut hits));
-        crate::timing::phase("detect: services", || services::detect(ctx, &mut hits));
-        let changes =
-            crate::timing::phase("detect: workloads", || workloads::detect(ctx, &mut hits));
-        let mut metric_hits = Vec::new();
-        crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut metric_hits));
-        let (log_hits, stats) = logs
+        let mut workload_hits = Vec::new();
+        let changes = crate::timing::phase("detect: workloads", || {
+            workloads::detect(ctx, &mut workload_hits)
+        });
+        let own_metrics = if metrics_beside {
+            Vec::new()
+        } else {
+            run_metrics()
+        };
+        let (service_hits, log_hits, metric_hits, stats) = beside
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (hits, changes, log_hits, metric_hits, stats)
+        let metric_hits = if metrics_beside {
+            metric_hits
+        } else {
+            own_metrics
+        };
+        (
+            hits,
+            changes,
+            [service_hits, workload_hits, log_hits, metric_hits],
+            stats,
+        )
     });
-    hits.extend(log_hits);
-    hits.extend(metric_hits);
+    hits.extend(others.into_iter().flatten());
     // Last: it reads the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));

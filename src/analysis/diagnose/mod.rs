@@ -66,16 +66,22 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
         .clusters
         .iter()
         .map(|(name, snap)| {
-            // Usage series need no relations: built beside them, on the other core.
-            let (rel, usage) = std::thread::scope(|s| {
-                let usage =
-                    s.spawn(|| crate::timing::phase("evidence: usage series", || snap.usage()));
+            // Usage series and the pass over the log lines need no relations: built
+            // beside them, on the other core.
+            let (rel, (usage, scan)) = std::thread::scope(|s| {
+                let beside = s.spawn(|| {
+                    let usage = crate::timing::phase("evidence: usage series", || snap.usage());
+                    let scan = crate::timing::phase("evidence: log lines", || {
+                        detect::LogScan::build(snap, &req.namespaces)
+                    });
+                    (usage, scan)
+                });
                 let rel =
                     crate::timing::phase("relations and service map", || Relations::build(snap));
-                let usage = usage
+                let beside = beside
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (rel, usage)
+                (rel, beside)
             });
             let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
             let not_before = req
@@ -88,7 +94,7 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
                 hits,
                 changes,
                 logs,
-            } = detect::detect_all(&ctx);
+            } = detect::detect_all_scanned(&ctx, Some(scan));
             let limitations = limitations(snap, &ctx);
             Prepared {
                 name: name.clone(),
