@@ -191,7 +191,7 @@ fn bundle_with_canaries(dir: &Path) -> PathBuf {
         let mut items: Vec<Object> = list
             .items
             .iter()
-            .map(|o| Object::from_raw(o.raw().to_owned()).unwrap())
+            .map(|o| Object::from_json(o.json()).unwrap())
             .collect();
         items.push(Object::from_value(&obj).unwrap());
         snap.insert_list(ResourceList::new(rtype, items));

@@ -588,7 +588,7 @@ fn planted_secrets_never_reach_an_answer() {
     let mut items: Vec<Object> = list
         .items
         .iter()
-        .map(|o| Object::from_raw(o.raw().to_owned()).unwrap())
+        .map(|o| Object::from_json(o.json()).unwrap())
         .collect();
     items.push(Object::from_value(&pod).unwrap());
     snap.insert_list(ResourceList::new(rtype, items));

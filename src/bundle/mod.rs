@@ -7,6 +7,7 @@
 
 mod error;
 mod pipe;
+mod prefault;
 mod read;
 mod render;
 mod write;

@@ -102,14 +102,17 @@ pub(super) struct Sender<'t> {
     tx: &'t SyncSender,
     batch: Vec<Done>,
     batch_bytes: usize,
+    /// Buffers prepared ahead on another core (`prefault.rs`).
+    buffers: super::prefault::Taker<'t>,
 }
 
 impl<'t> Sender<'t> {
-    pub(super) fn new(tx: &'t SyncSender) -> Self {
+    pub(super) fn new(tx: &'t SyncSender, buffers: super::prefault::Taker<'t>) -> Self {
         Sender {
             tx,
             batch: Vec::new(),
             batch_bytes: 0,
+            buffers,
         }
     }
 
@@ -117,6 +120,7 @@ impl<'t> Sender<'t> {
     pub(super) fn entry(
         &mut self,
         path: String,
+        index: usize,
         size: u64,
         limit: u64,
         reader: &mut dyn Read,
@@ -130,7 +134,10 @@ impl<'t> Sender<'t> {
         // The header's size was checked; `take` keeps a lying header honest.
         let mut hashing = Hashing::new(reader.take(limit.saturating_add(1)));
         if size <= WHOLE {
-            let mut body = Vec::with_capacity(size as usize);
+            let mut body = self
+                .buffers
+                .take(index, &path, size)
+                .unwrap_or_else(|| Vec::with_capacity(size as usize));
             hashing.read_to_end(&mut body).map_err(corrupt)?;
             let (bytes, sha) = hashing.finish();
             self.batch_bytes += body.len();
@@ -146,6 +153,7 @@ impl<'t> Sender<'t> {
             }
             return Ok(());
         }
+        self.buffers.take(index, &path, size);
         self.flush()?;
         self.send(Msg::Start {
             path: path.clone(),

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -19,6 +21,7 @@ use crate::model::{
 };
 
 use super::pipe::{self, Admission, Chunks, Failure, Msg};
+use super::prefault;
 use super::{BundleError, Hashing};
 
 /// Caps that keep memory bounded on hostile input. The defaults fit a 150,000-pod cluster.
@@ -108,17 +111,34 @@ pub fn read_bundle_with(path: &Path, limits: &ReadLimits) -> Result<Loaded, Bund
 fn read_tar(file: File, state: &mut State<'_>) -> Result<(), BundleError> {
     let (tx, rx) = pipe::channel();
     let limits = state.limits;
+    let progress = AtomicUsize::new(0);
+    let (feeder, taker) = prefault::channel(&progress);
     std::thread::scope(|s| {
-        s.spawn(move || produce(file, limits, tx));
+        s.spawn(move || produce(file, limits, tx, taker));
+        // Once the manifest says what comes, buffers are prepared on a third thread.
+        let mut feeder = Some(feeder);
+        let mut on_manifest = |m: &Manifest| {
+            let files: Vec<(String, u64, u64)> = m
+                .files
+                .iter()
+                .map(|f| {
+                    let cap = limit_for(&classify(&f.path), limits).min(pipe::WHOLE);
+                    (f.path.clone(), f.size, cap)
+                })
+                .collect();
+            if let Some(feeder) = feeder.take() {
+                s.spawn(move || feeder.run(&files));
+            }
+        };
         // `consume` owns the receiver: when it fails, the producer's next send fails
-        // and it stops, so the scope can join it.
-        consume(rx, state)
+        // and it stops (and with it the helper), so the scope can join them.
+        consume(rx, state, &mut on_manifest)
     })
 }
 
 /// The producer thread: inflates, checks and hashes every entry, in archive order.
-fn produce(file: File, limits: &ReadLimits, tx: pipe::SyncSender) {
-    let mut sender = pipe::Sender::new(&tx);
+fn produce(file: File, limits: &ReadLimits, tx: pipe::SyncSender, taker: prefault::Taker<'_>) {
+    let mut sender = pipe::Sender::new(&tx, taker);
     let result = produce_entries(file, limits, &mut sender).and_then(|()| sender.flush());
     if let Err(Failure::Input(e)) = result {
         // What was read before the failure goes first, so that errors come in order.
@@ -140,6 +160,7 @@ fn produce_entries(
     let mut archive = tar::Archive::new(decoder);
     let mut admission = Admission::new(limits);
     let mut last = String::from("the start of the archive");
+    let mut position = 0;
     for entry in archive
         .entries()
         .map_err(corrupt("the start of the archive"))?
@@ -164,13 +185,22 @@ fn produce_entries(
         let size = entry.size();
         let limit = limit_for(&classify(&path), limits);
         admission.admit(&path, size, limit)?;
-        sender.entry(path, size, limit, &mut entry)?;
+        // The manifest's files are numbered from the entry after it.
+        let index = position;
+        if path != "manifest.json" {
+            position += 1;
+        }
+        sender.entry(path, index, size, limit, &mut entry)?;
     }
     Ok(())
 }
 
 /// The reading thread: parses each entry the producer hands over.
-fn consume(rx: pipe::Receiver, state: &mut State<'_>) -> Result<(), BundleError> {
+fn consume(
+    rx: pipe::Receiver,
+    state: &mut State<'_>,
+    on_manifest: &mut dyn FnMut(&Manifest),
+) -> Result<(), BundleError> {
     let stopped = || BundleError::Corrupt {
         entry: "the archive".into(),
         source: io::Error::other("the decompressing thread stopped"),
@@ -183,6 +213,11 @@ fn consume(rx: pipe::Receiver, state: &mut State<'_>) -> Result<(), BundleError>
                 for done in batch {
                     state.accept(&done.path, Body::Whole(done.body))?;
                     state.record(&done.path, done.limit, done.bytes, done.sha)?;
+                    if done.path == "manifest.json" {
+                        if let Some(m) = &state.manifest {
+                            on_manifest(m);
+                        }
+                    }
                 }
             }
             Ok(Msg::Start { path, limit }) => {
@@ -298,6 +333,63 @@ fn checked_path(raw: &[u8]) -> Result<String, BundleError> {
 struct ListFile {
     #[serde(default)]
     items: Option<Vec<Box<RawValue>>>,
+}
+
+/// A list file parsed in place: its items borrow the text.
+#[derive(Deserialize)]
+struct ListInPlace<'a> {
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// Lists at least this long have their objects' metadata parsed on two threads.
+const PARALLEL_ITEMS: usize = 20_000;
+
+/// The objects of a list file held whole: they point into `text`, which they keep alive.
+fn in_place(text: Arc<String>, path: &str) -> Result<Vec<Object>, BundleError> {
+    let json_err = |source| BundleError::Json {
+        entry: path.to_string(),
+        source,
+    };
+    let list: ListInPlace = serde_json::from_str(&text).map_err(|e| classify_json(e, path))?;
+    let items = list.items.unwrap_or_default();
+    let parse = |part: &[&RawValue]| -> Result<Vec<Object>, serde_json::Error> {
+        part.iter()
+            .map(|raw| Object::from_shared(&text, raw))
+            .collect()
+    };
+    if items.len() < PARALLEL_ITEMS {
+        return parse(&items).map_err(json_err);
+    }
+    // The metadata of a big list (150,000 pods) on both cores; the halves are joined in
+    // order, so the result is the same as on one.
+    let (head, tail) = items.split_at(items.len() / 2);
+    let (mut first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| parse(tail));
+        let first = parse(head);
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    });
+    if let Ok(objects) = &mut first {
+        objects.extend(second.map_err(json_err)?);
+    }
+    first.map_err(json_err)
+}
+
+/// The objects of a list file that is streamed (or not UTF-8): each copies its text.
+fn owned(body: Body<'_>, path: &str) -> Result<Vec<Object>, BundleError> {
+    let list: ListFile = body.json(path)?;
+    let items = list.items.unwrap_or_default();
+    let mut objects = Vec::with_capacity(items.len());
+    for raw in items {
+        objects.push(Object::from_raw(raw).map_err(|source| BundleError::Json {
+            entry: path.to_string(),
+            source,
+        })?);
+    }
+    Ok(objects)
 }
 
 /// A metrics sample's node and pod lists, which arrive as separate entries.
@@ -423,12 +515,14 @@ impl<'l> State<'l> {
                 })?);
             }
             Kind::List(key) => {
-                let list: ListFile = body.json(path)?;
-                let items = list.items.unwrap_or_default();
-                let mut objects = Vec::with_capacity(items.len());
-                for raw in items {
-                    objects.push(Object::from_raw(raw).map_err(json_err)?);
-                }
+                let objects = match body {
+                    // Valid UTF-8 in memory: parsed in place, objects point into it.
+                    Body::Whole(buf) => match String::from_utf8(buf) {
+                        Ok(text) => in_place(Arc::new(text), path)?,
+                        Err(e) => owned(Body::Whole(e.into_bytes()), path)?,
+                    },
+                    stream => owned(stream, path)?,
+                };
                 self.lists.insert(key, objects);
             }
             Kind::Log(key) => {

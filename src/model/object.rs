@@ -6,6 +6,7 @@
 //! unchanged. Analyses that need structure parse the typed k8s-openapi form on demand.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -72,26 +73,55 @@ struct MetadataView {
 #[derive(Debug)]
 pub struct Object {
     pub meta: Meta,
-    raw: Box<RawValue>,
+    raw: Text,
+}
+
+/// An object's JSON text: its own, or a slice of the list file it was read from. A
+/// bundle's lists are kept whole and their objects point into them: copying 150,000 pods
+/// out of their list cost as much memory again, and the kernel a page zeroing for each.
+#[derive(Debug)]
+enum Text {
+    Owned(Box<RawValue>),
+    Shared {
+        buf: Arc<String>,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Object {
     /// Parses the metadata out of an object's JSON text. Fails only on text that is not a
     /// JSON object with a well-formed `metadata`.
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
-        let view: MetaView = serde_json::from_str(raw.get())?;
-        let m = view.metadata;
-        let meta = Meta {
-            api_version: view.api_version,
-            kind: view.kind,
-            namespace: m.namespace.unwrap_or_default(),
-            name: m.name.unwrap_or_default(),
-            uid: m.uid.unwrap_or_default(),
-            labels: m.labels.unwrap_or_default(),
-            owners: m.owner_references.unwrap_or_default(),
-            creation_timestamp: m.creation_timestamp.unwrap_or_default(),
-        };
-        Ok(Object { meta, raw })
+        let meta = parse_meta(raw.get())?;
+        Ok(Object {
+            meta,
+            raw: Text::Owned(raw),
+        })
+    }
+
+    /// An object whose JSON is `item`, a value inside `buf` (a list file parsed in
+    /// place): no copy of the text is made. An `item` from elsewhere is copied.
+    pub fn from_shared(buf: &Arc<String>, item: &RawValue) -> Result<Self, serde_json::Error> {
+        let text = item.get();
+        let start = (text.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        let end = start.wrapping_add(text.len());
+        // In place only when `item` really lies inside `buf` (an address check, no scan).
+        if !buf
+            .get(start..end)
+            .is_some_and(|s| std::ptr::eq(s.as_ptr(), text.as_ptr()))
+        {
+            return Self::from_raw(item.to_owned());
+        }
+        let meta = parse_meta(text)?;
+        Ok(Object {
+            meta,
+            raw: Text::Shared {
+                buf: Arc::clone(buf),
+                start,
+                end,
+            },
+        })
     }
 
     /// Builds an object from a JSON value, serialising it compactly (keys sorted, since
@@ -101,24 +131,29 @@ impl Object {
         Self::from_raw(RawValue::from_string(text)?)
     }
 
-    /// The object's JSON text, exactly as stored.
-    pub fn raw(&self) -> &RawValue {
-        &self.raw
+    /// An object from its JSON text (copied).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        Self::from_raw(RawValue::from_string(text.to_string())?)
     }
 
+    /// The object's JSON text, exactly as stored.
     pub fn json(&self) -> &str {
-        self.raw.get()
+        match &self.raw {
+            Text::Owned(raw) => raw.get(),
+            // The range was checked against the buffer when the object was built.
+            Text::Shared { buf, start, end } => buf.get(*start..*end).unwrap_or("null"),
+        }
     }
 
     /// A parsed copy of the JSON. Allocates a tree: use on one object, not in bulk loops.
     pub fn value(&self) -> serde_json::Value {
         // The text was validated as JSON when the object was built.
-        serde_json::from_str(self.raw.get()).unwrap_or(serde_json::Value::Null)
+        serde_json::from_str(self.json()).unwrap_or(serde_json::Value::Null)
     }
 
     /// Parses into a typed k8s-openapi resource.
     pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.raw.get())
+        serde_json::from_str(self.json())
     }
 
     /// The controller owner, if any (the owner reference with `controller: true`, or the only one).
@@ -133,6 +168,22 @@ impl Object {
                 None
             })
     }
+}
+
+/// The metadata of an object's JSON text.
+fn parse_meta(text: &str) -> Result<Meta, serde_json::Error> {
+    let view: MetaView = serde_json::from_str(text)?;
+    let m = view.metadata;
+    Ok(Meta {
+        api_version: view.api_version,
+        kind: view.kind,
+        namespace: m.namespace.unwrap_or_default(),
+        name: m.name.unwrap_or_default(),
+        uid: m.uid.unwrap_or_default(),
+        labels: m.labels.unwrap_or_default(),
+        owners: m.owner_references.unwrap_or_default(),
+        creation_timestamp: m.creation_timestamp.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
@@ -156,6 +207,30 @@ mod tests {
         let bare = Object::from_value(&json!({"kind": "Thing"})).unwrap();
         assert_eq!(bare.meta.name, "");
         assert!(bare.controller().is_none());
+    }
+
+    #[test]
+    fn shared_objects_point_into_their_list_and_others_are_copied() {
+        #[derive(serde::Deserialize)]
+        struct List<'a> {
+            #[serde(borrow)]
+            items: Vec<&'a RawValue>,
+        }
+        let buf = Arc::new(r#"{"items":[{"kind":"Pod","metadata":{"name":"a"}}, {"kind":"Pod","metadata":{"name":"b"}}]}"#.to_string());
+        let list: List = serde_json::from_str(&buf).unwrap();
+        let a = Object::from_shared(&buf, list.items[0]).unwrap();
+        assert_eq!(a.json(), r#"{"kind":"Pod","metadata":{"name":"a"}}"#);
+        assert!(matches!(a.raw, Text::Shared { .. }));
+        assert_eq!(
+            Object::from_shared(&buf, list.items[1]).unwrap().meta.name,
+            "b"
+        );
+        // Text from another buffer (even an equal one) is copied, not pointed into.
+        let other =
+            RawValue::from_string(r#"{"kind":"Pod","metadata":{"name":"a"}}"#.into()).unwrap();
+        let c = Object::from_shared(&buf, &other).unwrap();
+        assert!(matches!(c.raw, Text::Owned(_)));
+        assert_eq!(c.json(), a.json());
     }
 
     #[test]
