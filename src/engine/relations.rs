@@ -154,8 +154,9 @@ pub const DEPENDS_ON_ANNOTATION: &str = "intel.kubectl.io/depends-on";
 pub struct Relations {
     /// Sorted by (from, kind, to, evidence); unique per (from, kind, to).
     out: Vec<Relation>,
-    /// The same relations sorted by (to, kind, from, evidence).
-    inc: Vec<Relation>,
+    /// Positions in `out` of the same relations sorted by (to, kind, from, evidence): a
+    /// second copy of a million relations cost as much again in memory and allocations.
+    inc: Vec<u32>,
     /// Sorted by id.
     workloads: Vec<WorkloadInfo>,
     map: ServiceMap,
@@ -216,10 +217,14 @@ impl Relations {
     }
 
     /// Incoming relations of an object, sorted by (kind, from).
-    pub fn to(&self, obj: &ObjectRef) -> &[Relation] {
-        let lo = self.inc.partition_point(|r| r.to < *obj);
-        let n = self.inc[lo..].partition_point(|r| r.to == *obj);
-        &self.inc[lo..lo + n]
+    pub fn to(&self, obj: &ObjectRef) -> Incoming<'_> {
+        let out = &self.out;
+        let lo = self.inc.partition_point(|&i| out[i as usize].to < *obj);
+        let n = self.inc[lo..].partition_point(|&i| out[i as usize].to == *obj);
+        Incoming {
+            out,
+            idx: &self.inc[lo..lo + n],
+        }
     }
 
     /// Any direct relation between two objects, `a → b` first, then `b → a`.
@@ -288,6 +293,65 @@ impl Relations {
             .map(|i| &self.workloads[i])
     }
 }
+
+/// The incoming relations of one object ([`Relations::to`]), in order.
+#[derive(Clone, Copy)]
+pub struct Incoming<'a> {
+    out: &'a [Relation],
+    idx: &'a [u32],
+}
+
+impl<'a> Incoming<'a> {
+    pub fn iter(&self) -> IncomingIter<'a> {
+        IncomingIter {
+            out: self.out,
+            idx: self.idx.iter(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.idx.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.idx.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for Incoming<'a> {
+    type Item = &'a Relation;
+    type IntoIter = IncomingIter<'a>;
+
+    fn into_iter(self) -> IncomingIter<'a> {
+        self.iter()
+    }
+}
+
+#[derive(Clone)]
+pub struct IncomingIter<'a> {
+    out: &'a [Relation],
+    idx: std::slice::Iter<'a, u32>,
+}
+
+impl<'a> Iterator for IncomingIter<'a> {
+    type Item = &'a Relation;
+
+    fn next(&mut self) -> Option<&'a Relation> {
+        self.idx.next().map(|&i| &self.out[i as usize])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.idx.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IncomingIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.idx.next_back().map(|&i| &self.out[i as usize])
+    }
+}
+
+impl ExactSizeIterator for IncomingIter<'_> {}
 
 /// A fast non-cryptographic hasher (the rustc "Fx" hash) for lookups built and dropped
 /// inside one function. Never used for anything iterated into output.
@@ -372,7 +436,7 @@ fn finish(
         .map(|(pos, k)| (k.2, k.1, k.0, pos as u32))
         .collect();
     inc_keys.sort_unstable();
-    let inc = inc_keys.iter().map(|k| out[k.3 as usize].clone()).collect();
+    let inc = inc_keys.iter().map(|k| k.3).collect();
     Staged {
         out,
         inc,
@@ -388,7 +452,8 @@ fn finish(
 /// strings again: the integer keys of every relation and the ranks of every reference.
 struct Staged {
     out: Vec<Relation>,
-    inc: Vec<Relation>,
+    /// Positions in `out`, in (to, kind, from) order.
+    inc: Vec<u32>,
     /// (from rank, kind, to rank) of `out`, and (to rank, kind, from rank) of `inc`.
     out_keys: Vec<(u32, u8, u32)>,
     inc_keys: Vec<(u32, u8, u32)>,
@@ -422,27 +487,40 @@ impl Staged {
             .collect();
         let mut by_to: Vec<usize> = (0..extra.len()).collect();
         by_to.sort_by(|&a, &b| inc_order(&extra[a], &extra[b]));
-        let inc_extra: Vec<((u64, u8, u64), Relation)> = by_to
-            .iter()
-            .map(|&i| ((keyed[i].2, keyed[i].1, keyed[i].0), extra[i].clone()))
-            .collect();
-        let out_extra: Vec<((u64, u8, u64), Relation)> = keyed.into_iter().zip(extra).collect();
         let wide = |k: &(u32, u8, u32)| (2 * u64::from(k.0) + 1, k.1, 2 * u64::from(k.2) + 1);
-        merge_keyed(&mut self.out, &self.out_keys, out_extra, wide);
-        merge_keyed(&mut self.inc, &self.inc_keys, inc_extra, wide);
+        let out_extra: Vec<((u64, u8, u64), Relation)> = keyed.iter().copied().zip(extra).collect();
+        let (base_pos, extra_pos) = merge_keyed(&mut self.out, &self.out_keys, out_extra, wide);
+        // The incoming order: both sorted by (to, kind, from) keys, merged, as positions
+        // in the merged `out`.
+        let mut inc = Vec::with_capacity(self.inc.len() + by_to.len());
+        let mut extras = by_to.iter().peekable();
+        for (pos, key) in self.inc.iter().zip(&self.inc_keys) {
+            let key = wide(key);
+            while let Some(&&e) = extras.peek() {
+                if (keyed[e].2, keyed[e].1, keyed[e].0) >= key {
+                    break;
+                }
+                inc.push(extra_pos[e]);
+                extras.next();
+            }
+            inc.push(base_pos[*pos as usize]);
+        }
+        inc.extend(extras.map(|&e| extra_pos[e]));
+        self.inc = inc;
     }
 }
 
 /// Merges `extra` (sorted by key) into `base` (sorted, with keys `base_keys`) in place,
 /// from the back: each element moves once and no second vector of a million relations is
-/// allocated.
+/// allocated. Returns where each base and each extra element ended up.
 fn merge_keyed(
     base: &mut Vec<Relation>,
     base_keys: &[(u32, u8, u32)],
     extra: Vec<((u64, u8, u64), Relation)>,
     wide: impl Fn(&(u32, u8, u32)) -> (u64, u8, u64),
-) {
+) -> (Vec<u32>, Vec<u32>) {
     let n = base.len();
+    let m = extra.len();
     let blank = Relation {
         from: ObjectRef::new("", "", ""),
         kind: RelationKind::OwnedBy,
@@ -450,18 +528,23 @@ fn merge_keyed(
         evidence: String::new(),
     };
     // Empty strings do not allocate: the blanks are free.
-    base.resize(n + extra.len(), blank);
+    base.resize(n + m, blank);
+    let mut base_pos: Vec<u32> = (0..n as u32).collect();
+    let mut extra_pos = vec![0u32; m];
     // Invariant: base[i..w] are blanks; base[..i] and base[w..] are in place.
     let (mut i, mut w) = (n, base.len());
-    for (key, e) in extra.into_iter().rev() {
+    for (j, (key, e)) in extra.into_iter().enumerate().rev() {
         while i > 0 && wide(&base_keys[i - 1]) > key {
             i -= 1;
             w -= 1;
             base.swap(i, w);
+            base_pos[i] = w as u32;
         }
         w -= 1;
         base[w] = e;
+        extra_pos[j] = w as u32;
     }
+    (base_pos, extra_pos)
 }
 
 /// The order of [`Relations::to`]: (to, kind, from, evidence).
@@ -1990,9 +2073,13 @@ pub(crate) mod tests {
         assert!(
             a.inc
                 .windows(2)
-                .all(|w| (&w[0].to, w[0].kind, &w[0].from) < (&w[1].to, w[1].kind, &w[1].from))
+                .map(|w| (&a.out[w[0] as usize], &a.out[w[1] as usize]))
+                .all(|(x, y)| (&x.to, x.kind, &x.from) < (&y.to, y.kind, &y.from))
         );
         assert_eq!(a.all().len(), a.inc.len());
+        let mut seen = a.inc.clone();
+        seen.sort_unstable();
+        assert!(seen.iter().enumerate().all(|(i, &p)| p as usize == i));
     }
 
     #[test]
@@ -2159,7 +2246,11 @@ pub(crate) mod tests {
         );
         // Determinism at scale: sorted both ways.
         assert!(rel.all().windows(2).all(|w| w[0] < w[1]));
-        assert!(rel.inc.windows(2).all(|w| inc_order(&w[0], &w[1]).is_lt()));
+        assert!(
+            rel.inc
+                .windows(2)
+                .all(|w| { inc_order(&rel.out[w[0] as usize], &rel.out[w[1] as usize]).is_lt() })
+        );
         assert_eq!(rel.pods_of(&r("Deployment", "ns3", "app4")).len(), 15);
         assert_eq!(
             rel.service_map()
