@@ -303,7 +303,7 @@ impl<'a> MapBuilder<'a> {
             rel.from(w)
                 .iter()
                 .filter(|r| r.kind == RelationKind::SelectedBy && r.to.kind == "Service")
-                .map(|r| r.to.clone())
+                .map(|r| (*r.to).clone())
                 .collect()
         })
     }
@@ -449,7 +449,7 @@ impl<'a> MapBuilder<'a> {
             .iter()
             .filter(|r| r.kind == RelationKind::SelectedBy)
             .filter(|r| self.rel.workload_info(&r.from).is_some())
-            .map(|r| r.from.clone())
+            .map(|r| (*r.from).clone())
             .collect();
         out.sort();
         out.dedup();

@@ -247,14 +247,23 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         } else {
                             None
                         };
-                        let mut h =
-                            Hit::new(r.to.clone(), "DrainBlockedByPDB", Severity::Critical, 0.9)
-                                .msg(format!(
-                                    "budget {} allows no disruption, so evicting {} keeps failing",
-                                    r.to.name, pod.name
-                                ))
-                                .since(e.first())
-                                .ev("event", loc.clone(), format!("{msg} (x{count})"), e.last());
+                        let mut h = Hit::new(
+                            (*r.to).clone(),
+                            "DrainBlockedByPDB",
+                            Severity::Critical,
+                            0.9,
+                        )
+                        .msg(format!(
+                            "budget {} allows no disruption, so evicting {} keeps failing",
+                            r.to.name, pod.name
+                        ))
+                        .since(e.first())
+                        .ev(
+                            "event",
+                            loc.clone(),
+                            format!("{msg} (x{count})"),
+                            e.last(),
+                        );
                         h.via = std::iter::once(pod.clone()).chain(node).collect();
                         out.push(h);
                     }

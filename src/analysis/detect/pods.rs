@@ -157,7 +157,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 .iter()
                 .find(|r| r.kind == RelationKind::RunsOn)
             {
-                h.blames.push(node.to.clone());
+                h.blames.push((*node.to).clone());
             }
             if let Some(top) = eviction_culprit(&msg) {
                 if let Some(w) = container_workload(ctx, &pref.namespace, &top, &msg) {
@@ -199,9 +199,9 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 {
                     for r in ctx.rel.from(&pref) {
                         if r.kind == RelationKind::Mounts {
-                            h.blames.push(r.to.clone());
+                            h.blames.push((*r.to).clone());
                             let mut v = Hit::new(
-                                r.to.clone(),
+                                (*r.to).clone(),
                                 "VolumeZoneConflict",
                                 Severity::Critical,
                                 0.95,
@@ -419,11 +419,11 @@ fn via_chain(ctx: &Ctx, pod: &ObjectRef, workload: &ObjectRef) -> Vec<ObjectRef>
         else {
             break;
         };
-        if next == *workload {
+        if *next == *workload {
             break;
         }
-        chain.push(next.clone());
-        cur = next;
+        chain.push((*next).clone());
+        cur = (*next).clone();
     }
     chain.reverse();
     chain

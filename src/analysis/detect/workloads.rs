@@ -54,7 +54,7 @@ fn rollouts(ctx: &Ctx, changes: &mut Vec<Change>) {
             .from(&rref)
             .iter()
             .find(|r| r.kind == RelationKind::OwnedBy)
-            .map(|r| r.to.clone())
+            .map(|r| (*r.to).clone())
         else {
             continue;
         };
@@ -156,7 +156,7 @@ fn edits(ctx: &Ctx, changes: &mut Vec<Change>) {
                     for r in ctx.rel.to(&oref) {
                         if r.kind == RelationKind::UsesConfig {
                             changes.push(Change {
-                                subject: r.from.clone(),
+                                subject: (*r.from).clone(),
                                 at: t,
                                 kind,
                                 message: format!(

@@ -132,8 +132,9 @@ impl<'a> Graph<'a> {
             }
             // Entry points: Ingress → Service → this workload.
             for svc in rel.to(a).iter().chain(rel.from(a)) {
-                let s = if svc.from == *a { &svc.to } else { &svc.from };
-                if s.kind != "Service" || (svc.kind != RelationKind::SelectedBy && svc.from != *a) {
+                let s = if *svc.from == *a { &svc.to } else { &svc.from };
+                if s.kind != "Service" || (svc.kind != RelationKind::SelectedBy && *svc.from != *a)
+                {
                     continue;
                 }
                 for ing in rel.to(s) {
@@ -282,7 +283,7 @@ impl<'a> Graph<'a> {
             .from(&anchor)
             .iter()
             .filter(|r| r.kind == RelationKind::SelectedBy && r.to.kind == "Service")
-            .map(|r| r.to.clone())
+            .map(|r| (*r.to).clone())
             .collect();
         let used: BTreeSet<ObjectRef> = links.iter().map(|l| l.object.clone()).collect();
         let mut search = Search {
@@ -387,7 +388,7 @@ impl<'a> Graph<'a> {
             return (reason, e.clone());
         }
         if let Some(r) = self.rel.related(a, b) {
-            let reason = if r.from == *a {
+            let reason = if *r.from == *a {
                 kebab(r.kind).to_string()
             } else {
                 inverse(r.kind).to_string()

@@ -106,7 +106,7 @@ pub fn rank(
                     accusers
                         .entry(h.subject.clone())
                         .or_default()
-                        .insert(r.from.clone());
+                        .insert((*r.from).clone());
                 }
             }
         }
@@ -243,7 +243,7 @@ pub fn rank(
                 .iter()
                 .map(|r| &r.to)
                 .chain(rel.to(subject).iter().map(|r| &r.from))
-                .any(|o| o != subject && failing.contains(o));
+                .any(|o| **o != *subject && failing.contains(&**o));
         if !connected {
             score -= ISOLATED;
             reasons.push("nothing failing is connected to it".to_string());
