@@ -8,10 +8,12 @@
 //! nothing scans all pods per pod or per selector, except a selector that genuinely selects
 //! a whole namespace.
 //!
-//! Relations are kept twice, sorted by source and by target, so [`Relations::from`] and
-//! [`Relations::to`] are binary searches returning slices. One relation per
-//! (from, kind, to): when two facts give the same relation the first evidence (sorted)
-//! is kept.
+//! Relations are kept once, sorted by source, with positions into them sorted by target, so
+//! [`Relations::from`] (a slice) and [`Relations::to`] (an [`Incoming`] view) are binary
+//! searches. Both ends of every relation are interned `Arc<ObjectRef>`s shared by all the
+//! relations naming them: at 150,000 pods a million relations had six strings each. One
+//! relation per (from, kind, to): when two facts give the same relation the first evidence
+//! (sorted) is kept.
 //!
 //! `DependsOn` comes from the service map: `build` builds the base relations, then
 //! [`ServiceMap::build`] over them, then merges in one `DependsOn` per map edge leaving a
