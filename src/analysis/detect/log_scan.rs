@@ -358,3 +358,79 @@ impl PeerResolver {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::analysis::detect::{LogStats, Signature};
+    use crate::engine::Relations;
+    use crate::engine::relations::tests::{r, snapshot};
+
+    #[test]
+    fn groups_of_one_workload_merge_and_peers_land_on_the_serving_workload() {
+        let owned = |name: &str, kind: &str, owner: &str, uid: &str, labels| {
+            json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "a",
+                "uid": format!("u-{name}"), "labels": labels,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": if kind == "Pod" { "ReplicaSet" } else { "Deployment" },
+                    "name": owner, "uid": uid, "controller": true}]},
+                "spec": {"containers": [{"name": "app"}]}})
+        };
+        let snap = snapshot(
+            vec![
+                json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "web", "namespace": "a", "uid": "d1"},
+                    "spec": {"selector": {"matchLabels": {"app": "web"}}}}),
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1", "namespace": "a",
+                    "uid": "rs1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}]}}),
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-2", "namespace": "a",
+                    "uid": "rs2", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}]}}),
+                owned("web-1-x", "Pod", "web-1", "rs1", json!({"app": "web"})),
+                owned("web-2-y", "Pod", "web-2", "rs2", json!({"app": "web"})),
+                json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "db", "namespace": "a", "uid": "d2"},
+                    "spec": {"selector": {"matchLabels": {"app": "db"}}}}),
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "a", "uid": "p-db",
+                    "labels": {"app": "db"}}, "spec": {"containers": [{"name": "app"}]}}),
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "a", "uid": "s1"},
+                    "spec": {"selector": {"app": "db"}, "clusterIP": "10.96.0.9"}}),
+            ],
+            vec![
+                // The later file (by name) has the earlier line: the sample is still the
+                // first file's, as in one pass over the files.
+                (
+                    "a",
+                    "web-1-x",
+                    "2026-01-01T00:00:05Z error: dial tcp 10.96.0.9:5432: connection refused\n",
+                ),
+                (
+                    "a",
+                    "web-2-y",
+                    "2026-01-01T00:00:01Z error: dial tcp 10.96.0.9:5432: connection refused\n2026-01-01T00:00:02Z ok\n",
+                ),
+            ],
+        );
+        let rel = Relations::build(&snap);
+        let stats = LogStats::build(&snap, &rel, &[]);
+        let web = &stats.workloads[&r("Deployment", "a", "web")];
+        assert_eq!(web.lines, 3);
+        let refused = &web.sigs[&Signature::Refused];
+        assert_eq!(refused.count, 2);
+        assert_eq!(
+            refused.first,
+            crate::analysis::detect::parse_ts("2026-01-01T00:00:01Z")
+        );
+        assert_eq!(refused.file, "logs/a/web-1-x/app.log");
+        // The ClusterIP names Service a/db; the peer is the workload behind it (here a
+        // bare pod), not the Service.
+        assert_eq!(
+            refused.peers.iter().collect::<Vec<_>>(),
+            vec![(&r("Pod", "a", "db-0"), &2)]
+        );
+        assert_eq!(
+            stats.workloads.len(),
+            1,
+            "both ReplicaSets' pods are one workload"
+        );
+    }
+}
