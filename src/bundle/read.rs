@@ -136,7 +136,7 @@ fn read_tar(file: File, state: &mut State<'_>) -> Result<(), BundleError> {
     })
 }
 
-/// The producer thread: inflates, checks and hashes every entry, in archive order.
+/// The producer thread: inflates and checks every entry, in archive order.
 fn produce(file: File, limits: &ReadLimits, tx: pipe::SyncSender, taker: prefault::Taker<'_>) {
     let mut sender = pipe::Sender::new(&tx, taker);
     let result = produce_entries(file, limits, &mut sender).and_then(|()| sender.flush());
@@ -211,8 +211,9 @@ fn consume(
             Ok(Msg::Failed(e)) => return Err(e),
             Ok(Msg::Batch(batch)) => {
                 for done in batch {
+                    let (bytes, sha) = done.digest();
                     state.accept(&done.path, Body::Whole(done.body))?;
-                    state.record(&done.path, done.limit, done.bytes, done.sha)?;
+                    state.record(&done.path, done.limit, bytes, sha)?;
                     if done.path == "manifest.json" {
                         if let Some(m) = &state.manifest {
                             on_manifest(m);
