@@ -19,9 +19,11 @@
 //! At 150,000 pods (a million relations) a build takes a few seconds and ~350 MiB.
 
 mod hosts;
+mod log_addresses;
 pub mod relations;
 pub mod servicemap;
 mod views;
 
+pub use log_addresses::LogAddresses;
 pub use relations::{ObjectRef, Relation, RelationKind, Relations};
 pub use servicemap::{Evidence, MapEdge, MapNode, ServiceMap};

@@ -170,6 +170,15 @@ pub struct Relations {
 impl Relations {
     /// Builds every relation, the service map, and the `DependsOn` relations from it.
     pub fn build(snap: &Snapshot) -> Relations {
+        Self::build_with(snap, || None)
+    }
+
+    /// [`Relations::build`], with the Service addresses in the logs found elsewhere:
+    /// `addresses` is called when the service map needs them (`None`: found here).
+    pub fn build_with(
+        snap: &Snapshot,
+        addresses: impl FnOnce() -> Option<super::LogAddresses>,
+    ) -> Relations {
         let (mut staged, workloads) =
             crate::timing::phase("relations: edges", || Builder::new(snap).run());
         let mut rel = Relations {
@@ -178,7 +187,10 @@ impl Relations {
             workloads,
             map: ServiceMap::default(),
         };
-        let map = crate::timing::phase("relations: service map", || ServiceMap::build(snap, &rel));
+        let addresses = crate::timing::phase("relations: wait for log addresses", addresses);
+        let map = crate::timing::phase("relations: service map", || {
+            ServiceMap::build_with(snap, &rel, addresses)
+        });
         let deps: Vec<Relation> = map
             .edges
             .iter()

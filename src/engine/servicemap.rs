@@ -31,9 +31,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use serde::Serialize;
 
 use super::hosts::{
-    Form, HostHit, bare_key_ok, extract, ipv4_tokens, is_external_host, is_ipv4, key_is_address,
-    line_at, line_values,
+    Form, HostHit, bare_key_ok, extract, is_external_host, is_ipv4, key_is_address, line_at,
+    line_values,
 };
+use super::log_addresses::{LogAddresses, service_ips};
 use super::relations::{
     EXTERNAL, ObjectRef, ROUTE_RESOURCES, RelationKind, Relations, WorkloadInfo, backends,
     config_map_data,
@@ -96,7 +97,16 @@ impl ServiceMap {
     /// [`Relations::build`] already does this and keeps the result
     /// ([`Relations::service_map`]); building again gives the same map.
     pub fn build(snap: &Snapshot, rel: &Relations) -> ServiceMap {
-        MapBuilder::new(snap, rel).run()
+        Self::build_with(snap, rel, None)
+    }
+
+    /// [`ServiceMap::build`] with the log addresses already found (else it finds them).
+    pub fn build_with(
+        snap: &Snapshot,
+        rel: &Relations,
+        addresses: Option<LogAddresses>,
+    ) -> ServiceMap {
+        MapBuilder::new(snap, rel).run(addresses)
     }
 
     /// The node with this id.
@@ -258,13 +268,6 @@ impl<'a> MapBuilder<'a> {
             let ns = svc.meta.namespace.clone();
             b.by_name.insert((ns.clone(), svc.meta.name.clone()), i);
             b.by_ns.entry(ns.clone()).or_default().push(i);
-            let mut ips: Vec<&String> = view.spec.cluster_ips.iter().collect();
-            ips.push(&view.spec.cluster_ip);
-            for ip in ips {
-                if is_ipv4(ip) {
-                    b.by_ip.entry(ip.clone()).or_insert(i);
-                }
-            }
             let mut ports = Vec::new();
             for p in &view.spec.ports {
                 ports.extend(p.port);
@@ -282,6 +285,7 @@ impl<'a> MapBuilder<'a> {
                 workloads: Vec::new(),
             });
         }
+        b.by_ip = service_ips(snap);
         for n in snap.items("", "namespaces") {
             let labels = b.namespaces.entry(n.meta.name.clone()).or_default();
             labels.extend(n.meta.labels.clone());
@@ -392,7 +396,7 @@ impl<'a> MapBuilder<'a> {
         self.edges.entry((from.clone(), to)).or_default().insert(ev);
     }
 
-    fn run(mut self) -> ServiceMap {
+    fn run(mut self, addresses: Option<LogAddresses>) -> ServiceMap {
         let rel = self.rel;
         for w in rel.workload_infos() {
             self.nodes.insert(
@@ -424,7 +428,8 @@ impl<'a> MapBuilder<'a> {
             self.env_and_config(w);
             self.annotations(w);
         }
-        self.logs();
+        let addresses = addresses.unwrap_or_else(|| LogAddresses::scan(self.snap));
+        self.logs(&addresses);
         self.network_policies();
         self.ingresses();
         ServiceMap {
@@ -632,16 +637,12 @@ impl<'a> MapBuilder<'a> {
         }
     }
 
-    /// ClusterIPs in the logs of each workload's pods.
-    fn logs(&mut self) {
-        if self.by_ip.is_empty() {
-            return;
-        }
+    /// ClusterIPs in the logs of each workload's pods (found by [`LogAddresses::scan`]).
+    fn logs(&mut self, addresses: &LogAddresses) {
         let snap = self.snap;
-        let ix = snap.index();
         let mut per_edge: HashMap<(ObjectRef, usize), usize> = HashMap::new();
-        for (key, text) in &snap.logs {
-            if ix.by_name("Pod", &key.namespace, &key.pod).is_empty() {
+        for ((key, text), found) in snap.logs.iter().zip(&addresses.files) {
+            if found.is_empty() {
                 continue;
             }
             let pod = ObjectRef::new("Pod", &key.namespace, &key.pod);
@@ -649,14 +650,7 @@ impl<'a> MapBuilder<'a> {
             if self.rel.workload_info(&w).is_none() {
                 continue;
             }
-            let mut seen: BTreeSet<usize> = BTreeSet::new();
-            for (at, ip) in ipv4_tokens(text) {
-                let Some(&s) = self.by_ip.get(ip) else {
-                    continue;
-                };
-                if !seen.insert(s) {
-                    continue;
-                }
+            for &(at, s) in found {
                 let count = per_edge.entry((w.clone(), s)).or_default();
                 if *count >= MAX_LOG_EVIDENCE {
                     continue;

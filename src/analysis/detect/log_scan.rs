@@ -8,9 +8,13 @@
 //! whichever it is), with peers named by the Service the line points at; and
 //! [`LogScan::into_stats`] then places each group in its workload and each peer Service
 //! at the workload behind it, which is cheap. Groups are kept in the order of their first
-//! log file and merged in that order, so the result does not depend on threads.
+//! log file and merged in that order, so the result does not depend on threads; the
+//! files are read in pieces that both cores can take ([`LogWork`]), so a core done with
+//! the relations helps with the lines.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::logs::{LogStats, SigStat, Signature, WorkloadLogs};
 use super::{clip, latency};
@@ -47,43 +51,108 @@ pub struct LogScan {
     expired: BTreeMap<String, (i64, String, String)>,
 }
 
-impl LogScan {
-    /// Reads every line of every log in scope (`namespaces`; empty means all).
-    pub fn build(snap: &Snapshot, namespaces: &[String]) -> LogScan {
+/// Files per piece of the pass (a piece is the unit a thread takes).
+const PIECE_FILES: usize = 1024;
+
+/// The pass over the lines, cut into pieces of consecutive files that any thread may
+/// take ([`LogWork::help`]); [`LogWork::finish`] joins the pieces in file order. A piece's
+/// result depends on its files alone and the cuts on the number of files alone, so the
+/// result is the same whichever threads helped, and however many.
+pub struct LogWork<'s> {
+    snap: &'s Snapshot,
+    /// The files in scope, with their position among all log files.
+    files: Vec<(usize, &'s LogKey, &'s str)>,
+    year: String,
+    resolver: PeerResolver,
+    next: AtomicUsize,
+    pieces: Mutex<Vec<Option<LogScan>>>,
+}
+
+impl<'s> LogWork<'s> {
+    /// The work of reading every log in scope (`namespaces`; empty means all).
+    pub fn new(snap: &'s Snapshot, namespaces: &[String]) -> LogWork<'s> {
         let year = snap
             .manifest
             .captured_at
             .get(..4)
             .unwrap_or("1970")
             .to_string();
-        let resolver = PeerResolver::new(snap);
+        let files: Vec<(usize, &LogKey, &str)> = snap
+            .logs
+            .iter()
+            .enumerate()
+            .filter(|(_, (key, _))| namespaces.is_empty() || namespaces.contains(&key.namespace))
+            .map(|(at, (key, text))| (at, key, text.as_str()))
+            .collect();
+        let pieces = files.len().div_ceil(PIECE_FILES);
+        LogWork {
+            snap,
+            files,
+            year,
+            resolver: PeerResolver::new(snap),
+            next: AtomicUsize::new(0),
+            pieces: Mutex::new((0..pieces).map(|_| None).collect()),
+        }
+    }
+
+    /// Reads pieces until none is left.
+    pub fn help(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(files) = self.files.chunks(PIECE_FILES).nth(i) else {
+                return;
+            };
+            let scan = self.piece(files);
+            let mut pieces = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
+            pieces[i] = Some(scan);
+        }
+    }
+
+    /// Helps until the work is done, then joins the pieces in order.
+    pub fn finish(self) -> LogScan {
+        self.help();
+        let pieces = self.pieces.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut all = LogScan {
+            groups: Vec::new(),
+            expired: BTreeMap::new(),
+        };
+        for piece in pieces.into_iter().flatten() {
+            all.groups.extend(piece.groups);
+            for (host, first) in piece.expired {
+                // Pieces come in file order: the earliest file's line stays.
+                all.expired.entry(host).or_insert(first);
+            }
+        }
+        all
+    }
+
+    fn piece(&self, files: &[(usize, &LogKey, &str)]) -> LogScan {
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<GroupKey, usize> = HashMap::new();
         let mut expired = BTreeMap::new();
-        for (at, (key, text)) in snap.logs.iter().enumerate() {
-            if !namespaces.is_empty() && !namespaces.contains(&key.namespace) {
-                continue;
-            }
-            let g = *group_of.entry(group_key(snap, key)).or_insert_with(|| {
-                groups.push(Group {
-                    pod: ObjectRef::new("Pod", &key.namespace, &key.pod),
-                    logs: WorkloadLogs::default(),
-                    peers: BTreeMap::new(),
-                    sample_at: BTreeMap::new(),
+        for &(at, key, text) in files {
+            let g = *group_of
+                .entry(group_key(self.snap, key))
+                .or_insert_with(|| {
+                    groups.push(Group {
+                        pod: ObjectRef::new("Pod", &key.namespace, &key.pod),
+                        logs: WorkloadLogs::default(),
+                        peers: BTreeMap::new(),
+                        sample_at: BTreeMap::new(),
+                    });
+                    groups.len() - 1
                 });
-                groups.len() - 1
-            });
             let file = key.bundle_path();
             let group = &mut groups[g];
             for line in text.lines() {
                 scan_line(
                     line,
                     &LineCtx {
-                        year: &year,
+                        year: &self.year,
                         file: &file,
                         at,
                         namespace: &key.namespace,
-                        resolver: &resolver,
+                        resolver: &self.resolver,
                     },
                     group,
                     &mut expired,
@@ -91,6 +160,14 @@ impl LogScan {
             }
         }
         LogScan { groups, expired }
+    }
+}
+
+impl LogScan {
+    /// Reads every line of every log in scope (`namespaces`; empty means all), on this
+    /// thread ([`LogWork`] to share it).
+    pub fn build(snap: &Snapshot, namespaces: &[String]) -> LogScan {
+        LogWork::new(snap, namespaces).finish()
     }
 
     /// Places each group in its workload and each peer at the workload that serves it.
@@ -199,7 +276,6 @@ fn scan_line(
         stats.first = Some(stats.first.map_or(t, |f| f.min(t)));
         stats.last = Some(stats.last.map_or(t, |l| l.max(t)));
     }
-    let lower = line.to_ascii_lowercase();
     let status = http_status(line);
     if status.is_some() {
         stats.requests += 1;
@@ -213,9 +289,10 @@ fn scan_line(
             }
         }
     }
-    let Some(sig) = classify(&lower, status) else {
+    let Some(sig) = classify(line, status) else {
         return;
     };
+    let lower = line.to_ascii_lowercase();
     if sig == Signature::Tls && lower.contains("expired") {
         if let Some(host) = quoted_after(line, "server \"") {
             // Files are scanned in order: the first line is the earliest file's.
@@ -432,5 +509,59 @@ mod tests {
             1,
             "both ReplicaSets' pods are one workload"
         );
+    }
+
+    /// More files than one piece holds, read by two threads at once: the same statistics
+    /// as on one thread, and pieces merge as one pass would (counts, the earliest line,
+    /// the first file's sample).
+    #[test]
+    fn pieces_read_by_two_threads_give_one_pass_result() {
+        let n = super::PIECE_FILES * 2 + 50;
+        let mut objects = vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "a", "uid": "d1"},
+                "spec": {"selector": {"matchLabels": {"app": "web"}}}}),
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1", "namespace": "a",
+                "uid": "rs1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}]}}),
+        ];
+        let mut logs = Vec::new();
+        for i in 0..n {
+            objects.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("web-{i:05}"),
+                "namespace": "a", "uid": format!("p{i}"), "labels": {"app": "web", "pod-template-hash": "1"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "rs1", "controller": true}]},
+                "spec": {"containers": [{"name": "app"}]}}));
+            // The last file has the earliest line.
+            let second = if i == n - 1 { 0 } else { 10 + i % 40 };
+            logs.push(format!(
+                "2026-01-01T00:00:{second:02}Z error: connection refused\n2026-01-01T00:00:59Z ok\n"
+            ));
+        }
+        let pods: Vec<String> = (0..n).map(|i| format!("web-{i:05}")).collect();
+        let snap = snapshot(
+            objects,
+            pods.iter()
+                .zip(&logs)
+                .map(|(p, l)| ("a", p.as_str(), l.as_str()))
+                .collect(),
+        );
+        let rel = Relations::build(&snap);
+        let one = super::LogScan::build(&snap, &[]).into_stats(&rel);
+        let work = super::LogWork::new(&snap, &[]);
+        std::thread::scope(|s| {
+            s.spawn(|| work.help());
+            work.help();
+        });
+        let two = work.finish().into_stats(&rel);
+        assert_eq!(format!("{one:?}"), format!("{two:?}"));
+        let web = &two.workloads[&r("Deployment", "a", "web")];
+        assert_eq!(web.lines, 2 * n as u64);
+        let refused = &web.sigs[&Signature::Refused];
+        assert_eq!(refused.count, n as u64);
+        assert_eq!(
+            refused.first,
+            crate::analysis::detect::parse_ts("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(refused.file, "logs/a/web-00000/app.log");
+        assert_eq!(refused.templates.values().sum::<u64>(), n as u64);
     }
 }

@@ -4,10 +4,17 @@
 //! (numbers, ids and addresses masked) with counts and first/last times, and attributed
 //! to the peer it names (`peer=auth`, a Service's ClusterIP, a Service host name).
 //!
-//! One linear pass over the logs; per line a handful of substring searches on a
-//! lower-cased copy. Log text is untrusted: it is only ever quoted as evidence.
+//! One linear pass over the logs. Per line: a few searches with finders built once, and
+//! one automaton over every word a signature looks for; only a line that contains one is
+//! lower-cased and classified word by word (at 150,000 pods, rebuilding a searcher per
+//! `contains` was most of the pass). Log text is untrusted: it is only ever quoted as
+//! evidence.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 
 use super::{Ctx, Hit, parse_ts};
 use crate::analysis::report::Severity;
@@ -99,8 +106,8 @@ impl LogStats {
 /// `time=`, PostgreSQL's `2026-11-24 13:03:15.170 UTC`, klog's `W1124 13:02:00.1`.
 pub(super) fn line_time(line: &str, year: &str) -> Option<i64> {
     let head = line.trim_start().trim_start_matches('{');
-    for key in ["\"ts\":\"", "\"time\":\"", "\"timestamp\":\"", "time="] {
-        if let Some(rest) = line.split(key).nth(1) {
+    for key in &FINDERS.time {
+        if let Some(rest) = segment(line, key) {
             let tok = rest.split(['"', ' ']).next().unwrap_or("");
             if let Some(t) = parse_ts(tok) {
                 return Some(t);
@@ -136,27 +143,138 @@ pub(super) fn line_time(line: &str, year: &str) -> Option<i64> {
 /// common log format `"GET / HTTP/1.1" 503`.
 pub(super) fn http_status(line: &str) -> Option<u16> {
     let num = |s: &str| -> Option<u16> {
-        let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-        d.parse().ok().filter(|n| (100..600).contains(n))
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        s[..digits].parse().ok().filter(|n| (100..600).contains(n))
     };
-    if let Some(rest) = line.split("\"status\":").nth(1) {
+    let f = &*FINDERS;
+    if let Some(rest) = segment(line, &f.status_json) {
         return num(rest.trim_start_matches('"'));
     }
-    if let Some(rest) = line.split(" status=").nth(1) {
+    if let Some(rest) = segment(line, &f.status_logfmt) {
         return num(rest);
     }
-    if let Some(rest) = line
-        .split(" HTTP/1.1\" ")
-        .nth(1)
-        .or_else(|| line.split(" HTTP/2.0\" ").nth(1))
-    {
+    if let Some(rest) = segment(line, &f.http11).or_else(|| segment(line, &f.http2)) {
         return num(rest);
     }
     None
 }
 
-pub(super) fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
-    let has = |s: &str| lower.contains(s);
+/// Searchers for the keys every line is looked at for, built once.
+struct Finders {
+    /// `line_time`'s keys, in its order.
+    time: [Finder<'static>; 4],
+    status_json: Finder<'static>,
+    status_logfmt: Finder<'static>,
+    http11: Finder<'static>,
+    http2: Finder<'static>,
+}
+
+static FINDERS: LazyLock<Finders> = LazyLock::new(|| {
+    let f = |key: &str| Finder::new(key.as_bytes()).into_owned();
+    Finders {
+        time: [
+            f("\"ts\":\""),
+            f("\"time\":\""),
+            f("\"timestamp\":\""),
+            f("time="),
+        ],
+        status_json: f("\"status\":"),
+        status_logfmt: f(" status="),
+        http11: f(" HTTP/1.1\" "),
+        http2: f(" HTTP/2.0\" "),
+    }
+});
+
+/// What `line.split(key).nth(1)` gives: the text between the key's first occurrence and
+/// its next one (or the end).
+fn segment<'a>(line: &'a str, key: &Finder<'_>) -> Option<&'a str> {
+    let at = key.find(line.as_bytes())? + key.needle().len();
+    let rest = line.get(at..)?;
+    let end = key.find(rest.as_bytes()).unwrap_or(rest.len());
+    rest.get(..end)
+}
+
+/// Every word [`classify_by`] can find first in a `||` chain or on the left of an `&&`
+/// (the right sides only matter when a left side is there), and `slow_duration`'s
+/// marker. A line with none of them is classified by its status alone.
+const FIRST_WORDS: &[&str] = &[
+    "\" in ",
+    " in a ",
+    "\"a in ",
+    "\"aaaa in ",
+    "no such host",
+    "server misbehaving",
+    "nxdomain",
+    "servfail",
+    "lookup ",
+    "too many clients",
+    "remaining connection slots",
+    "pool exhausted",
+    "too many connections",
+    "pool timeout",
+    "connection pool",
+    "x509:",
+    "certificate has expired",
+    "certificate",
+    "certificate verify failed",
+    "out of memory",
+    "outofmemoryerror",
+    "cannot allocate memory",
+    "panic:",
+    "traceback (most recent call last)",
+    "exception in thread",
+    "fatal error",
+    "segmentation fault",
+    "timeout",
+    "timed out",
+    "deadline exceeded",
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "slow query",
+    "slow request",
+    "slow render",
+    "slow operation",
+    "duration: ",
+    "level=error",
+    "\"level\":\"error\"",
+    " error ",
+    "[error]",
+    " fatal:",
+    "error:",
+    "level=warn",
+    "\"level\":\"warn",
+    " warn ",
+    "[warn",
+    " warning",
+];
+
+/// [`FIRST_WORDS`] in any ASCII case (`has` looks in the lower-cased line). `None` if it
+/// cannot be built, and then every line takes the word-by-word path.
+static FIRST_WORD_SET: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(FIRST_WORDS)
+        .ok()
+});
+
+/// The signature of a line, if any; `status` is its HTTP status ([`http_status`]).
+pub(super) fn classify(line: &str, status: Option<u16>) -> Option<Signature> {
+    if let Some(set) = FIRST_WORD_SET.as_ref() {
+        if !set.is_match(line) {
+            return by_status(status);
+        }
+    }
+    let lower = line.to_ascii_lowercase();
+    classify_by(&|s| lower.contains(s), &lower, status)
+}
+
+fn by_status(status: Option<u16>) -> Option<Signature> {
+    status.and_then(|s| (s >= 500).then_some(Signature::Http5xx))
+}
+
+/// The rules, over the lower-cased line: `has` says whether it contains a word.
+fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> Option<Signature> {
     // A DNS server's query log (`"AAAA IN api.example.com. udp …" NXDOMAIN`): answers,
     // not failures; search-path expansions are NXDOMAIN by design.
     if (has("\" in ") || has(" in a ") || has("\"a in ") || has("\"aaaa in "))
@@ -208,8 +326,8 @@ pub(super) fn classify(lower: &str, status: Option<u16>) -> Option<Signature> {
     if has("connection reset") || has("broken pipe") {
         return Some(Signature::Reset);
     }
-    if let Some(s) = status {
-        return (s >= 500).then_some(Signature::Http5xx);
+    if status.is_some() {
+        return by_status(status);
     }
     if has("slow query")
         || has("slow request")
@@ -427,5 +545,93 @@ fn traffic(w: &ObjectRef, logs: &WorkloadLogs, out: &mut Vec<Hit>) {
                     Some(counts[half].0),
                 ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::{FIRST_WORDS, Signature, classify, classify_by};
+
+    /// A line without any of [`FIRST_WORDS`] skips the word-by-word rules: so every word
+    /// those rules ask about first must be in the list. On a line that has none, every
+    /// `||` operand and every `&&` left side is asked; record them.
+    #[test]
+    fn first_words_cover_every_rule() {
+        let asked = RefCell::new(Vec::new());
+        let has = |s: &str| {
+            asked.borrow_mut().push(s.to_string());
+            false
+        };
+        for status in [None, Some(200)] {
+            assert_eq!(classify_by(&has, "", status), None);
+        }
+        for word in asked.borrow().iter() {
+            assert!(
+                FIRST_WORDS.contains(&word.as_str()),
+                "{word:?} is not in FIRST_WORDS"
+            );
+        }
+        assert!(
+            FIRST_WORDS.contains(&"duration: "),
+            "slow_duration's marker"
+        );
+    }
+
+    /// The fast path and the rules agree, in any case, on lines of every signature.
+    #[test]
+    fn classify_matches_the_rules_in_any_case() {
+        let lines = [
+            ("GET / HTTP/1.1\" 200 12", Some(200), None),
+            (
+                "GET / HTTP/1.1\" 503 12",
+                Some(503),
+                Some(Signature::Http5xx),
+            ),
+            (
+                "dial tcp 10.96.0.1:5432: Connection Refused",
+                None,
+                Some(Signature::Refused),
+            ),
+            (
+                "upstream request TIMEOUT",
+                Some(504),
+                Some(Signature::Timeout),
+            ),
+            (
+                "lookup db on 10.96.0.10:53: no such host",
+                None,
+                Some(Signature::Dns),
+            ),
+            (
+                "\"AAAA IN api.example.com. udp 46 false 512\" NXDOMAIN",
+                None,
+                None,
+            ),
+            (
+                "LOG:  duration: 2350.114 ms  statement: SELECT 1",
+                None,
+                Some(Signature::Slow),
+            ),
+            ("LOG:  duration: 2.1 ms  statement: SELECT 1", None, None),
+            (
+                "level=WARN msg=\"disk almost full\"",
+                None,
+                Some(Signature::Warning),
+            ),
+            (
+                "{\"level\":\"error\",\"msg\":\"boom\"}",
+                None,
+                Some(Signature::Error),
+            ),
+            ("all good", None, None),
+        ];
+        for (line, status, want) in lines {
+            let lower = line.to_ascii_lowercase();
+            let rules = classify_by(&|s| lower.contains(s), &lower, status);
+            assert_eq!(classify(line, status), want, "{line}");
+            assert_eq!(rules, want, "{line}");
+        }
     }
 }

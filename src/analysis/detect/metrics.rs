@@ -40,49 +40,59 @@ struct Resources {
 /// A container's name with its CPU (millicores) and memory (bytes) limits.
 type Limits = (String, Option<f64>, Option<f64>);
 
+/// The CPU and memory limits of a pod's containers (none when the pod is not captured).
+fn limits_of(ctx: &Ctx, ns: &str, pod: &str) -> Vec<Limits> {
+    ctx.snap
+        .index()
+        .by_name("Pod", ns, pod)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))
+        .and_then(|o| serde_json::from_str::<PodRes>(o.json()).ok())
+        .map(|p| {
+            p.spec
+                .containers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let l = c.resources.and_then(|r| r.limits).unwrap_or_default();
+                    (
+                        c.name,
+                        l.get("cpu").and_then(|q| quantity::cpu_millis(q)),
+                        l.get("memory").and_then(|q| quantity::bytes(q)),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// CFS periods per second (the default 100 ms period).
 const PERIODS_PER_SECOND: f64 = 10.0;
 
 pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
-    let index = ctx.snap.index();
-    let mut limits_cache: BTreeMap<(String, String), Vec<Limits>> = BTreeMap::new();
+    // Series come sorted by (namespace, pod, container): one pod's limits serve all its
+    // containers, then the next pod's replace them.
+    let mut pod_limits: Option<(&str, &str, Vec<Limits>)> = None;
     for ((ns, pod, container), series) in &ctx.usage.containers {
         if !ctx.in_scope(ns) || series.len() < 2 {
             continue;
         }
-        let limits = limits_cache
-            .entry((ns.clone(), pod.clone()))
-            .or_insert_with(|| {
-                index
-                    .by_name("Pod", ns, pod)
-                    .first()
-                    .and_then(|id| ctx.snap.get(*id))
-                    .and_then(|o| serde_json::from_str::<PodRes>(o.json()).ok())
-                    .map(|p| {
-                        p.spec
-                            .containers
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|c| {
-                                let l = c.resources.and_then(|r| r.limits).unwrap_or_default();
-                                (
-                                    c.name,
-                                    l.get("cpu").and_then(|q| quantity::cpu_millis(q)),
-                                    l.get("memory").and_then(|q| quantity::bytes(q)),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            });
+        if pod_limits
+            .as_ref()
+            .is_none_or(|(n, p, _)| (*n, *p) != (ns.as_str(), pod.as_str()))
+        {
+            pod_limits = Some((ns, pod, limits_of(ctx, ns, pod)));
+        }
+        let limits = pod_limits
+            .as_ref()
+            .map_or(&[][..], |(_, _, l)| l.as_slice());
         let Some((_, cpu_limit, mem_limit)) = limits.iter().find(|(n, _, _)| n == container) else {
             continue;
         };
         let pref = ObjectRef::new("Pod", ns, pod);
-        let w = ctx.workload(&pref);
         let last = &series[series.len() - 1];
         let first = &series[0];
-        let loc = format!("metrics.k8s.io pods/{ns}/{pod} container {container}");
+        let loc = || format!("metrics.k8s.io pods/{ns}/{pod} container {container}");
         if let Some(limit) = cpu_limit.filter(|l| *l > 0.0) {
             let hot = series
                 .iter()
@@ -93,13 +103,13 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                     .iter()
                     .find(|r| r.cpu_millis >= 0.9 * limit)
                     .and_then(|r| parse_ts(&r.time));
-                let mut h = Hit::new(w.clone(), "CPUThrottling", Severity::Critical, 0.75)
+                let mut h = Hit::new(ctx.workload(&pref), "CPUThrottling", Severity::Critical, 0.75)
                     .msg(format!(
                         "{container} in {pod} runs at its CPU limit ({:.0}m of {limit:.0}m): the kernel throttles it",
                         last.cpu_millis
                     ))
                     .since(since)
-                    .ev("metric", loc.clone(), format!("cpu {:.0}m against limit {limit:.0}m in {hot} of {} samples", last.cpu_millis, series.len()), since);
+                    .ev("metric", loc(), format!("cpu {:.0}m against limit {limit:.0}m in {hot} of {} samples", last.cpu_millis, series.len()), since);
                 h.via = vec![pref.clone()];
                 out.push(h);
             }
@@ -120,7 +130,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 );
                 let per_min = grew / ((t1 - t0).max(60) as f64 / 60.0);
                 let left = (limit - last.memory_bytes).max(0.0) / per_min.max(1.0);
-                let mut h = Hit::new(w.clone(), "MemoryLeak", Severity::Critical, 0.85)
+                let mut h = Hit::new(ctx.workload(&pref), "MemoryLeak", Severity::Critical, 0.85)
                     .msg(format!(
                         "{container} in {pod} grows {:.1} MiB/min and is at {:.0}% of its {:.0} MiB limit (OOM in about {left:.0} min)",
                         per_min / 1048576.0,
@@ -128,7 +138,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         limit / 1048576.0
                     ))
                     .since(Some(t0))
-                    .ev("metric", loc.clone(), format!("memory {:.0} MiB → {:.0} MiB", first.memory_bytes / 1048576.0, last.memory_bytes / 1048576.0), Some(t1));
+                    .ev("metric", loc(), format!("memory {:.0} MiB → {:.0} MiB", first.memory_bytes / 1048576.0, last.memory_bytes / 1048576.0), Some(t1));
                 h.via = vec![pref.clone()];
                 out.push(h);
             }

@@ -29,7 +29,7 @@ use crate::engine::{ObjectRef, Relations};
 use crate::model::Snapshot;
 use crate::model::usage::Usage;
 
-pub use log_scan::LogScan;
+pub use log_scan::{LogScan, LogWork};
 pub use logs::{LogStats, Signature};
 
 /// One observed problem on one object.

@@ -66,23 +66,36 @@ pub fn prepare<'a>(fleet: &'a Fleet, req: &Request) -> Vec<Prepared<'a>> {
         .clusters
         .iter()
         .map(|(name, snap)| {
-            // Usage series and the pass over the log lines need no relations: built
-            // beside them, on the other core.
-            let (rel, (usage, scan)) = std::thread::scope(|s| {
-                let beside = s.spawn(|| {
-                    let usage = crate::timing::phase("evidence: usage series", || snap.usage());
-                    let scan = crate::timing::phase("evidence: log lines", || {
-                        detect::LogScan::build(snap, &req.namespaces)
+            // The Service addresses in the logs, the usage series and the pass over the
+            // log lines need no relations: built beside them, on the other core; the
+            // lines are read in pieces, and this core takes its share once the
+            // relations are built.
+            let lines = detect::LogWork::new(snap, &req.namespaces);
+            let (rel, usage) = std::thread::scope(|s| {
+                // The Service addresses in the logs first: the service map waits for them.
+                let (addresses_tx, addresses) = std::sync::mpsc::channel();
+                let lines = &lines;
+                let beside = s.spawn(move || {
+                    let found = crate::timing::phase("evidence: log addresses", || {
+                        crate::engine::LogAddresses::scan(snap)
                     });
-                    (usage, scan)
+                    // The relations may have stopped (a panic): they are joined below.
+                    let _ = addresses_tx.send(found);
+                    let usage = crate::timing::phase("evidence: usage series", || snap.usage());
+                    crate::timing::phase("evidence: log lines (beside)", || lines.help());
+                    usage
                 });
-                let rel =
-                    crate::timing::phase("relations and service map", || Relations::build(snap));
-                let beside = beside
+                let rel = crate::timing::phase("relations and service map", || {
+                    Relations::build_with(snap, || addresses.recv().ok())
+                });
+                // Done with the relations: this core takes its share of the lines.
+                crate::timing::phase("evidence: log lines (after relations)", || lines.help());
+                let usage = beside
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (rel, beside)
+                (rel, usage)
             });
+            let scan = lines.finish();
             let now = parse_ts(&snap.manifest.captured_at).unwrap_or(0);
             let not_before = req
                 .since
