@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::analysis::diagnose::{Request, diagnose};
+use crate::analysis::diagnose::{Request, diagnose_prepared, prepare};
 use crate::analysis::render;
 use crate::capture::CaptureOptions;
 use crate::source::{LiveArgs, SourceArgs};
@@ -76,12 +76,17 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
         namespaces: opts.namespaces.clone(),
         since: args.since.map(|d| format!("{}s", d.as_secs())),
     };
-    let report = diagnose(&loaded.fleet, &req);
+    let prepared = prepare(&loaded.fleet, &req);
+    let report = diagnose_prepared(&loaded.fleet, &req, &prepared);
     let out = match args.output {
         ReportFormat::Text => render::text(&report),
         ReportFormat::Markdown => render::markdown(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
     print!("{out}");
+    // The process ends next: freeing the snapshot and the evidence object by object (two
+    // GiB at 150,000 pods) took a third of a second on one core, for nothing.
+    std::mem::forget(prepared);
+    std::mem::forget(loaded);
     Ok(exit::OK)
 }
