@@ -623,9 +623,53 @@ pub fn snapshot() -> Snapshot {
 
     // Only a bad user pattern can fail, and the fixture passes none.
     let redactor = Redactor::new(&[]).expect("built-in redaction rules compile");
-    let mut lists: std::collections::BTreeMap<TypeKey, (String, Vec<Object>)> = Default::default();
-    for mut v in b.objects {
-        redactor.redact_object(&mut v);
+    let mut objects = b.objects;
+    for v in &mut objects {
+        redactor.redact_object(v);
+    }
+    let lists = lists_of(objects);
+    let mut manifest = Manifest::new(
+        ClusterInfo {
+            name: "demo".into(),
+            context: None,
+            server: None,
+            kubernetes_version: Some("v1.31.4".into()),
+        },
+        CAPTURED_AT.into(),
+    );
+    manifest.window = Window {
+        start: Some(at(60 * 3)),
+        end: Some(CAPTURED_AT.into()),
+    };
+    let mut snap = Snapshot::new(manifest.clone());
+    let collectors = insert_lists(&mut snap, lists);
+    finish(snap, collectors, b.logs, &redactor)
+}
+
+/// A snapshot of just these objects (no logs, no metrics), captured at `captured_at`: for
+/// tests that state a cluster's situation in a few objects.
+pub fn snapshot_of(captured_at: &str, objects: Vec<Value>) -> Snapshot {
+    let manifest = Manifest::new(
+        ClusterInfo {
+            name: "test".into(),
+            context: None,
+            server: None,
+            kubernetes_version: Some("v1.31.4".into()),
+        },
+        captured_at.into(),
+    );
+    let mut snap = Snapshot::new(manifest);
+    let collectors = insert_lists(&mut snap, lists_of(objects));
+    snap.manifest.collectors = collectors;
+    snap
+}
+
+type Lists = std::collections::BTreeMap<TypeKey, (String, Vec<Object>)>;
+
+/// Objects grouped into the lists a bundle has, by API group, version and resource.
+fn lists_of(objects: Vec<Value>) -> Lists {
+    let mut lists: Lists = Default::default();
+    for v in objects {
         let (api, kind) = (
             v["apiVersion"].as_str().unwrap_or("v1").to_string(),
             v["kind"].as_str().unwrap_or("").to_string(),
@@ -645,20 +689,12 @@ pub fn snapshot() -> Snapshot {
             entry.1.push(obj);
         }
     }
-    let mut manifest = Manifest::new(
-        ClusterInfo {
-            name: "demo".into(),
-            context: None,
-            server: None,
-            kubernetes_version: Some("v1.31.4".into()),
-        },
-        CAPTURED_AT.into(),
-    );
-    manifest.window = Window {
-        start: Some(at(60 * 3)),
-        end: Some(CAPTURED_AT.into()),
-    };
-    let mut snap = Snapshot::new(manifest.clone());
+    lists
+}
+
+/// Inserts the lists (custom resources with the discovery facts their CRD declares) and
+/// returns one collector entry per list.
+fn insert_lists(snap: &mut Snapshot, lists: Lists) -> Vec<Collector> {
     let mut collectors = Vec::new();
     for (key, (kind, items)) in lists {
         // Custom resources: discovery facts as the CRD above declares them.
@@ -683,7 +719,16 @@ pub fn snapshot() -> Snapshot {
         });
         snap.insert_list(ResourceList::new(rtype, items));
     }
-    for (key, text) in b.logs {
+    collectors
+}
+
+fn finish(
+    mut snap: Snapshot,
+    mut collectors: Vec<Collector>,
+    logs: Vec<(LogKey, String)>,
+    redactor: &Redactor,
+) -> Snapshot {
+    for (key, text) in logs {
         let text = redactor.redact_text(&text).into_owned();
         snap.logs.insert(key, text);
     }

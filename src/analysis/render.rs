@@ -127,6 +127,9 @@ pub fn text(r: &Report) -> String {
                 f.kind,
                 f.message
             );
+            if let Some(res) = &f.resolved {
+                let _ = writeln!(o, "       resolved: {}", res.why);
+            }
         }
         if r.findings.len() > 40 {
             let _ = writeln!(o, "  … {} more (-o json lists all)", r.findings.len() - 40);
@@ -243,11 +246,14 @@ pub fn markdown(r: &Report) -> String {
             "### Findings\n\n| id | severity | subject | kind | since | evidence |\n|---|---|---|---|---|---|"
         );
         for f in r.findings.iter().take(60) {
-            let ev = f
+            let mut ev = f
                 .evidence
                 .first()
                 .map(|e| format!("{} {}: {}", e.source, e.location, e.text))
                 .unwrap_or_default();
+            if let Some(res) = &f.resolved {
+                ev = format!("resolved: {}; {ev}", res.why);
+            }
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",

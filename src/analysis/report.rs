@@ -116,6 +116,22 @@ pub struct Finding {
     /// One line, for people.
     pub message: String,
     pub evidence: Vec<Evidence>,
+    /// Present when the failure is over: its object has recovered. Such a finding is
+    /// `info`, history for the timeline, never a root cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolved>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    /// When the object recovered, where the snapshot says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Why it is over: "Deployment web has all 3 replicas ready since …".
+    pub why: String,
+    /// The severity it had while it lasted.
+    pub was: Severity,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]

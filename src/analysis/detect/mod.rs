@@ -11,6 +11,7 @@
 //! Every detector is a pure function of the snapshot; output order is fixed by sorting in
 //! [`detect_all`].
 
+mod currency;
 mod events;
 mod latency;
 mod load;
@@ -29,6 +30,7 @@ use crate::engine::{ObjectRef, Relations};
 use crate::model::Snapshot;
 use crate::model::usage::Usage;
 
+pub use currency::Resolution;
 pub use log_scan::{LogScan, LogWork};
 pub use logs::{LogStats, Signature};
 
@@ -55,6 +57,9 @@ pub struct Hit {
     /// Objects between the subject and where the problem shows (ReplicaSet, Pod), for
     /// the chain: Deployment → ReplicaSet → Pod.
     pub via: Vec<ObjectRef>,
+    /// Set when the failure is over (its object recovered): the hit is then `Info`, kept
+    /// for the timeline, never a cause (`currency`).
+    pub resolved: Option<Resolution>,
 }
 
 impl Hit {
@@ -70,6 +75,7 @@ impl Hit {
             blames: Vec::new(),
             cause,
             via: Vec::new(),
+            resolved: None,
         }
     }
 
@@ -177,8 +183,31 @@ impl<'a> Ctx<'a> {
     }
 
     /// The workload owning an object (a pod's Deployment), or the object itself.
+    ///
+    /// Events outlive their pods: a pod that is gone (an old rollout's, an evicted and
+    /// deleted one) is placed by the name its controller generated for it — the
+    /// ReplicaSet's, StatefulSet's or DaemonSet's name plus `-suffix` — when an owner of
+    /// that name exists in its namespace.
     pub fn workload(&self, r: &ObjectRef) -> ObjectRef {
-        self.rel.workload_of(r)
+        let w = self.rel.workload_of(r);
+        if w != *r || r.kind != "Pod" {
+            return w;
+        }
+        let index = self.snap.index();
+        if !index.by_name("Pod", &r.namespace, &r.name).is_empty() {
+            return w;
+        }
+        let Some((owner, _)) = r.name.rsplit_once('-') else {
+            return w;
+        };
+        for kind in ["ReplicaSet", "StatefulSet", "DaemonSet", "Job"] {
+            if !index.by_name(kind, &r.namespace, owner).is_empty() {
+                return self
+                    .rel
+                    .workload_of(&ObjectRef::new(kind, &r.namespace, owner));
+            }
+        }
+        w
     }
 }
 
@@ -291,6 +320,13 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     let mut hits: Vec<Hit> = merged
         .into_values()
         .map(|mut h| {
+            // The last time it was seen, before evidence is cut to a few items.
+            let latest = h
+                .evidence
+                .iter()
+                .filter_map(|e| e.at.as_deref().and_then(parse_ts))
+                .max();
+            h.until = h.until.max(latest);
             h.evidence.sort();
             h.evidence.dedup();
             h.evidence.truncate(8);
@@ -300,6 +336,10 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
             h
         })
         .collect();
+    // Failures whose object has recovered are history, not causes.
+    crate::timing::phase("detect: current or resolved", || {
+        currency::mark(ctx, &mut hits)
+    });
     hits.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -137,6 +137,13 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             .collect::<Vec<_>>()
             .join(",");
         if pods.is_empty() {
+            // The selector is right when a workload's pod template matches it: the
+            // Service has no pods because the workload has none. That workload is the
+            // cause, not the selector.
+            if let Some(w) = selected_workload(ctx, &sref.namespace, selector) {
+                no_pods_behind(ctx, &sref, &w, &sel_text, out);
+                continue;
+            }
             let near = near_miss(ctx, &sref.namespace, selector);
             let mut h = Hit::new(sref.clone(), "ServiceSelectorMismatch", Severity::Critical, 0.95)
                 .msg(match &near {
@@ -255,6 +262,83 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         }
     }
     ingresses(ctx, out);
+}
+
+/// The workload in `namespace` whose pod template carries every label of `selector`
+/// (the first by name when several do).
+fn selected_workload(
+    ctx: &Ctx,
+    namespace: &str,
+    selector: &BTreeMap<String, String>,
+) -> Option<ObjectRef> {
+    ctx.rel
+        .workload_infos()
+        .iter()
+        .filter(|info| info.id.namespace == namespace)
+        .filter(|info| info.id.kind != "Pod")
+        .find(|info| selector.iter().all(|(k, v)| info.labels.get(k) == Some(v)))
+        .map(|info| info.id.clone())
+}
+
+/// A Service whose selector matches a workload's pod template, while the workload has no
+/// pods: an effect of the workload. Scaled to 0 by someone, the workload is a cause only
+/// if something that depends on it fails (the ranking requires failing callers); with
+/// replicas wanted but none there, the workload's own findings say why.
+fn no_pods_behind(ctx: &Ctx, sref: &ObjectRef, w: &ObjectRef, sel_text: &str, out: &mut Vec<Hit>) {
+    let Some(obj) = ctx
+        .snap
+        .index()
+        .by_name(&w.kind, &w.namespace, &w.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))
+    else {
+        return;
+    };
+    let v = obj.value();
+    let desired = v.pointer("/spec/replicas").and_then(|r| r.as_i64());
+    let loc = format!("Service {}/{} spec.selector", sref.namespace, sref.name);
+    if desired == Some(0) {
+        let managed: Option<Vec<Managed>> = v
+            .pointer("/metadata/managedFields")
+            .and_then(|m| serde_json::from_value(m.clone()).ok());
+        let edited = last_edit(&managed);
+        let since = edited.as_ref().map(|(t, _)| *t);
+        let by = edited
+            .as_ref()
+            .map(|(t, m)| format!(" (last edited by {m} at {})", super::fmt_ts(*t)))
+            .unwrap_or_default();
+        let mut z = Hit::new(w.clone(), "ScaledToZero", Severity::Warning, 0.9)
+            .msg(format!(
+                "{} {} is scaled to 0 replicas{by}, so Service {} has no endpoints",
+                w.kind, w.name, sref.name
+            ))
+            .since(since)
+            .ev(
+                "spec",
+                format!("{} {}/{} spec.replicas", w.kind, w.namespace, w.name),
+                "replicas=0",
+                since,
+            );
+        z.via = vec![sref.clone()];
+        out.push(z);
+        let mut h = Hit::new(sref.clone(), "ServiceNoEndpoints", Severity::Info, 0.1)
+            .msg(format!(
+                "Service {} has no endpoints: {} {} it selects is scaled to 0",
+                sref.name, w.kind, w.name
+            ))
+            .ev("spec", loc, sel_text.to_string(), None);
+        h.blames.push(w.clone());
+        out.push(h);
+    } else {
+        let mut h = Hit::new(sref.clone(), "ServiceNoEndpoints", Severity::Critical, 0.2)
+            .msg(format!(
+                "Service {} has no endpoints: its selector {sel_text} matches {} {}'s pods, but it has none running",
+                sref.name, w.kind, w.name
+            ))
+            .ev("spec", loc, sel_text.to_string(), None);
+        h.blames.push(w.clone());
+        out.push(h);
+    }
 }
 
 /// The workload in `namespace` whose pod labels come closest to `selector`, and what

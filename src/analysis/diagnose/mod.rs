@@ -159,6 +159,11 @@ fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
             since: h.since.map(fmt_ts),
             message: h.message.clone(),
             evidence: h.evidence.clone(),
+            resolved: h.resolved.as_ref().map(|r| Resolved {
+                at: r.at.map(fmt_ts),
+                why: r.why.clone(),
+                was: r.was,
+            }),
         })
         .collect();
     if !req.namespaces.is_empty() {

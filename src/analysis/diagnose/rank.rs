@@ -11,11 +11,18 @@
 //! | a change (rollout, edit) to it or its configuration shortly before the onset | 10 |
 //! | earliest onset among the candidates | up to 6 |
 //! | the symptom's classes favour its category / it is named / it is upstream of what is named | 12 / 8 / 5 |
-//! | isolated: no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
+//! | neighbours: failing workloads it calls or that call it | 3 each, up to 9 |
+//! | down: its finding is critical and none of its replicas is ready | 6 |
+//! | isolated (unless down): no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
 //! | effect: its strongest finding blames another failing object | −20 |
 //!
 //! Ties are broken by subject (kind, namespace, name). A candidate needs an intrinsic
-//! weight of at least 0.3 and a score of at least [`MIN_SCORE`] to be reported.
+//! weight of at least 0.3 and a score of at least [`MIN_SCORE`] to be reported; when none
+//! reaches it, the best candidate whose category the symptom favours and that scores at
+//! least [`PROMOTED`] is reported alone. Failures that are over (`detect::currency`) are
+//! `Info` and take no part; one kept as a bridge between current failures carries the
+//! chain but is never a candidate. A workload scaled to 0 is a candidate only when
+//! something failing points at it or depends on it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -29,6 +36,11 @@ pub const MIN_SCORE: f64 = 45.0;
 /// on it, calls it or is called by it, is related to it (owns, runs on, scales, mounts,
 /// uses…), or lies on its finding's path.
 const ISOLATED: f64 = 8.0;
+/// For a workload whose failure is critical and that has no ready replica at all.
+const DOWN: f64 = 6.0;
+/// A candidate below [`MIN_SCORE`] is still reported when it is the only one, the symptom
+/// favours its category and it scores at least this.
+const PROMOTED: f64 = 35.0;
 /// A change this long before the onset (or up to 10 minutes after) counts.
 const CHANGE_WINDOW: i64 = 3 * 3600;
 
@@ -147,7 +159,9 @@ pub fn rank(
         let best = ix
             .iter()
             .copied()
-            .filter(|i| hits[*i].severity >= Severity::Warning)
+            // A recovered failure kept as a bridge between current ones is never a
+            // root cause itself.
+            .filter(|i| hits[*i].severity >= Severity::Warning && hits[*i].resolved.is_none())
             .max_by(|a, b| {
                 let (x, y) = (&hits[*a], &hits[*b]);
                 let fx = x.cause + if symptom.favours(x.kind) { 0.1 } else { 0.0 };
@@ -167,7 +181,14 @@ pub fn rank(
         } else {
             4.0
         };
-        let reach = transitive(&accusers, subject);
+        // A workload with no pods is reached through the Service its callers name.
+        let reach = transitive(&accusers, subject)
+            + top
+                .via
+                .iter()
+                .filter(|v| v.kind == "Service" && top.kind == "ScaledToZero")
+                .map(|v| transitive(&accusers, v))
+                .sum::<usize>();
         if reach > 0 {
             score += (4.0 * reach as f64).min(24.0);
             reasons.push(format!("{reach} failing objects point at it"));
@@ -244,7 +265,23 @@ pub fn rank(
                 .map(|r| &r.to)
                 .chain(rel.to(subject).iter().map(|r| &r.from))
                 .any(|o| **o != *subject && failing.contains(&**o));
-        if !connected {
+        // Scaled to 0 on purpose is no fault: only failing callers make it one.
+        if top.kind == "ScaledToZero" && !connected {
+            continue;
+        }
+        // Down and current: an entry point or a leaf backend with nothing serving is the
+        // answer even when nothing else shows it.
+        let down = top.severity == Severity::Critical
+            && ix.iter().any(|i| {
+                let h = &hits[*i];
+                h.kind == "ReplicasUnavailable"
+                    && h.severity == Severity::Critical
+                    && h.resolved.is_none()
+            });
+        if down {
+            score += DOWN;
+            reasons.push("none of its replicas is ready".to_string());
+        } else if !connected {
             score -= ISOLATED;
             reasons.push("nothing failing is connected to it".to_string());
         }
@@ -266,8 +303,20 @@ pub fn rank(
             change,
         });
     }
-    out.retain(|c| c.score >= MIN_SCORE);
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.subject.cmp(&b.subject)));
+    // Nothing strong enough: the finding that fits the symptom, alone, is the answer.
+    if out.first().is_some_and(|c| c.score < MIN_SCORE) {
+        let fits = out
+            .iter()
+            .find(|c| c.score >= PROMOTED && symptom.favours(c.category))
+            .cloned();
+        if let Some(mut c) = fits {
+            c.reasons
+                .push("the only finding that fits the symptom, though weak".to_string());
+            return vec![c];
+        }
+    }
+    out.retain(|c| c.score >= MIN_SCORE);
     out
 }
 

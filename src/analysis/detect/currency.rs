@@ -1,0 +1,782 @@
+//! Current or resolved: a failure is history once its object has recovered. Real clusters
+//! carry the events of yesterday's rollout, a ReplicaSet that could not create pods for a
+//! minute before its ServiceAccount existed, an eviction whose pod was replaced long ago.
+//! An SRE reads those as history; so does this pass, from the objects' *current* state,
+//! never from age alone:
+//!
+//! - a workload with every desired replica ready (and its rollout complete) has recovered
+//!   from what its events, evicted pods and earlier log lines say, when their last
+//!   occurrence precedes the moment its last replica became ready;
+//! - a creation error naming an object (ServiceAccount, Secret, ConfigMap, claim) that
+//!   exists now is over;
+//! - a node pressure condition that has cleared since its events, and a node that has been
+//!   Ready for longer than its flapping ever paused, have recovered;
+//! - an older failure, seen only in events, superseded by a newer, different one on the
+//!   same object: the newer one is what is happening.
+//!
+//! A resolved hit is kept (the timeline and explain show it) but downgraded to `Info`, so
+//! it never ranks as a root cause nor adds weight, reach or dependents to anything; its
+//! [`Resolution`] says when and why.
+
+use std::collections::BTreeMap;
+
+use super::{Ctx, Hit, fmt_ts, jint, jstr, parse_ts};
+use crate::analysis::report::Severity;
+use crate::engine::ObjectRef;
+
+/// Why and when a failure is over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    /// When the object recovered, where the snapshot says.
+    pub at: Option<i64>,
+    /// One line, for people: "Deployment web has all 3 replicas ready since …".
+    pub why: String,
+    /// The severity the failure had while it lasted.
+    pub was: Severity,
+}
+
+/// A workload's current health, from its controller's status and its pods.
+#[derive(Debug, Clone)]
+struct Health {
+    /// Every desired replica is ready and the rollout (if any) is complete.
+    healthy: bool,
+    desired: i64,
+    /// When its last replica became ready (the latest Ready transition of its ready pods).
+    since: Option<i64>,
+}
+
+/// Marks the hits whose object has recovered; see the module doc.
+pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit]) {
+    let mut health: BTreeMap<ObjectRef, Option<Health>> = BTreeMap::new();
+    // Onsets of current hits that status shows (not events alone), per subject and kind.
+    let mut current: BTreeMap<ObjectRef, Vec<(&'static str, i64)>> = BTreeMap::new();
+    for h in hits.iter() {
+        if !history_capable(h) {
+            if let Some(t) = h.since {
+                current
+                    .entry(h.subject.clone())
+                    .or_default()
+                    .push((h.kind, t));
+            }
+        }
+    }
+    for h in hits.iter_mut() {
+        if h.severity == Severity::Info || h.resolved.is_some() {
+            continue;
+        }
+        let resolution = if h.subject.kind == "Node" {
+            node_resolution(ctx, h)
+        } else if history_capable(h) {
+            let w = workload_of_hit(h);
+            let hl = health
+                .entry(w.clone())
+                .or_insert_with(|| workload_health(ctx, &w))
+                .clone();
+            recovered(h, &w, hl.as_ref())
+                .or_else(|| named_object_exists(ctx, h))
+                .or_else(|| superseded(h, current.get(&h.subject)))
+        } else {
+            None
+        };
+        if let Some(r) = resolution {
+            h.resolved = Some(Resolution {
+                was: h.severity,
+                ..r
+            });
+            h.severity = Severity::Info;
+        }
+    }
+    keep_bridges(ctx, hits);
+}
+
+/// How far apart in time a recovered failure and a current one on a related object may
+/// begin and still be one incident.
+const SAME_INCIDENT: i64 = 600;
+
+/// A recovered failure that overlapped in time with the onset of a current failure on a
+/// related object is part of the current incident (the node pressure that got postgres
+/// restarted, the innocent pod evicted by the disk pressure that is still on): it keeps
+/// its severity so that the chain can pass through it, but its resolution stays on
+/// record and it is never a root cause itself (`diagnose::rank`). History from another
+/// time touches nothing current.
+fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
+    // Objects related to a current failure → the onsets of those failures.
+    let mut near: BTreeMap<ObjectRef, Vec<i64>> = BTreeMap::new();
+    let map = ctx.rel.service_map();
+    for c in hits.iter() {
+        if c.severity < Severity::Warning || c.resolved.is_some() {
+            continue;
+        }
+        let Some(t) = c.since else { continue };
+        let mut related: Vec<ObjectRef> = c.blames.iter().chain(&c.via).cloned().collect();
+        related.extend(ctx.rel.from(&c.subject).iter().map(|r| (*r.to).clone()));
+        related.extend(
+            ctx.rel
+                .to(&c.subject)
+                .into_iter()
+                .map(|r| (*r.from).clone()),
+        );
+        related.extend(map.depends_on(&c.subject).into_iter().cloned());
+        for r in related {
+            near.entry(r).or_default().push(t);
+        }
+    }
+    for h in hits.iter_mut() {
+        let Some(res) = &h.resolved else { continue };
+        if res.was < Severity::Warning {
+            continue;
+        }
+        let (Some(start), Some(end)) = (h.since, res.at.or(h.until).or(h.since)) else {
+            continue;
+        };
+        let mut mine: Vec<&ObjectRef> = vec![&h.subject];
+        mine.extend(h.via.iter().chain(&h.blames));
+        let during = |t: i64| t >= start - SAME_INCIDENT && t <= end + SAME_INCIDENT;
+        let overlaps = mine
+            .iter()
+            .filter_map(|o| near.get(*o))
+            .flatten()
+            .any(|t| during(*t));
+        if overlaps {
+            h.severity = res.was;
+        }
+    }
+}
+
+/// Hits whose evidence is a record of the past (events, log lines, the status of a pod
+/// that already failed) rather than the object's current state.
+fn history_capable(h: &Hit) -> bool {
+    if h.kind == "Evicted" {
+        return true;
+    }
+    !h.evidence.is_empty()
+        && h.evidence
+            .iter()
+            .all(|e| e.source == "event" || e.source == "log")
+}
+
+/// The last time the failure was seen: the hit's `until`, or its latest timed evidence.
+fn last_seen(h: &Hit) -> Option<i64> {
+    let latest = h
+        .evidence
+        .iter()
+        .filter_map(|e| e.at.as_deref().and_then(parse_ts))
+        .max();
+    h.until.max(latest)
+}
+
+/// The workload a hit is about: its subject, or for a hit on a quota, the workload whose
+/// pods it rejected.
+fn workload_of_hit(h: &Hit) -> ObjectRef {
+    if h.subject.kind == "ResourceQuota" {
+        if let Some(w) = h.via.first() {
+            return w.clone();
+        }
+    }
+    h.subject.clone()
+}
+
+fn recovered(h: &Hit, w: &ObjectRef, health: Option<&Health>) -> Option<Resolution> {
+    let hl = health.filter(|hl| hl.healthy)?;
+    let last = last_seen(h);
+    // Seen again after the last replica became ready: it is still happening.
+    if let (Some(last), Some(since)) = (last, hl.since) {
+        if last > since {
+            return None;
+        }
+    }
+    // Log lines with no time cannot be placed before the recovery.
+    if last.is_none() && h.evidence.iter().any(|e| e.source == "log") {
+        return None;
+    }
+    let state = if hl.desired == 0 {
+        "is scaled to 0 and has no pods".to_string()
+    } else {
+        format!("has all {} replicas ready", hl.desired)
+    };
+    Some(Resolution {
+        at: hl.since,
+        why: format!(
+            "{} {} {state}{}",
+            w.kind,
+            w.name,
+            hl.since
+                .map(|t| format!(" since {}", fmt_ts(t)))
+                .unwrap_or_default()
+        ),
+        was: h.severity,
+    })
+}
+
+/// A creation or mount error naming an object that is missing: `serviceaccount "web" not
+/// found`, `secret "tls" not found`, `configmap "cfg" not found`, `persistentvolumeclaim
+/// "data" not found`. Once that object exists, the error is over.
+fn named_object_exists(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    if !matches!(h.kind, "FailedCreate" | "FailedMount") {
+        return None;
+    }
+    let last = last_seen(h);
+    for e in &h.evidence {
+        for (marker, kind) in [
+            ("serviceaccount \"", "ServiceAccount"),
+            ("secret \"", "Secret"),
+            ("configmap \"", "ConfigMap"),
+            ("persistentvolumeclaim \"", "PersistentVolumeClaim"),
+        ] {
+            let Some(rest) = e.text.split(marker).nth(1) else {
+                continue;
+            };
+            let Some(name) = rest.split('"').next().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            if !e.text[..].contains("not found") {
+                continue;
+            }
+            let ns = &h.subject.namespace;
+            let Some(obj) = ctx
+                .snap
+                .index()
+                .by_name(kind, ns, name)
+                .first()
+                .and_then(|id| ctx.snap.get(*id))
+            else {
+                continue;
+            };
+            let created = jstr(&obj.value(), &["metadata", "creationTimestamp"]).and_then(parse_ts);
+            // Created after the last failure, or no times to compare: it exists now.
+            if matches!((created, last), (Some(c), Some(l)) if c + 60 < l) {
+                continue;
+            }
+            return Some(Resolution {
+                at: created,
+                why: format!(
+                    "{kind} {name} exists now{}",
+                    created
+                        .map(|t| format!(" (created {})", fmt_ts(t)))
+                        .unwrap_or_default()
+                ),
+                was: h.severity,
+            });
+        }
+    }
+    None
+}
+
+/// An older failure seen only in events or logs, last seen before a newer, different
+/// failure of the same object began: the newer one is the cause.
+fn superseded(h: &Hit, current: Option<&Vec<(&'static str, i64)>>) -> Option<Resolution> {
+    let last = last_seen(h)?;
+    let (kind, at) = current?
+        .iter()
+        .filter(|(k, t)| *k != h.kind && *t > last)
+        .min_by_key(|(k, t)| (*t, *k))?;
+    Some(Resolution {
+        at: Some(*at),
+        why: format!("superseded by {kind} since {}", fmt_ts(*at)),
+        was: h.severity,
+    })
+}
+
+/// Node findings from events: a pressure condition that is False again since after the
+/// last event, or a flapping node that has stayed Ready longer than its flapping paused.
+fn node_resolution(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    let condition = match h.kind {
+        "NodeMemoryPressure" => "MemoryPressure",
+        "NodeDiskPressure" => "DiskPressure",
+        "NodePIDPressure" => "PIDPressure",
+        "NodeFlapping" => "Ready",
+        _ => return None,
+    };
+    if !history_capable(h) {
+        return None;
+    }
+    let node = ctx
+        .snap
+        .index()
+        .by_name("Node", "", &h.subject.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    let c = node
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some(condition))?;
+    let status = c.get("status").and_then(|s| s.as_str()).unwrap_or("");
+    let since = c
+        .get("lastTransitionTime")
+        .and_then(|t| t.as_str())
+        .and_then(parse_ts);
+    let last = last_seen(h);
+    let cleared = if condition == "Ready" {
+        "True"
+    } else {
+        "False"
+    };
+    if status != cleared {
+        return None;
+    }
+    if let (Some(since), Some(last)) = (since, last) {
+        if since < last {
+            return None;
+        }
+    }
+    if h.kind == "NodeFlapping" {
+        // Flapping pauses between transitions: Ready for a short while is not recovered.
+        // Recovered once Ready for three times its mean interval, and at least 30 minutes.
+        let since = since?;
+        let first = h.since.unwrap_or(since);
+        let transitions = h
+            .evidence
+            .iter()
+            .find_map(|e| e.text.strip_suffix(" NotReady transitions"))
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(2)
+            .max(2);
+        let interval = (last.unwrap_or(since) - first).max(0) / (transitions - 1);
+        if ctx.now - since < (3 * interval).max(1800) {
+            return None;
+        }
+    }
+    Some(Resolution {
+        at: since,
+        why: format!(
+            "node {} is {condition}={cleared} again{}",
+            h.subject.name,
+            since
+                .map(|t| format!(" since {}", fmt_ts(t)))
+                .unwrap_or_default()
+        ),
+        was: h.severity,
+    })
+}
+
+/// Whether a workload is fully available now, and since when.
+fn workload_health(ctx: &Ctx, w: &ObjectRef) -> Option<Health> {
+    let obj = ctx
+        .snap
+        .index()
+        .by_name(&w.kind, &w.namespace, &w.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?;
+    let v = obj.value();
+    let int = |p: &[&str]| jint(&v, p);
+    let observed = match (
+        int(&["status", "observedGeneration"]),
+        int(&["metadata", "generation"]),
+    ) {
+        (Some(o), Some(g)) => o >= g,
+        _ => true,
+    };
+    let (healthy, desired) = match w.kind.as_str() {
+        "Deployment" => {
+            let desired = int(&["spec", "replicas"]).unwrap_or(1);
+            let ready = int(&["status", "readyReplicas"]).unwrap_or(0);
+            let available = int(&["status", "availableReplicas"]).unwrap_or(0);
+            let updated = int(&["status", "updatedReplicas"]).unwrap_or(0);
+            let unavailable = int(&["status", "unavailableReplicas"]).unwrap_or(0);
+            let total = int(&["status", "replicas"]).unwrap_or(0);
+            let ok = if desired == 0 {
+                total == 0
+            } else {
+                ready >= desired && available >= desired && updated >= desired && unavailable == 0
+            };
+            (ok && observed, desired)
+        }
+        "StatefulSet" => {
+            let desired = int(&["spec", "replicas"]).unwrap_or(1);
+            let ready = int(&["status", "readyReplicas"]).unwrap_or(0);
+            let current = jstr(&v, &["status", "currentRevision"]);
+            let update = jstr(&v, &["status", "updateRevision"]);
+            let rolled = current.is_none() || update.is_none() || current == update;
+            (ready >= desired && rolled && observed, desired)
+        }
+        "DaemonSet" => {
+            let desired = int(&["status", "desiredNumberScheduled"]).unwrap_or(0);
+            let ready = int(&["status", "numberReady"]).unwrap_or(0);
+            let unavailable = int(&["status", "numberUnavailable"]).unwrap_or(0);
+            (ready >= desired && unavailable == 0 && observed, desired)
+        }
+        "ReplicaSet" | "ReplicationController" => {
+            let desired = int(&["spec", "replicas"]).unwrap_or(1);
+            let ready = int(&["status", "readyReplicas"]).unwrap_or(0);
+            (ready >= desired && observed, desired)
+        }
+        _ => return None,
+    };
+    let since = ready_since(ctx, w);
+    Some(Health {
+        healthy,
+        desired,
+        since,
+    })
+}
+
+/// When the last of a workload's ready pods became ready.
+fn ready_since(ctx: &Ctx, w: &ObjectRef) -> Option<i64> {
+    let index = ctx.snap.index();
+    ctx.rel
+        .pods_of(w)
+        .iter()
+        .filter_map(|p| index.by_name("Pod", &p.namespace, &p.name).first())
+        .filter_map(|id| ctx.snap.get(*id))
+        .filter_map(|pod| {
+            let v = pod.value();
+            v.pointer("/status/conditions")?
+                .as_array()?
+                .iter()
+                .find(|c| {
+                    c.get("type").and_then(|t| t.as_str()) == Some("Ready")
+                        && c.get("status").and_then(|s| s.as_str()) == Some("True")
+                })?
+                .get("lastTransitionTime")?
+                .as_str()
+                .and_then(parse_ts)
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::{Ctx, Hit, detect_all};
+    use crate::analysis::report::Severity;
+    use crate::engine::Relations;
+
+    const NOW: &str = "2026-11-24T14:00:00Z";
+
+    /// `minutes` before capture, RFC 3339.
+    fn ago(minutes: i64) -> String {
+        let t: jiff::Timestamp = NOW.parse().unwrap();
+        t.checked_sub(jiff::SignedDuration::from_mins(minutes))
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
+    fn deployment(name: &str, desired: i64, ready: i64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "prod", "uid": format!("d-{name}"),
+                         "generation": 2, "creationTimestamp": ago(60 * 24 * 10)},
+            "spec": {"replicas": desired, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": name, "image": "registry.example/x:1"}]}}},
+            "status": {"observedGeneration": 2, "replicas": desired, "readyReplicas": ready,
+                       "availableReplicas": ready, "updatedReplicas": desired,
+                       "unavailableReplicas": desired - ready}})
+    }
+
+    fn replicaset(name: &str, owner: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "prod", "uid": format!("rs-{name}"),
+                         "creationTimestamp": ago(60 * 24 * 10),
+                         "annotations": {"deployment.kubernetes.io/revision": "3"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                             "name": owner, "uid": format!("d-{owner}"), "controller": true}]},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": owner}},
+                     "template": {"metadata": {"labels": {"app": owner}},
+                                  "spec": {"containers": [{"name": owner, "image": "registry.example/x:1"}]}}}})
+    }
+
+    fn pod(name: &str, rs: &str, app: &str, ready_since: Option<i64>, node: &str) -> Value {
+        let ready = ready_since.is_some();
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "prod", "uid": format!("p-{name}"),
+                         "labels": {"app": app}, "creationTimestamp": ago(60 * 24),
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                             "name": rs, "uid": format!("rs-{rs}"), "controller": true}]},
+            "spec": {"nodeName": node, "containers": [{"name": app, "image": "registry.example/x:1"}]},
+            "status": {"phase": "Running",
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" },
+                                "lastTransitionTime": ago(ready_since.unwrap_or(5))}],
+                "containerStatuses": [{"name": app, "ready": ready, "restartCount": 0,
+                    "state": {"running": {"startedAt": ago(60 * 24)}}}]}})
+    }
+
+    fn evicted_pod(name: &str, rs: &str, app: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "prod", "uid": format!("p-{name}"),
+                         "labels": {"app": app}, "creationTimestamp": ago(60 * 30),
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                             "name": rs, "uid": format!("rs-{rs}"), "controller": true}]},
+            "spec": {"nodeName": "node-a", "containers": [{"name": app, "image": "registry.example/x:1"}]},
+            "status": {"phase": "Failed", "reason": "Evicted",
+                "message": format!("The node was low on resource: memory. Threshold quantity: 100Mi, available: 91564Ki. Container {app} was using 412Mi, request is 256Mi, has larger consumption of memory.")}})
+    }
+
+    #[allow(clippy::too_many_arguments)] // an Event's fields, named at each call
+    fn event(
+        name: &str,
+        kind: &str,
+        obj: &str,
+        ns: &str,
+        reason: &str,
+        msg: &str,
+        first: i64,
+        last: i64,
+        count: i64,
+    ) -> Value {
+        json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": if ns.is_empty() { "default" } else { ns }},
+            "involvedObject": {"kind": kind, "namespace": ns, "name": obj},
+            "type": "Warning", "reason": reason, "message": msg, "count": count,
+            "firstTimestamp": ago(first), "lastTimestamp": ago(last)})
+    }
+
+    fn node(name: &str, disk_pressure: bool, since: i64) -> Value {
+        json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "uid": format!("n-{name}"), "creationTimestamp": ago(60 * 24 * 30)},
+            "status": {"conditions": [
+                {"type": "DiskPressure", "status": if disk_pressure { "True" } else { "False" },
+                 "lastTransitionTime": ago(since)},
+                {"type": "Ready", "status": "True", "lastTransitionTime": ago(60 * 24 * 30)}]}})
+    }
+
+    fn service_account(name: &str, created: i64) -> Value {
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": "prod", "uid": format!("sa-{name}"),
+                         "creationTimestamp": ago(created)}})
+    }
+
+    fn hits(objects: Vec<Value>) -> Vec<Hit> {
+        let snap = crate::fixture::snapshot_of(NOW, objects);
+        let rel = Relations::build(&snap);
+        let ctx = Ctx::new(&snap, &rel, vec![], None);
+        detect_all(&ctx).hits
+    }
+
+    fn find<'a>(hits: &'a [Hit], kind: &str, name: &str) -> &'a Hit {
+        hits.iter()
+            .find(|h| h.kind == kind && h.subject.name == name)
+            .unwrap_or_else(|| panic!("no {kind} on {name} in {hits:#?}"))
+    }
+
+    fn healthy_web() -> Vec<Value> {
+        vec![
+            deployment("web", 2, 2),
+            replicaset("web-5d8f7c9b4", "web"),
+            pod(
+                "web-5d8f7c9b4-a",
+                "web-5d8f7c9b4",
+                "web",
+                Some(45),
+                "node-a",
+            ),
+            pod(
+                "web-5d8f7c9b4-b",
+                "web-5d8f7c9b4",
+                "web",
+                Some(40),
+                "node-b",
+            ),
+        ]
+    }
+
+    const SA_MISSING: &str = "Error creating: pods \"web-5d8f7c9b4-\" is forbidden: error looking up service account prod/web: serviceaccount \"web\" not found";
+
+    #[test]
+    fn a_failed_create_burst_before_all_replicas_became_ready_is_history() {
+        let mut objects = healthy_web();
+        objects.push(event(
+            "e1",
+            "ReplicaSet",
+            "web-5d8f7c9b4",
+            "prod",
+            "FailedCreate",
+            SA_MISSING,
+            62,
+            58,
+            14,
+        ));
+        let hits = hits(objects);
+        let h = find(&hits, "FailedCreate", "web");
+        assert_eq!(h.severity, Severity::Info);
+        let r = h.resolved.as_ref().unwrap();
+        assert_eq!(r.was, Severity::Critical);
+        assert!(r.why.contains("has all 2 replicas ready"), "{}", r.why);
+    }
+
+    #[test]
+    fn a_failed_create_while_replicas_are_missing_is_current() {
+        let mut objects = vec![deployment("web", 2, 0), replicaset("web-5d8f7c9b4", "web")];
+        objects.push(event(
+            "e1",
+            "ReplicaSet",
+            "web-5d8f7c9b4",
+            "prod",
+            "FailedCreate",
+            SA_MISSING,
+            62,
+            1,
+            40,
+        ));
+        let hits = hits(objects);
+        let h = find(&hits, "FailedCreate", "web");
+        assert_eq!(h.severity, Severity::Critical);
+        assert!(h.resolved.is_none());
+    }
+
+    #[test]
+    fn a_creation_error_naming_an_object_that_exists_now_is_over() {
+        let mut objects = vec![deployment("web", 2, 0), replicaset("web-5d8f7c9b4", "web")];
+        objects.push(event(
+            "e1",
+            "ReplicaSet",
+            "web-5d8f7c9b4",
+            "prod",
+            "FailedCreate",
+            SA_MISSING,
+            12,
+            3,
+            9,
+        ));
+        objects.push(service_account("web", 2));
+        let hits = hits(objects);
+        let h = find(&hits, "FailedCreate", "web");
+        assert_eq!(h.severity, Severity::Info, "{h:#?}");
+        assert!(
+            h.resolved
+                .as_ref()
+                .unwrap()
+                .why
+                .contains("ServiceAccount web exists now")
+        );
+    }
+
+    #[test]
+    fn an_object_that_existed_before_the_failures_continued_does_not_resolve_them() {
+        // The ServiceAccount exists, but the controller kept failing long after it was
+        // created: the message is about something else than its absence now.
+        let mut objects = vec![deployment("web", 2, 0), replicaset("web-5d8f7c9b4", "web")];
+        objects.push(event(
+            "e1",
+            "ReplicaSet",
+            "web-5d8f7c9b4",
+            "prod",
+            "FailedCreate",
+            SA_MISSING,
+            30,
+            1,
+            30,
+        ));
+        objects.push(service_account("web", 25));
+        let hits = hits(objects);
+        assert_eq!(
+            find(&hits, "FailedCreate", "web").severity,
+            Severity::Critical
+        );
+    }
+
+    #[test]
+    fn an_evicted_pod_replaced_by_a_ready_one_is_history_but_not_while_replicas_are_missing() {
+        let mut objects = healthy_web();
+        objects.push(evicted_pod("web-5d8f7c9b4-old", "web-5d8f7c9b4", "web"));
+        let h = hits(objects);
+        assert_eq!(find(&h, "Evicted", "web").severity, Severity::Info);
+
+        let mut objects = vec![
+            deployment("web", 2, 1),
+            replicaset("web-5d8f7c9b4", "web"),
+            pod(
+                "web-5d8f7c9b4-a",
+                "web-5d8f7c9b4",
+                "web",
+                Some(45),
+                "node-a",
+            ),
+            evicted_pod("web-5d8f7c9b4-old", "web-5d8f7c9b4", "web"),
+        ];
+        objects.push(deployment("other", 1, 1));
+        let h = hits(objects);
+        assert_eq!(find(&h, "Evicted", "web").severity, Severity::Warning);
+    }
+
+    #[test]
+    fn probe_failures_after_the_pod_became_ready_are_current() {
+        let msg = "Liveness probe failed: Get \"http://10.1.2.3:8080/healthz\": context deadline exceeded";
+        let mut objects = healthy_web();
+        objects.push(event(
+            "e1",
+            "Pod",
+            "web-5d8f7c9b4-a",
+            "prod",
+            "Unhealthy",
+            msg,
+            30,
+            1,
+            12,
+        ));
+        let h = hits(objects);
+        assert_eq!(
+            find(&h, "LivenessProbeFailing", "web").severity,
+            Severity::Warning
+        );
+
+        // The same failures, all before the last replica became ready: history.
+        let mut objects = healthy_web();
+        objects.push(event(
+            "e1",
+            "Pod",
+            "web-5d8f7c9b4-gone",
+            "prod",
+            "Unhealthy",
+            msg,
+            90,
+            50,
+            12,
+        ));
+        let h = hits(objects);
+        let f = find(&h, "LivenessProbeFailing", "web");
+        assert_eq!(f.severity, Severity::Info, "{f:#?}");
+    }
+
+    #[test]
+    fn a_node_pressure_that_cleared_is_history_and_one_that_holds_is_not() {
+        let msg = "Attempting to reclaim ephemeral-storage";
+        let objects = vec![
+            node("node-a", false, 100),
+            event(
+                "e1",
+                "Node",
+                "node-a",
+                "",
+                "EvictionThresholdMet",
+                msg,
+                130,
+                110,
+                3,
+            ),
+        ];
+        let h = hits(objects);
+        let f = find(&h, "NodeDiskPressure", "node-a");
+        assert_eq!(f.severity, Severity::Info);
+        assert!(
+            f.resolved
+                .as_ref()
+                .unwrap()
+                .why
+                .contains("DiskPressure=False")
+        );
+
+        let objects = vec![
+            node("node-a", true, 12),
+            event(
+                "e1",
+                "Node",
+                "node-a",
+                "",
+                "EvictionThresholdMet",
+                msg,
+                13,
+                2,
+                3,
+            ),
+        ];
+        let h = hits(objects);
+        assert_eq!(
+            find(&h, "NodeDiskPressure", "node-a").severity,
+            Severity::Critical
+        );
+    }
+}
