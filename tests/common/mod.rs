@@ -173,3 +173,4 @@ pub fn scenario_snapshot(
     let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).expect("generate");
     (snap, scenario)
 }
+pub mod cluster;

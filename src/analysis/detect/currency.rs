@@ -66,6 +66,22 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit]) {
         }
         let resolution = if h.subject.kind == "Node" {
             node_resolution(ctx, h)
+        } else if matches!(h.kind, "UnboundedMemoryUse" | "EphemeralStorageExhaustion") {
+            let w = h.subject.clone();
+            let hl = health
+                .entry(w.clone())
+                .or_insert_with(|| workload_health(ctx, &w))
+                .clone();
+            // Still far over its request with no limit: it will starve the node again.
+            let unbounded = h.kind == "UnboundedMemoryUse" && memory_unbounded_now(ctx, &w);
+            starved_node_recovered(ctx, h)
+                .filter(|_| !unbounded)
+                .and_then(|node| {
+                    recovered(h, &w, hl.as_ref()).map(|r| Resolution {
+                        why: format!("{}, and {node}", r.why),
+                        ..r
+                    })
+                })
         } else if history_capable(h) {
             let w = workload_of_hit(h);
             let hl = health
@@ -275,6 +291,68 @@ fn superseded(h: &Hit, current: Option<&Vec<(&'static str, i64)>>) -> Option<Res
         why: format!("superseded by {kind} since {}", fmt_ts(*at)),
         was: h.severity,
     })
+}
+
+/// Whether a pod of the workload has a container with no memory limit whose latest
+/// usage sample is more than twice its memory request.
+fn memory_unbounded_now(ctx: &Ctx, w: &ObjectRef) -> bool {
+    use crate::model::quantity::bytes;
+    let index = ctx.snap.index();
+    for p in ctx.rel.pods_of(w) {
+        let Some(pod) = index
+            .by_name("Pod", &p.namespace, &p.name)
+            .first()
+            .and_then(|id| ctx.snap.get(*id))
+        else {
+            continue;
+        };
+        let v = pod.value();
+        let containers = v.pointer("/spec/containers").and_then(|c| c.as_array());
+        for (name, readings) in ctx.usage.pod(&p.namespace, &p.name) {
+            let Some(latest) = readings.last() else {
+                continue;
+            };
+            let Some(c) = containers
+                .into_iter()
+                .flatten()
+                .find(|c| c.get("name").and_then(|n| n.as_str()) == Some(name))
+            else {
+                continue;
+            };
+            let quantity = |path: &str| c.pointer(path).and_then(|q| q.as_str()).and_then(bytes);
+            let limited = quantity("/resources/limits/memory").is_some();
+            let request = quantity("/resources/requests/memory").unwrap_or(0.0);
+            if !limited && latest.memory_bytes > 2.0 * request.max(64.0 * 1048576.0) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A workload that starved its node (named by the kubelet's eviction messages) stops
+/// being a current cause once that node's pressure has cleared: the node, said in words.
+fn starved_node_recovered(ctx: &Ctx, h: &Hit) -> Option<String> {
+    let condition = if h.kind == "UnboundedMemoryUse" {
+        "MemoryPressure"
+    } else {
+        "DiskPressure"
+    };
+    let node = h.via.iter().find(|v| v.kind == "Node")?;
+    let v = ctx
+        .snap
+        .index()
+        .by_name("Node", "", &node.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    let c = v
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some(condition))?;
+    (c.get("status").and_then(|s| s.as_str()) == Some("False"))
+        .then(|| format!("node {} is {condition}=False", node.name))
 }
 
 /// Node findings from events: a pressure condition that is False again since after the

@@ -307,7 +307,14 @@ fn no_pods_behind(ctx: &Ctx, sref: &ObjectRef, w: &ObjectRef, sel_text: &str, ou
             .as_ref()
             .map(|(t, m)| format!(" (last edited by {m} at {})", super::fmt_ts(*t)))
             .unwrap_or_default();
-        let mut z = Hit::new(w.clone(), "ScaledToZero", Severity::Warning, 0.9)
+        // Only worth a warning when something is configured to call it.
+        let called = ctx.rel.service_map().edges.iter().any(|e| e.to == *sref);
+        let sev = if called {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let mut z = Hit::new(w.clone(), "ScaledToZero", sev, 0.9)
             .msg(format!(
                 "{} {} is scaled to 0 replicas{by}, so Service {} has no endpoints",
                 w.kind, w.name, sref.name

@@ -1,0 +1,256 @@
+//! Failure classes real clusters show, each as a hand-built fixture written from Kubernetes
+//! semantics (the API's objects, the kubelet's and controllers' own messages) with a
+//! near-miss twin that must not trigger it. Names are unlike the synthetic shop's. The
+//! table prints with `--nocapture`.
+
+mod common;
+
+use common::cluster::{Cluster, ago, lines_until};
+use kubectl_intel::analysis::report::Report;
+use serde_json::json;
+
+struct Case {
+    name: &'static str,
+    symptom: &'static str,
+    cluster: Cluster,
+    /// `Kind/name` of the first root cause, or `None` for "no root cause".
+    want: Option<&'static str>,
+    /// Finding kinds that must not appear at warning or above.
+    never: &'static [&'static str],
+}
+
+fn first_root(r: &Report) -> Option<String> {
+    r.root_causes
+        .first()
+        .map(|rc| format!("{}/{}", rc.subject.kind, rc.subject.name))
+}
+
+/// A caller whose every request to `callee` is refused: what callers of a workload with
+/// nothing behind its Service log.
+fn refused_caller(c: &mut Cluster, caller: &str, callee: &str) {
+    let ip = c.cluster_ip(callee);
+    let line = format!(
+        "level=error msg=\"POST /v1/settle failed\" upstream={callee} err=\"dial tcp {ip}:80: connect: connection refused\""
+    );
+    c.log(caller, &lines_until(&line, 40, 0));
+}
+
+fn scaled_to_zero(callers_fail: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("ledger", 2, &[]).app(
+        "settlement",
+        2,
+        &[("LEDGER_URL", "http://ledger.payments.svc.cluster.local")],
+    );
+    // Someone scaled ledger to 0: no pods, an empty ReplicaSet.
+    c.objects.retain(|o| {
+        !(o["kind"] == "Pod"
+            && o["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("ledger-")))
+    });
+    c.edit("Deployment", "ledger", |d| {
+        d["spec"]["replicas"] = json!(0);
+        d["status"] = json!({"observedGeneration": 5, "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "lastTransitionTime": ago(60 * 24)}]});
+        d["metadata"]["generation"] = json!(5);
+        d["metadata"]["managedFields"] = json!([
+            {"manager": "kubectl", "operation": "Update", "apiVersion": "apps/v1", "time": ago(42),
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]);
+    });
+    if callers_fail {
+        refused_caller(&mut c, "settlement", "ledger");
+    }
+    c
+}
+
+fn crash_looping_leaf(crashing: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("fx-rates", 2, &[]);
+    if crashing {
+        c.edit_pods("fx-rates", |p| {
+            p["status"]["conditions"][3]["status"] = json!("False");
+            p["status"]["conditions"][3]["lastTransitionTime"] = json!(ago(25));
+            p["status"]["containerStatuses"][0]["ready"] = json!(false);
+            p["status"]["containerStatuses"][0]["restartCount"] = json!(9);
+            p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+                "message": "back-off 5m0s restarting failed container=fx-rates pod=fx-rates"}});
+            p["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"reason": "Error", "exitCode": 1,
+                "startedAt": ago(3), "finishedAt": ago(3)}});
+        });
+        c.ready("fx-rates", 0);
+    } else {
+        // Restarted twice a week ago, ready since: nothing to see.
+        c.edit_pods("fx-rates", |p| {
+            p["status"]["containerStatuses"][0]["restartCount"] = json!(2);
+            p["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"reason": "Error", "exitCode": 1,
+                "startedAt": ago(60 * 24 * 7), "finishedAt": ago(60 * 24 * 7)}});
+        });
+    }
+    c
+}
+
+/// Yesterday's noise on a cluster that is fine now: a ReplicaSet that failed to create pods
+/// before its ServiceAccount existed, probe failures of an old rollout's pods, a pod evicted
+/// and replaced. With `current`, one app is actually failing now.
+fn history(current: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("checkout-api", 3, &[]).app("card-vault", 2, &[]);
+    c.objects.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "checkout-api", "namespace": "payments", "uid": "sa-1", "creationTimestamp": ago(60 * 26)}}));
+    c.event("ReplicaSet", "checkout-api-6f7b9c8d5", true, "FailedCreate",
+        "Error creating: pods \"checkout-api-6f7b9c8d5-\" is forbidden: error looking up service account payments/checkout-api: serviceaccount \"checkout-api\" not found",
+        60 * 26 + 3, 60 * 26, 13);
+    c.event(
+        "ReplicaSet",
+        "checkout-api-6f7b9c8d5",
+        false,
+        "SuccessfulCreate",
+        "Created pod: checkout-api-6f7b9c8d5-x7k2p",
+        60 * 26 - 1,
+        60 * 26 - 1,
+        1,
+    );
+    c.event(
+        "Pod",
+        "card-vault-54c8d7f9b-r2d2x",
+        true,
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+        60 * 50,
+        60 * 49,
+        17,
+    );
+    c.event("Pod", "card-vault-54c8d7f9b-r2d2x", true, "BackOff",
+        "Back-off restarting failed container card-vault in pod card-vault-54c8d7f9b-r2d2x_payments(1f0c)", 60 * 50, 60 * 49, 6);
+    c.objects.push(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "card-vault-54c8d7f9b", "namespace": "payments", "uid": "rs-old", "creationTimestamp": ago(60 * 24 * 9),
+            "annotations": {"deployment.kubernetes.io/revision": "6"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "card-vault", "uid": "deploy-card-vault", "controller": true}]},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app.kubernetes.io/name": "card-vault"}},
+                 "template": {"metadata": {"labels": {"app.kubernetes.io/name": "card-vault"}}, "spec": {"containers": [{"name": "card-vault", "image": "ghcr.io/acme/card-vault:4.1.0"}]}}},
+        "status": {"replicas": 0}}));
+    c.objects.push(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "checkout-api-6f7b9c8d5-zz9k4", "namespace": "payments", "uid": "pod-evicted", "creationTimestamp": ago(60 * 30),
+            "labels": {"app.kubernetes.io/name": "checkout-api"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "checkout-api-6f7b9c8d5", "uid": "rs-checkout-api-6f7b9c8d5", "controller": true}]},
+        "spec": {"nodeName": "worker-1", "containers": [{"name": "checkout-api", "image": "ghcr.io/acme/checkout-api:4.2.1"}]},
+        "status": {"phase": "Failed", "reason": "Evicted",
+            "message": "The node was low on resource: ephemeral-storage. Threshold quantity: 10Gi, available: 9612Mi. Container checkout-api was using 6Gi, request is 0, has larger consumption of ephemeral-storage. "}}));
+    if current {
+        c.edit_pods("card-vault", |p| {
+            p["status"]["conditions"][3]["status"] = json!("False");
+            p["status"]["containerStatuses"][0]["ready"] = json!(false);
+            p["status"]["containerStatuses"][0]["restartCount"] = json!(14);
+            p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+            p["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                "startedAt": ago(2), "finishedAt": ago(1)}});
+        });
+        c.ready("card-vault", 0);
+    }
+    c
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "scaled-to-zero-with-failing-callers",
+            symptom: "settlements fail with connection refused",
+            cluster: scaled_to_zero(true),
+            want: Some("Deployment/ledger"),
+            never: &["ServiceSelectorMismatch"],
+        },
+        Case {
+            name: "scaled-to-zero-callers-fine (twin)",
+            symptom: "is anything wrong in payments?",
+            cluster: scaled_to_zero(false),
+            want: None,
+            never: &["ServiceSelectorMismatch"],
+        },
+        Case {
+            name: "scaled-to-zero-nobody-calls (twin)",
+            symptom: "is anything wrong in payments?",
+            cluster: {
+                let mut c = scaled_to_zero(false);
+                c.edit("Deployment", "settlement", |d| {
+                    d["spec"]["template"]["spec"]["containers"][0]["env"] = json!([]);
+                });
+                c.edit_pods("settlement", |p| {
+                    p["spec"]["containers"][0]["env"] = json!([])
+                });
+                c
+            },
+            want: None,
+            never: &["ServiceSelectorMismatch", "ScaledToZero"],
+        },
+        Case {
+            name: "isolated-leaf-crash-looping",
+            symptom: "exchange rates are missing",
+            cluster: crash_looping_leaf(true),
+            want: Some("Deployment/fx-rates"),
+            never: &[],
+        },
+        Case {
+            name: "isolated-leaf-old-restarts (twin)",
+            symptom: "exchange rates are missing",
+            cluster: crash_looping_leaf(false),
+            want: None,
+            never: &[],
+        },
+        Case {
+            name: "healthy-with-history",
+            symptom: "is anything wrong in payments?",
+            cluster: history(false),
+            want: None,
+            never: &["FailedCreate", "Evicted", "ReadinessProbeFailing"],
+        },
+        Case {
+            name: "history-plus-a-current-failure",
+            symptom: "card payments fail",
+            cluster: history(true),
+            want: Some("Deployment/card-vault"),
+            never: &["FailedCreate", "Evicted"],
+        },
+    ]
+}
+
+#[test]
+fn failure_classes_and_their_near_misses() {
+    let mut problems = Vec::new();
+    println!("{:<44} {:<28} {:<28} result", "case", "expected", "got");
+    for case in cases() {
+        let report = case.cluster.diagnose(case.symptom);
+        let got = first_root(&report);
+        let mut ok = got.as_deref() == case.want;
+        for f in &report.findings {
+            if case.never.contains(&f.kind.as_str())
+                && f.severity >= kubectl_intel::analysis::report::Severity::Warning
+            {
+                ok = false;
+                problems.push(format!(
+                    "{}: unexpected current {} on {}: {}",
+                    case.name, f.kind, f.subject.name, f.message
+                ));
+            }
+        }
+        println!(
+            "{:<44} {:<28} {:<28} {}",
+            case.name,
+            case.want.unwrap_or("(none)"),
+            got.as_deref().unwrap_or("(none)"),
+            if ok { "ok" } else { "FAIL" }
+        );
+        if got.as_deref() != case.want {
+            let reasons = report
+                .root_causes
+                .first()
+                .map(|r| format!("{} {:?}", r.category, r.reasons))
+                .unwrap_or_default();
+            problems.push(format!(
+                "{}: first root cause {:?}, expected {:?} {reasons}",
+                case.name, got, case.want
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
