@@ -339,10 +339,16 @@ fn starved_node_recovered(ctx: &Ctx, h: &Hit) -> Option<String> {
         "DiskPressure"
     };
     let node = h.via.iter().find(|v| v.kind == "Node")?;
+    let (status, _) = node_condition(ctx, &node.name, condition)?;
+    (status == "False").then(|| format!("node {} is {condition}=False", node.name))
+}
+
+/// A node's condition of this type: its status and when it last changed.
+fn node_condition(ctx: &Ctx, node: &str, condition: &str) -> Option<(String, Option<i64>)> {
     let v = ctx
         .snap
         .index()
-        .by_name("Node", "", &node.name)
+        .by_name("Node", "", node)
         .first()
         .and_then(|id| ctx.snap.get(*id))?
         .value();
@@ -351,8 +357,12 @@ fn starved_node_recovered(ctx: &Ctx, h: &Hit) -> Option<String> {
         .as_array()?
         .iter()
         .find(|c| c.get("type").and_then(|t| t.as_str()) == Some(condition))?;
-    (c.get("status").and_then(|s| s.as_str()) == Some("False"))
-        .then(|| format!("node {} is {condition}=False", node.name))
+    let status = c.get("status").and_then(|s| s.as_str()).unwrap_or("");
+    let since = c
+        .get("lastTransitionTime")
+        .and_then(|t| t.as_str())
+        .and_then(parse_ts);
+    Some((status.to_string(), since))
 }
 
 /// Node findings from events: a pressure condition that is False again since after the
@@ -368,23 +378,7 @@ fn node_resolution(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     if !history_capable(h) {
         return None;
     }
-    let node = ctx
-        .snap
-        .index()
-        .by_name("Node", "", &h.subject.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
-        .value();
-    let c = node
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some(condition))?;
-    let status = c.get("status").and_then(|s| s.as_str()).unwrap_or("");
-    let since = c
-        .get("lastTransitionTime")
-        .and_then(|t| t.as_str())
-        .and_then(parse_ts);
+    let (status, since) = node_condition(ctx, &h.subject.name, condition)?;
     let last = last_seen(h);
     let cleared = if condition == "Ready" {
         "True"
