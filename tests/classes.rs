@@ -3,20 +3,23 @@
 //! near-miss twin that must not trigger it. Names are unlike the synthetic shop's. The
 //! table prints with `--nocapture`.
 
+mod class_cases;
 mod common;
 
 use common::cluster::{Cluster, ago, lines_until};
 use kubectl_intel::analysis::report::Report;
 use serde_json::json;
 
-struct Case {
-    name: &'static str,
-    symptom: &'static str,
-    cluster: Cluster,
+pub struct Case {
+    pub name: &'static str,
+    pub symptom: &'static str,
+    pub cluster: Cluster,
     /// `Kind/name` of the first root cause, or `None` for "no root cause".
-    want: Option<&'static str>,
+    pub want: Option<&'static str>,
     /// Finding kinds that must not appear at warning or above.
-    never: &'static [&'static str],
+    pub never: &'static [&'static str],
+    /// The first root cause's category, where the class is about it.
+    pub category: Option<&'static str>,
 }
 
 fn first_root(r: &Report) -> Option<String> {
@@ -159,6 +162,7 @@ fn cases() -> Vec<Case> {
             cluster: scaled_to_zero(true),
             want: Some("Deployment/ledger"),
             never: &["ServiceSelectorMismatch"],
+            category: None,
         },
         Case {
             name: "scaled-to-zero-callers-fine (twin)",
@@ -166,6 +170,7 @@ fn cases() -> Vec<Case> {
             cluster: scaled_to_zero(false),
             want: None,
             never: &["ServiceSelectorMismatch"],
+            category: None,
         },
         Case {
             name: "scaled-to-zero-nobody-calls (twin)",
@@ -182,6 +187,7 @@ fn cases() -> Vec<Case> {
             },
             want: None,
             never: &["ServiceSelectorMismatch", "ScaledToZero"],
+            category: None,
         },
         Case {
             name: "isolated-leaf-crash-looping",
@@ -189,6 +195,7 @@ fn cases() -> Vec<Case> {
             cluster: crash_looping_leaf(true),
             want: Some("Deployment/fx-rates"),
             never: &[],
+            category: None,
         },
         Case {
             name: "isolated-leaf-old-restarts (twin)",
@@ -196,6 +203,7 @@ fn cases() -> Vec<Case> {
             cluster: crash_looping_leaf(false),
             want: None,
             never: &[],
+            category: None,
         },
         Case {
             name: "healthy-with-history",
@@ -203,6 +211,7 @@ fn cases() -> Vec<Case> {
             cluster: history(false),
             want: None,
             never: &["FailedCreate", "Evicted", "ReadinessProbeFailing"],
+            category: None,
         },
         Case {
             name: "history-plus-a-current-failure",
@@ -210,18 +219,35 @@ fn cases() -> Vec<Case> {
             cluster: history(true),
             want: Some("Deployment/card-vault"),
             never: &["FailedCreate", "Evicted"],
+            category: None,
         },
     ]
+    .into_iter()
+    .chain(more_cases())
+    .collect()
 }
 
 #[test]
 fn failure_classes_and_their_near_misses() {
     let mut problems = Vec::new();
-    println!("{:<44} {:<28} {:<28} result", "case", "expected", "got");
+    println!(
+        "{:<44} {:<28} {:<28} result",
+        "case", "expected", "got (category)"
+    );
     for case in cases() {
         let report = case.cluster.diagnose(case.symptom);
         let got = first_root(&report);
+        let got_category = report.root_causes.first().map(|r| r.category.clone());
         let mut ok = got.as_deref() == case.want;
+        if let Some(want) = case.category {
+            if got_category.as_deref() != Some(want) {
+                ok = false;
+                problems.push(format!(
+                    "{}: category {:?}, expected {want}",
+                    case.name, got_category
+                ));
+            }
+        }
         for f in &report.findings {
             if case.never.contains(&f.kind.as_str())
                 && f.severity >= kubectl_intel::analysis::report::Severity::Warning
@@ -237,7 +263,11 @@ fn failure_classes_and_their_near_misses() {
             "{:<44} {:<28} {:<28} {}",
             case.name,
             case.want.unwrap_or("(none)"),
-            got.as_deref().unwrap_or("(none)"),
+            format!(
+                "{} ({})",
+                got.as_deref().unwrap_or("(none)"),
+                got_category.as_deref().unwrap_or("-")
+            ),
             if ok { "ok" } else { "FAIL" }
         );
         if got.as_deref() != case.want {
@@ -253,4 +283,8 @@ fn failure_classes_and_their_near_misses() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn more_cases() -> Vec<Case> {
+    class_cases::pods::cases()
 }

@@ -297,18 +297,10 @@ fn superseded(h: &Hit, current: Option<&Vec<(&'static str, i64)>>) -> Option<Res
 /// usage sample is more than twice its memory request.
 fn memory_unbounded_now(ctx: &Ctx, w: &ObjectRef) -> bool {
     use crate::model::quantity::bytes;
-    let index = ctx.snap.index();
-    for p in ctx.rel.pods_of(w) {
-        let Some(pod) = index
-            .by_name("Pod", &p.namespace, &p.name)
-            .first()
-            .and_then(|id| ctx.snap.get(*id))
-        else {
-            continue;
-        };
+    for pod in ctx.pod_objects(w) {
         let v = pod.value();
         let containers = v.pointer("/spec/containers").and_then(|c| c.as_array());
-        for (name, readings) in ctx.usage.pod(&p.namespace, &p.name) {
+        for (name, readings) in ctx.usage.pod(&pod.meta.namespace, &pod.meta.name) {
             let Some(latest) = readings.last() else {
                 continue;
             };
@@ -486,12 +478,8 @@ fn workload_health(ctx: &Ctx, w: &ObjectRef) -> Option<Health> {
 
 /// When the last of a workload's ready pods became ready.
 fn ready_since(ctx: &Ctx, w: &ObjectRef) -> Option<i64> {
-    let index = ctx.snap.index();
-    ctx.rel
-        .pods_of(w)
-        .iter()
-        .filter_map(|p| index.by_name("Pod", &p.namespace, &p.name).first())
-        .filter_map(|id| ctx.snap.get(*id))
+    ctx.pod_objects(w)
+        .into_iter()
         .filter_map(|pod| {
             let v = pod.value();
             v.pointer("/status/conditions")?

@@ -155,6 +155,11 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                     out.push(h);
                 }
             }
+            "FailedCreatePodSandBox" | "Failed" | "FailedMount" | "FailedAttachVolume"
+                if obj.kind == "Pod" && warning =>
+            {
+                super::startup::pod_event(ctx, e, &obj, reason, msg, count, &loc, out);
+            }
             "OOMKilling" if obj.kind == "Node" => {
                 if let Some(proc_name) = msg.split('(').nth(1).and_then(|s| s.split(')').next()) {
                     for w in ctx.rel.workloads() {

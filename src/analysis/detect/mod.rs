@@ -20,7 +20,9 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pods;
+mod scheduling;
 mod services;
+mod startup;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -182,6 +184,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The pods of a workload present in the snapshot, sorted by name.
+    pub fn pod_objects(&self, w: &ObjectRef) -> Vec<&'a crate::model::Object> {
+        let index = self.snap.index();
+        self.rel
+            .pods_of(w)
+            .iter()
+            .filter_map(|p| index.by_name("Pod", &p.namespace, &p.name).first())
+            .filter_map(|id| self.snap.get(*id))
+            .collect()
+    }
+
     /// The workload owning an object (a pod's Deployment), or the object itself.
     ///
     /// Events outlive their pods: a pod that is gone (an old rollout's, an evicted and
@@ -207,9 +220,24 @@ impl<'a> Ctx<'a> {
                     .workload_of(&ObjectRef::new(kind, &r.namespace, owner));
             }
         }
+        // Its ReplicaSet (or Job) is gone too: `<deployment>-<pod-template-hash>` or
+        // `<cronjob>-<scheduled minute>`.
+        if let Some((top, tail)) = owner.rsplit_once('-') {
+            let hash = tail.len() >= 5 && tail.bytes().all(|b| SAFE_ENCODING.contains(&b));
+            let minute = !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
+            for (kind, fits) in [("Deployment", hash), ("CronJob", minute)] {
+                if fits && !index.by_name(kind, &r.namespace, top).is_empty() {
+                    return ObjectRef::new(kind, &r.namespace, top);
+                }
+            }
+        }
         w
     }
 }
+
+/// The alphabet of generated name parts (pod-template hashes, random suffixes):
+/// apimachinery's `rand.SafeEncodeString`.
+const SAFE_ENCODING: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// Everything the detectors found, sorted; the changes seen; and the log statistics.
 pub struct Detected {

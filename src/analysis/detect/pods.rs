@@ -119,6 +119,8 @@ struct Running {
 const RESTARTS_WORTH_A_FINDING: i64 = 3;
 
 pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
+    // When each scheduler last bound a pod: built only if a pod was never scheduled.
+    let mut last_binding = None;
     for pod in ctx.snap.pods() {
         if !ctx.in_scope(&pod.meta.namespace) {
             continue;
@@ -222,6 +224,13 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         }
                     }
                 }
+                if let Some(b) = super::scheduling::beyond_any_node(ctx, pod, &msg, base, since) {
+                    out.push(b);
+                }
+                out.push(h);
+            } else if let Some(h) =
+                super::scheduling::never_scheduled(ctx, pod, created, &mut last_binding, base)
+            {
                 out.push(h);
             }
         }

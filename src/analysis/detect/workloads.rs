@@ -450,21 +450,72 @@ fn jobs(ctx: &Ctx, out: &mut Vec<Hit>) {
                     .and_then(|t| t.as_str())
                     .and_then(parse_ts);
                 let owner = ctx.workload(&jref);
-                let mut h = Hit::new(owner, "JobFailed", Severity::Warning, 0.6)
-                    .msg(format!("Job {} failed: {reason} {msg}", jref.name))
-                    .since(at)
-                    .ev(
-                        "status",
+                // Its pods killed at their memory limit: that is why it failed.
+                let oom = oom_killed_pod(ctx, &jref);
+                let (kind, cause, sev, text) = match &oom {
+                    Some((pod, container, limit)) => (
+                        "OOMKilled",
+                        0.85,
+                        Severity::Critical,
                         format!(
-                            "Job {}/{} status.conditions[Failed]",
-                            jref.namespace, jref.name
+                            "Job {} failed ({reason}): its pod {pod} was OOMKilled, container {container} at its memory limit {limit}",
+                            jref.name
                         ),
-                        format!("{reason}: {msg}"),
-                        at,
-                    );
+                    ),
+                    None => (
+                        "JobFailed",
+                        0.6,
+                        Severity::Warning,
+                        format!("Job {} failed: {reason} {msg}", jref.name),
+                    ),
+                };
+                let mut h = Hit::new(owner, kind, sev, cause).msg(text).since(at).ev(
+                    "status",
+                    format!(
+                        "Job {}/{} status.conditions[Failed]",
+                        jref.namespace, jref.name
+                    ),
+                    format!("{reason}: {msg}"),
+                    at,
+                );
                 h.via = vec![jref.clone()];
                 out.push(h);
             }
         }
     }
+}
+
+/// A pod of the Job whose container was OOMKilled: (pod, container, memory limit).
+fn oom_killed_pod(ctx: &Ctx, job: &ObjectRef) -> Option<(String, String, String)> {
+    for pod in ctx.pod_objects(job) {
+        if !pod.json().contains("\"OOMKilled\"") {
+            continue;
+        }
+        let v = pod.value();
+        for cs in v
+            .pointer("/status/containerStatuses")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let killed = ["/state/terminated/reason", "/lastState/terminated/reason"]
+                .iter()
+                .any(|path| cs.pointer(path).and_then(|r| r.as_str()) == Some("OOMKilled"));
+            if !killed {
+                continue;
+            }
+            let name = cs.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            let limit = v
+                .pointer("/spec/containers")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+                .find(|c| c.get("name").and_then(|n| n.as_str()) == Some(name))
+                .and_then(|c| c.pointer("/resources/limits/memory"))
+                .and_then(|l| l.as_str())
+                .unwrap_or("(none set: the node's memory)");
+            return Some((pod.meta.name.clone(), name.to_string(), limit.to_string()));
+        }
+    }
+    None
 }

@@ -58,6 +58,8 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "ReadinessProbeFailing",
             "IngressBackendMissing",
             "ConnectionsExhausted",
+            "ScaledToZero",
+            "ServiceNoEndpoints",
         ],
     ),
     (
@@ -79,6 +81,7 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "ContainerFailed",
             "OutOfMemory",
             "Panics",
+            "MemoryLimitTooLow",
         ],
     ),
     (
@@ -106,6 +109,11 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "ResourceQuotaExceeded",
             "FailedCreate",
             "LimitRangeRejected",
+            "MemoryLimitTooLow",
+            "FailedMount",
+            "SandboxCreationFailed",
+            "RequestExceedsNodeCapacity",
+            "SchedulerNotRunning",
         ],
     ),
     (
@@ -121,6 +129,8 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "Unschedulable",
             "VolumeZoneConflict",
             "ResourceQuotaExceeded",
+            "RequestExceedsNodeCapacity",
+            "SchedulerNotRunning",
         ],
     ),
     (
@@ -187,6 +197,8 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "CronJobNotRunning",
             "JobFailed",
             "CrashLoopBackOff",
+            "OOMKilled",
+            "FailedMount",
         ],
     ),
     (

@@ -1,0 +1,3 @@
+//! The failure-class fixtures, by where the failure shows.
+
+pub mod pods;
