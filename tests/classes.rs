@@ -22,6 +22,22 @@ pub struct Case {
     pub category: Option<&'static str>,
 }
 
+/// Text the first recommendation's steps must carry, per case: the concrete values the
+/// snapshot knows.
+fn expected_steps(case: &str) -> &'static [&'static str] {
+    match case {
+        "scaled-to-zero-with-failing-callers" => {
+            &["kubectl scale deployment/ledger -n payments --replicas=2"]
+        }
+        "isolated-leaf-crash-looping" => &["fx-rates"],
+        "sandbox-oom-memory-limit-too-low" => &["-c receipt-renderer --limits=memory=256Mi"],
+        "request-beyond-any-node" => &["-c risk-model --requests=memory=13824Mi"],
+        "hostpath-type-mount-failure" => &["reason=FailedMount"],
+        "scheduler-not-running" => &["component=kube-scheduler"],
+        _ => &[],
+    }
+}
+
 fn first_root(r: &Report) -> Option<String> {
     r.root_causes
         .first()
@@ -51,6 +67,10 @@ fn scaled_to_zero(callers_fail: bool) -> Cluster {
             && o["metadata"]["name"]
                 .as_str()
                 .is_some_and(|n| n.starts_with("ledger-")))
+    });
+    c.edit("ReplicaSet", "ledger-6f7b9c8d5", |r| {
+        r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = json!("2");
+        r["spec"]["replicas"] = json!(0);
     });
     c.edit("Deployment", "ledger", |d| {
         d["spec"]["replicas"] = json!(0);
@@ -270,6 +290,17 @@ fn failure_classes_and_their_near_misses() {
             ),
             if ok { "ok" } else { "FAIL" }
         );
+        let steps: Vec<&str> = report
+            .recommendations
+            .first()
+            .map(|r| r.steps.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        for want in expected_steps(case.name) {
+            if !steps.iter().any(|s| s.contains(want)) {
+                ok = false;
+                problems.push(format!("{}: no step with {want:?} in {steps:?}", case.name));
+            }
+        }
         if got.as_deref() != case.want {
             let reasons = report
                 .root_causes

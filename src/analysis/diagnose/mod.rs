@@ -232,13 +232,25 @@ fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
         };
         let workload = via
             .iter()
-            .find(|v| !matches!(v.kind.as_str(), "Pod" | "ReplicaSet" | "Node" | "Job"))
+            .find(|v| {
+                !matches!(
+                    v.kind.as_str(),
+                    "Pod" | "ReplicaSet" | "Node" | "Job" | "Service"
+                )
+            })
             .or(Some(&c.subject))
             .cloned();
-        let recs = remedy::remedies(&category, &subject, workload.as_ref(), c.change.as_ref())
-            .into_iter()
-            .map(|r| (r, rank_i + 1))
-            .collect::<Vec<_>>();
+        let facts = remedy::Facts::new(snap, rel, hits, &c.hits);
+        let recs = remedy::remedies(
+            &category,
+            &subject,
+            workload.as_ref(),
+            c.change.as_ref(),
+            &facts,
+        )
+        .into_iter()
+        .map(|r| (r, rank_i + 1))
+        .collect::<Vec<_>>();
         let mut reasons = c.reasons.clone();
         if let Some(t) = c.since {
             reasons.push(format!(
