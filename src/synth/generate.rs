@@ -1,12 +1,14 @@
 //! Assembles a whole cluster: nodes, system components, the shop (replicated over tenant
 //! namespaces to reach the requested pod count), batch jobs, cluster-level objects; applies
-//! a scenario's faults; renders logs and metrics; returns a snapshot like a capture's.
+//! the cluster's history and a scenario's faults; renders logs and metrics; returns a
+//! snapshot like a capture's.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::apps::{self, AppSpec, Kind};
+use super::history;
 use super::logs::{self, LogOptions};
 use super::metrics;
 use super::scenario::Scenario;
@@ -374,9 +376,15 @@ fn batch_jobs(world: &mut World, topo: &mut Topology, ips: &mut Ips, count: usiz
     }
 }
 
-/// Generates a snapshot: baseline, then the scenario's faults, then rendering.
+/// Generates a snapshot: baseline, its history (away from what the scenario's faults
+/// touch), then the scenario's faults, then rendering.
 pub fn generate(opts: &Options, scenario: Option<&Scenario>) -> Result<Snapshot, SynthError> {
     let (mut world, mut topo) = baseline(opts);
+    let plan = history::Plan::new(scenario.and_then(|s| s.history.as_ref()), opts.seed);
+    if plan.level != history::Level::None {
+        let touched = history::touched(&world, &topo, scenario)?;
+        history::apply(&mut world, plan, &touched);
+    }
     if let Some(s) = scenario {
         s.apply(&mut world, &mut topo)?;
     }

@@ -2,12 +2,14 @@
 //! scenarios built on it. Same seed and options, byte-identical bundle.
 //!
 //! `generate` assembles a cluster from `apps` (what runs) via `topology` (where) and
-//! `workload` (the objects of one app) into a `world`; a `scenario` injects `faults`; then
+//! `workload` (the objects of one app) into a `world`; `history` gives it a past (failures
+//! that resolved long or shortly before capture); a `scenario` injects `faults`; then
 //! `logs` and `metrics` render what the containers' `signals` say they did.
 
 pub mod apps;
 pub mod faults;
 pub mod generate;
+pub mod history;
 pub mod logs;
 pub mod metrics;
 pub mod rng;

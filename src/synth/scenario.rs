@@ -27,6 +27,10 @@ pub struct Scenario {
     pub nodes: Option<usize>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// How much resolved history the baseline carries (`super::history`); the default
+    /// (`normal`) when absent.
+    #[serde(default)]
+    pub history: Option<super::history::HistorySpec>,
 }
 
 /// One injected fault.

@@ -62,6 +62,7 @@ pub struct NodeSlot {
     pub ip: String,
 }
 
+#[derive(Clone)]
 pub struct Topology {
     pub nodes: Vec<NodeSlot>,
     cursor: [usize; 4],

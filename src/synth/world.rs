@@ -118,6 +118,21 @@ impl World {
         }
     }
 
+    /// A copy of everything still editable (frozen objects left out), to try a scenario's
+    /// faults on and see what they touch before the real run.
+    pub fn fork_editable(&self) -> World {
+        World {
+            rng: self.rng.clone(),
+            capture: self.capture,
+            objects: self.objects.clone(),
+            by_name: self.by_name.clone(),
+            signals: self.signals.clone(),
+            signal_index: self.signal_index.clone(),
+            event_seq: self.event_seq,
+            frozen: Vec::new(),
+        }
+    }
+
     /// Editable objects, frozen objects and the signals, for rendering.
     pub fn into_parts(self) -> (Vec<Value>, Vec<crate::model::Object>, Signals) {
         (
@@ -156,6 +171,17 @@ impl World {
         self.signals.containers.push(s);
         self.signal_index
             .insert(k, self.signals.containers.len() - 1);
+    }
+
+    /// Renames a pod's container signals, keeping the lookup current without a rebuild.
+    pub fn rename_signals(&mut self, ns: &str, old: &str, new: &str) {
+        for (i, s) in self.signals.containers.iter_mut().enumerate() {
+            if s.namespace == ns && s.pod == old {
+                self.signal_index.remove(&key(ns, old, &s.container));
+                s.pod = new.to_string();
+                self.signal_index.insert(key(ns, new, &s.container), i);
+            }
+        }
     }
 
     /// Rebuilds the signal lookup after pods were renamed (a rollout).

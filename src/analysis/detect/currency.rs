@@ -89,6 +89,7 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit]) {
                 .or_insert_with(|| workload_health(ctx, &w))
                 .clone();
             recovered(h, &w, hl.as_ref())
+                .or_else(|| creator_satisfied(ctx, h))
                 .or_else(|| named_object_exists(ctx, h))
                 .or_else(|| superseded(h, current.get(&h.subject)))
         } else {
@@ -220,6 +221,44 @@ fn recovered(h: &Hit, w: &ObjectRef, health: Option<&Health>) -> Option<Resoluti
                 .map(|t| format!(" since {}", fmt_ts(t)))
                 .unwrap_or_default()
         ),
+        was: h.severity,
+    })
+}
+
+/// A creation error of a ReplicaSet that no longer wants pods (scaled to 0: a later
+/// revision or a rollback replaced it) or has all it wants, ready. Which pods of the
+/// workload were ready before does not matter: the controller that failed is satisfied.
+fn creator_satisfied(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    if !matches!(
+        h.kind,
+        "FailedCreate" | "LimitRangeRejected" | "ResourceQuotaExceeded"
+    ) {
+        return None;
+    }
+    let rs = h.via.iter().find(|v| v.kind == "ReplicaSet")?;
+    let v = ctx
+        .snap
+        .index()
+        .by_name("ReplicaSet", &rs.namespace, &rs.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    let want = jint(&v, &["spec", "replicas"]).unwrap_or(1);
+    let have = jint(&v, &["status", "replicas"]).unwrap_or(0);
+    let ready = jint(&v, &["status", "readyReplicas"]).unwrap_or(0);
+    let why = if want == 0 {
+        format!(
+            "ReplicaSet {} is scaled to 0: a later revision replaced it",
+            rs.name
+        )
+    } else if have >= want && ready >= want {
+        format!("ReplicaSet {} has all {want} pods, ready", rs.name)
+    } else {
+        return None;
+    };
+    Some(Resolution {
+        at: None,
+        why,
         was: h.severity,
     })
 }
