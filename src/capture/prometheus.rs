@@ -1,6 +1,12 @@
 //! Prometheus range queries over the capture window (`--prometheus URL --window D`): CPU,
-//! memory, CPU throttling, restarts and network per container or pod, each stored as the
-//! query_range response (resultType "matrix") under the series' metric name.
+//! memory, CPU throttling (throttled and all CFS periods), restarts and network per
+//! container or pod, each stored as the query_range response (resultType "matrix") under
+//! the series' metric name.
+//!
+//! The convention the bundle's series follow (synth writes it too, the detectors read
+//! it): a counter (`*_total`) is stored as its per-second `rate()`, summed per container
+//! (per pod for network), except `kube_pod_container_status_restarts_total`, whose value
+//! is itself the count wanted; a gauge as its value.
 //!
 //! Prometheus is reached with a second kube `Client` whose base URL is the Prometheus URL:
 //! the same hyper/rustls stack as the API server (http and https, system trust roots),
@@ -42,8 +48,11 @@ pub(crate) fn step_seconds(window: Duration) -> u64 {
     step.max(MIN_STEP)
 }
 
-/// The queries, restricted to `namespaces` when some are given. Rates are taken over at
-/// least 5 minutes, and never less than one step, so no sample falls between two points.
+/// The queries, restricted to `namespaces` when some are given, in name order. Counters
+/// are stored as rates (see the module's convention), taken over at least 5 minutes and
+/// never less than one step, so no sample falls between two points. The throttled
+/// periods come with all periods (`container_cpu_cfs_periods_total`, the periods in which
+/// the container ran under its quota), so that the share throttled can be computed.
 pub(crate) fn queries(namespaces: &[String], step: u64) -> Vec<Query> {
     let ns = if namespaces.is_empty() {
         None
@@ -72,6 +81,10 @@ pub(crate) fn queries(namespaces: &[String], step: u64) -> Vec<Query> {
     let p = selector(false);
     let q = |name: &'static str, promql: String| Query { name, promql };
     vec![
+        q(
+            "container_cpu_cfs_periods_total",
+            format!("{by_container} (rate(container_cpu_cfs_periods_total{c}{range}))"),
+        ),
         q(
             "container_cpu_cfs_throttled_periods_total",
             format!("{by_container} (rate(container_cpu_cfs_throttled_periods_total{c}{range}))"),
@@ -276,6 +289,7 @@ mod tests {
         assert_eq!(
             names,
             vec![
+                "container_cpu_cfs_periods_total",
                 "container_cpu_cfs_throttled_periods_total",
                 "container_cpu_usage_seconds_total",
                 "container_memory_working_set_bytes",
@@ -284,16 +298,27 @@ mod tests {
                 "kube_pod_container_status_restarts_total",
             ]
         );
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "name order");
         for q in &qs {
             assert!(q.promql.contains(q.name), "{q:?}");
             assert!(!q.promql.contains("{}"), "{q:?}");
+            // Counters as per-second rates, but for the restarts count.
+            assert_eq!(
+                q.promql.contains("rate("),
+                q.name.ends_with("_total") && q.name != "kube_pod_container_status_restarts_total",
+                "{q:?}"
+            );
         }
         assert_eq!(
-            qs[1].promql,
+            qs[0].promql,
+            "sum by (namespace, pod, container) (rate(container_cpu_cfs_periods_total{container!=\"\",container!=\"POD\"}[300s]))"
+        );
+        assert_eq!(
+            qs[2].promql,
             "sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!=\"\",container!=\"POD\"}[300s]))"
         );
         assert_eq!(
-            qs[5].promql,
+            qs[6].promql,
             "max by (namespace, pod, container) (kube_pod_container_status_restarts_total)"
         );
     }
@@ -305,7 +330,7 @@ mod tests {
             assert!(q.promql.contains("namespace=~\"shop|a\\.b\""), "{q:?}");
         }
         assert!(
-            qs[3].promql.contains("[600s]"),
+            qs[4].promql.contains("[600s]"),
             "rate range follows a long step"
         );
     }

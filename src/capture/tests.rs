@@ -690,7 +690,7 @@ async fn prometheus_series_are_stored_under_their_metric_names() {
         .await
         .unwrap();
     let names: Vec<&str> = snap.prometheus.keys().map(String::as_str).collect();
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 7, "{names:?}");
     assert!(names.contains(&"container_memory_working_set_bytes"));
     let c = collector(&snap, "prometheus/container_cpu_usage_seconds_total");
     assert_eq!(c.items, 1);

@@ -540,6 +540,70 @@ mod tests {
         assert!(rules.len() > BUILTIN.len() + 2);
     }
 
+    /// Diagnostic text that names a password without holding one survives both the
+    /// capture's redaction and `scrub`; secrets beside it in the same text do not.
+    #[test]
+    fn diagnostics_that_name_a_password_survive_and_secrets_beside_them_do_not() {
+        let r = redactor();
+        let kept = [
+            "Access denied for user 'app'@'10.0.1.5' (using password: YES)",
+            "Access denied for user 'app'@'10.0.1.5' (using password: NO)",
+            "java.sql.SQLException: Access denied for user 'app'@'10.0.1.5' (using password: YES)",
+            "Error 1045 (28000): Access denied for user 'app'@'10.0.1.5' (using password: YES)",
+            "pymysql.err.OperationalError: (1045, \"Access denied for user 'app'@'10.0.1.5' (using password: YES)\")",
+            "{\"level\":\"error\",\"error\":\"Error 1045 (28000): Access denied for user 'app'@'%' (using password: NO)\"}",
+            "2024-05-01 10:05:00.000 UTC [68] FATAL:  password authentication failed for user \"app\"",
+            "pq: password authentication failed for user \"app\"",
+            "psycopg2.OperationalError: connection to server at \"db\" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user \"app\"",
+            "fe_sendauth: no password supplied",
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ];
+        for line in kept {
+            assert!(
+                matches!(r.redact_text(line), Cow::Borrowed(_)),
+                "redacted: {line}"
+            );
+            assert_eq!(scrub(line), line);
+        }
+        assert_eq!(r.redacted_count(), 0);
+
+        let t = Redactor::token;
+        let cases = [
+            (
+                "Access denied for user 'app'@'10.0.1.5' (using password: YES); retrying with password=hunter2".to_string(),
+                format!(
+                    "Access denied for user 'app'@'10.0.1.5' (using password: YES); retrying with password={}",
+                    t("hunter2")
+                ),
+            ),
+            (
+                "password authentication failed for user \"u\" on postgres://u:s3cret@db:5432/x".to_string(),
+                format!(
+                    "password authentication failed for user \"u\" on postgres://u:{}@db:5432/x",
+                    t("s3cret")
+                ),
+            ),
+            (
+                format!("Access denied (using password: NO) Authorization: Bearer {JWT}"),
+                format!(
+                    "Access denied (using password: NO) Authorization: Bearer {}",
+                    t(JWT)
+                ),
+            ),
+            // Near misses: a value after `password:` anywhere else is a password, even a
+            // YES; and MySQL's words around another value do not protect it.
+            ("password: YES".to_string(), format!("password: {}", t("YES"))),
+            (
+                "(using password: hunter2)".to_string(),
+                format!("(using password: {})", t("hunter2")),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(r.redact_text(&input), want, "input: {input}");
+            assert_eq!(scrub(&input), want, "scrub: {input}");
+        }
+    }
+
     #[test]
     fn redactor_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}

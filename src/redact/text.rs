@@ -23,15 +23,19 @@ use super::{Redactor, TOKEN_PREFIX, TOKEN_RE};
 pub(super) struct Rule {
     pub(super) description: String,
     pub(super) re: Regex,
-    /// Second look at a candidate secret; `false` leaves it alone.
-    pub(super) accept: fn(&str) -> bool,
+    /// Second look at a candidate secret (the range of the text it is at); `false` leaves
+    /// it alone.
+    pub(super) accept: Accept,
 }
 
-pub(super) fn always(_: &str) -> bool {
+/// A rule's second look: the whole text and where the candidate secret is in it.
+pub(super) type Accept = fn(&str, Range<usize>) -> bool;
+
+pub(super) fn always(_: &str, _: Range<usize>) -> bool {
     true
 }
 
-fn builtin(description: &str, pattern: &str, accept: fn(&str) -> bool) -> Rule {
+fn builtin(description: &str, pattern: &str, accept: Accept) -> Rule {
     Rule {
         description: description.to_owned(),
         re: Regex::new(pattern).expect("built-in redaction regex compiles"),
@@ -41,23 +45,39 @@ fn builtin(description: &str, pattern: &str, accept: fn(&str) -> bool) -> Rule {
 
 /// `Bearer xyz`: prose such as "bearer token" is not a credential; real tokens carry
 /// digits or punctuation, or are long.
-fn looks_like_bearer(s: &str) -> bool {
+fn looks_like_bearer(text: &str, at: Range<usize>) -> bool {
+    let s = &text[at];
     (s.len() >= 6 && s.chars().any(|c| !c.is_ascii_alphabetic())) || s.len() >= 20
 }
 
 /// `Basic xyz` is a credential when xyz is base64 of `user:password`.
-fn looks_like_basic(s: &str) -> bool {
+fn looks_like_basic(text: &str, at: Range<usize>) -> bool {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    let s = &text[at];
     STANDARD
         .decode(s)
         .or_else(|_| STANDARD_NO_PAD.decode(s))
         .is_ok_and(|raw| raw.len() >= 3 && raw.contains(&b':'))
 }
 
-/// A key=value credential; a PEM block as value is left to the PEM rule, which keeps
-/// its BEGIN/END lines readable.
-fn not_pem(s: &str) -> bool {
-    !s.starts_with("-----BEGIN")
+/// A key=value credential — unless it is diagnostic text that only names one:
+/// - a PEM block as value is left to the PEM rule, which keeps its BEGIN/END lines
+///   readable;
+/// - MySQL's and MariaDB's `Access denied for user 'app'@'10.0.1.5' (using password:
+///   YES)` (or `NO`) says whether a password was sent, not which: the `YES` is what tells
+///   a wrong password from a missing one.
+fn credential_value(text: &str, at: Range<usize>) -> bool {
+    let value = &text[at.clone()];
+    if value.starts_with("-----BEGIN") {
+        return false;
+    }
+    const USING: &[u8] = b"(using password: ";
+    let before = &text.as_bytes()[..at.start];
+    let says_whether_sent = matches!(value, "YES" | "NO")
+        && text[at.end..].starts_with(')')
+        && before.len() >= USING.len()
+        && before[before.len() - USING.len()..].eq_ignore_ascii_case(USING);
+    !says_whether_sent
 }
 
 /// The built-in text rules, in the order [`Redactor::rules`] lists them.
@@ -91,9 +111,9 @@ pub(super) static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         builtin(
             "key=value / key: value / \"key\":\"value\" where the key ends in password, passwd, \
              pwd, passphrase, secret, token, api_key, access_key, secret_key, private_key, \
-             key_data or credential(s): value tokened",
+             key_data or credential(s): value tokened (not MySQL's `(using password: YES)`)",
             r#"(?i)(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|key[_-]?data|credentials?)\\?["']?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\.)*)"|'([^'\r\n]*)'|\\?["']?([^\s"'\\,;&)\]}]+))"#,
-            not_pem,
+            credential_value,
         ),
         builtin(
             "AWS secret access keys after aws_secret_access_key: tokened",
@@ -218,7 +238,7 @@ impl Redactor {
             out.extend(
                 rule.re
                     .find_iter(text)
-                    .filter(|m| !m.is_empty() && (rule.accept)(m.as_str()))
+                    .filter(|m| !m.is_empty() && (rule.accept)(text, m.range()))
                     .map(|m| m.range()),
             );
             return;
@@ -226,7 +246,7 @@ impl Redactor {
         for caps in rule.re.captures_iter(text) {
             let secret = caps.iter().skip(1).flatten().next().or_else(|| caps.get(0));
             if let Some(m) = secret {
-                if !m.is_empty() && (rule.accept)(m.as_str()) {
+                if !m.is_empty() && (rule.accept)(text, m.range()) {
                     out.push(m.range());
                 }
             }

@@ -205,10 +205,12 @@ pub fn samples(
 
 /// Prometheus range-query answers over `[capture - window, capture]` every `step_seconds`
 /// (widened to at most 11,000 points), keyed by metric name, shaped like
-/// `/api/v1/query_range` answers: `container_cpu_usage_seconds_total` (a rate: cores),
-/// `container_memory_working_set_bytes`, `container_cpu_cfs_throttled_periods_total` (a
-/// rate of throttled 100 ms periods per second; only containers with a CPU limit, as
-/// cAdvisor only exports it under a CFS quota), `kube_pod_container_status_restarts_total`
+/// `/api/v1/query_range` answers, following capture's convention (a counter as its
+/// per-second rate, `capture::prometheus`): `container_cpu_usage_seconds_total` (a rate:
+/// cores), `container_memory_working_set_bytes`, `container_cpu_cfs_periods_total` and
+/// `container_cpu_cfs_throttled_periods_total` (rates of the 100 ms periods the container
+/// ran in, and of those it was throttled in; only containers with a CPU limit, as
+/// cAdvisor only exports them under a CFS quota), `kube_pod_container_status_restarts_total`
 /// (steps from 0 to 1 at the previous instance's end; every container, running or not, as
 /// kube-state-metrics reports them) and `container_network_receive_bytes_total` (a rate,
 /// per pod as cAdvisor measures the pod's network namespace and captures query it `sum by
@@ -320,6 +322,12 @@ pub fn prometheus(
         "container_memory_working_set_bytes",
         container_metric("container_memory_working_set_bytes", &all, &|_, _, r| {
             decimals(r.mem, 0)
+        }),
+    );
+    add(
+        "container_cpu_cfs_periods_total",
+        container_metric("container_cpu_cfs_periods_total", &limited, &|c, _, r| {
+            decimals(periods_per_second(c, r), 3)
         }),
     );
     add(
@@ -505,6 +513,16 @@ fn reading(c: &ContainerSignals, seed: u64, cap_ms: i64, t_ms: i64, daily: f64) 
         demand_m: demand.max(0.0),
         mem: mem.max(0.0),
     })
+}
+
+/// CFS periods per second the container ran in (of the 10 periods of 100 ms a second):
+/// a container serving traffic runs in most of them, one near its limit in all, an idle
+/// one in few (never fewer than 1, nor than the throttled ones).
+fn periods_per_second(c: &ContainerSignals, r: Reading) -> f64 {
+    let Some(limit) = c.cpu_limit_m.filter(|l| l.is_finite() && *l > 0.0) else {
+        return 0.0;
+    };
+    (10.0 * (2.0 * r.demand_m / limit).clamp(0.1, 1.0)).max(throttled_per_second(c, r))
 }
 
 /// Throttled CFS periods per second (10 periods of 100 ms per second): none below 70% of
@@ -915,6 +933,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "container_cpu_cfs_periods_total",
                 "container_cpu_cfs_throttled_periods_total",
                 "container_cpu_usage_seconds_total",
                 "container_memory_working_set_bytes",
@@ -1029,13 +1048,30 @@ mod tests {
         // Between the two instances (20.5 to 19.5 minutes before capture) there is no usage.
         let cpu = series("container_cpu_usage_seconds_total", "api-1", "app");
         assert_eq!(cpu.len(), 60, "one point missing");
-        let v: Value =
-            serde_json::from_str(out["container_cpu_cfs_throttled_periods_total"].get()).unwrap();
-        assert_eq!(
-            v["data"]["result"].as_array().unwrap().len(),
-            1,
-            "only limited containers"
-        );
+        for metric in [
+            "container_cpu_cfs_throttled_periods_total",
+            "container_cpu_cfs_periods_total",
+        ] {
+            let v: Value = serde_json::from_str(out[metric].get()).unwrap();
+            assert_eq!(
+                v["data"]["result"].as_array().unwrap().len(),
+                1,
+                "{metric}: only limited containers"
+            );
+        }
+        // The container ran in every period once throttled, and never throttled in more
+        // periods than it ran in.
+        let periods = series("container_cpu_cfs_periods_total", "api-1", "app");
+        assert_eq!(periods.len(), throttled.len());
+        for ((t, ran), (_, thr)) in periods.iter().zip(&throttled) {
+            assert!(
+                ran >= thr && *ran <= 10.0 && *ran >= 1.0,
+                "{t}: {ran} {thr}"
+            );
+            if *t >= onset {
+                assert_eq!(*ran, 10.0, "{t}");
+            }
+        }
     }
 
     #[test]
@@ -1052,7 +1088,7 @@ mod tests {
         for (name, raw) in &out {
             let v: Value = serde_json::from_str(raw.get()).unwrap();
             let result = v["data"]["result"].as_array().unwrap();
-            if name == "container_cpu_cfs_throttled_periods_total" {
+            if name.starts_with("container_cpu_cfs_") {
                 assert!(result.is_empty());
                 continue;
             }
