@@ -254,7 +254,17 @@ fn failure_classes_and_their_near_misses() {
         "{:<44} {:<28} {:<28} result",
         "case", "expected", "got (category)"
     );
+    // INTEL_CLASS_DUMP=DIR writes each case as a bundle, to look at with the CLI.
+    let dump = std::env::var_os("INTEL_CLASS_DUMP").map(std::path::PathBuf::from);
     for case in cases() {
+        if let Some(dir) = &dump {
+            let path = dir.join(format!(
+                "{}.intel.tar.zst",
+                case.name.replace([' ', '(', ')'], "")
+            ));
+            kubectl_intel::bundle::write_bundle(&case.cluster.snapshot(), &path)
+                .expect("write bundle");
+        }
         let report = case.cluster.diagnose(case.symptom);
         let got = first_root(&report);
         let got_category = report.root_causes.first().map(|r| r.category.clone());
@@ -318,4 +328,7 @@ fn failure_classes_and_their_near_misses() {
 
 fn more_cases() -> Vec<Case> {
     class_cases::pods::cases()
+        .into_iter()
+        .chain(class_cases::network::cases())
+        .collect()
 }

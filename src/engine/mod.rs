@@ -18,11 +18,11 @@
 //! their templates, references are interned so the per-pod work moves integers.
 //! At 150,000 pods (a million relations) a build takes a few seconds and ~350 MiB.
 
-mod hosts;
+pub(crate) mod hosts;
 mod log_addresses;
 pub mod relations;
 pub mod servicemap;
-mod views;
+pub(crate) mod views;
 
 pub use log_addresses::LogAddresses;
 pub use relations::{ObjectRef, Relation, RelationKind, Relations};

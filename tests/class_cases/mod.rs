@@ -1,3 +1,4 @@
 //! The failure-class fixtures, by where the failure shows.
 
+pub mod network;
 pub mod pods;

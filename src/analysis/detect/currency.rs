@@ -46,7 +46,7 @@ struct Health {
 }
 
 /// Marks the hits whose object has recovered; see the module doc.
-pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit]) {
+pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit], logs: &super::LogStats) {
     let mut health: BTreeMap<ObjectRef, Option<Health>> = BTreeMap::new();
     // Onsets of current hits that status shows (not events alone), per subject and kind.
     let mut current: BTreeMap<ObjectRef, Vec<(&'static str, i64)>> = BTreeMap::new();
@@ -89,6 +89,7 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit]) {
                 .or_insert_with(|| workload_health(ctx, &w))
                 .clone();
             recovered(h, &w, hl.as_ref())
+                .or_else(|| quiet_since(h, logs))
                 .or_else(|| creator_satisfied(ctx, h))
                 .or_else(|| named_object_exists(ctx, h))
                 .or_else(|| superseded(h, current.get(&h.subject)))
@@ -117,15 +118,13 @@ const SAME_INCIDENT: i64 = 600;
 /// record and it is never a root cause itself (`diagnose::rank`). History from another
 /// time touches nothing current.
 fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
-    // Objects related to a current failure → the onsets of those failures.
+    // Objects related to a current failure (or a bridge) → the onsets of those failures.
     let mut near: BTreeMap<ObjectRef, Vec<i64>> = BTreeMap::new();
     let map = ctx.rel.service_map();
-    for c in hits.iter() {
-        if c.severity < Severity::Warning || c.resolved.is_some() {
-            continue;
-        }
-        let Some(t) = c.since else { continue };
+    let add = |near: &mut BTreeMap<ObjectRef, Vec<i64>>, c: &Hit| {
+        let Some(t) = c.since else { return };
         let mut related: Vec<ObjectRef> = c.blames.iter().chain(&c.via).cloned().collect();
+        related.push(c.subject.clone());
         related.extend(ctx.rel.from(&c.subject).iter().map(|r| (*r.to).clone()));
         related.extend(
             ctx.rel
@@ -137,25 +136,44 @@ fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
         for r in related {
             near.entry(r).or_default().push(t);
         }
-    }
-    for h in hits.iter_mut() {
-        let Some(res) = &h.resolved else { continue };
-        if res.was < Severity::Warning {
-            continue;
+    };
+    for c in hits.iter() {
+        if c.severity >= Severity::Warning && c.resolved.is_none() {
+            add(&mut near, c);
         }
-        let (Some(start), Some(end)) = (h.since, res.at.or(h.until).or(h.since)) else {
-            continue;
-        };
-        let mut mine: Vec<&ObjectRef> = vec![&h.subject];
-        mine.extend(h.via.iter().chain(&h.blames));
-        let during = |t: i64| t >= start - SAME_INCIDENT && t <= end + SAME_INCIDENT;
-        let overlaps = mine
-            .iter()
-            .filter_map(|o| near.get(*o))
-            .flatten()
-            .any(|t| during(*t));
-        if overlaps {
-            h.severity = res.was;
+    }
+    // A bridge joins the incident and may join others to it: a few rounds, each adding
+    // the bridges found.
+    for _ in 0..4 {
+        let mut joined = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            let Some(res) = &h.resolved else { continue };
+            if res.was < Severity::Warning || h.severity >= Severity::Warning {
+                continue;
+            }
+            let (Some(start), Some(end)) = (h.since, res.at.or(h.until).or(h.since)) else {
+                continue;
+            };
+            let mut mine: Vec<&ObjectRef> = vec![&h.subject];
+            mine.extend(h.via.iter().chain(&h.blames));
+            let during = |t: i64| t >= start - SAME_INCIDENT && t <= end + SAME_INCIDENT;
+            if mine
+                .iter()
+                .filter_map(|o| near.get(*o))
+                .flatten()
+                .any(|t| during(*t))
+            {
+                joined.push(i);
+            }
+        }
+        if joined.is_empty() {
+            break;
+        }
+        for i in joined {
+            if let Some(was) = hits[i].resolved.as_ref().map(|r| r.was) {
+                hits[i].severity = was;
+            }
+            add(&mut near, &hits[i]);
         }
     }
 }
@@ -223,6 +241,41 @@ fn recovered(h: &Hit, w: &ObjectRef, health: Option<&Health>) -> Option<Resoluti
         ),
         was: h.severity,
     })
+}
+
+/// Failures seen only in a workload's logs, that stopped while its logging went on: quiet
+/// for ten times the mean interval between them, and at least 30 minutes, before the
+/// last line the workload logged. The process kept working without them.
+fn quiet_since(h: &Hit, logs: &super::LogStats) -> Option<Resolution> {
+    if h.evidence.is_empty() || h.evidence.iter().any(|e| e.source != "log") {
+        return None;
+    }
+    let (first, last) = (h.since?, h.until?);
+    let stream_end = logs.workloads.get(&h.subject)?.last?;
+    let interval = (last - first).max(0) / (log_count(h).max(2) - 1);
+    if stream_end - last < (10 * interval).max(1800) {
+        return None;
+    }
+    Some(Resolution {
+        at: Some(last),
+        why: format!(
+            "not seen since {} while {} kept logging until {}",
+            fmt_ts(last),
+            h.subject.name,
+            fmt_ts(stream_end)
+        ),
+        was: h.severity,
+    })
+}
+
+/// How many log lines a log finding counts ("… 80 log lines with …"), or 2.
+fn log_count(h: &Hit) -> i64 {
+    h.message
+        .split(" log lines")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(2)
 }
 
 /// A creation error of a ReplicaSet that no longer wants pods (scaled to 0: a later

@@ -102,6 +102,22 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 } else {
                     Severity::Info
                 };
+                let field = match kind {
+                    "LivenessProbeFailing" => "livenessProbe",
+                    "StartupProbeFailing" => "startupProbe",
+                    _ => "readinessProbe",
+                };
+                // The probe itself wrong (port, protocol, path, timings): that is the cause.
+                if let Some(m) = super::probes::classify(ctx, &obj, field, msg)
+                    .filter(|_| sev == Severity::Warning)
+                {
+                    let mut p = Hit::new(w.clone(), m.kind, Severity::Critical, 0.95)
+                        .msg(m.message)
+                        .since(e.first())
+                        .ev("event", loc.clone(), format!("{msg} (x{count})"), e.last());
+                    p.via = super::pods::via_chain(ctx, &obj, &w);
+                    out.push(p);
+                }
                 let mut h = Hit::new(w, kind, sev, 0.55)
                     .msg(format!(
                         "{} (x{count}) on pod {}",

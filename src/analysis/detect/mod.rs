@@ -11,6 +11,8 @@
 //! Every detector is a pure function of the snapshot; output order is fixed by sorting in
 //! [`detect_all`].
 
+mod addresses;
+mod certificates;
 mod currency;
 mod events;
 mod latency;
@@ -20,6 +22,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pods;
+mod probes;
 mod scheduling;
 mod services;
 mod startup;
@@ -313,8 +316,9 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
         )
     });
     hits.extend(others.into_iter().flatten());
-    // Last: it reads the other detectors' hits.
+    // Last: they read the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
+    crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem): earliest onset, highest severity, evidence united.
@@ -366,7 +370,7 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
         .collect();
     // Failures whose object has recovered are history, not causes.
     crate::timing::phase("detect: current or resolved", || {
-        currency::mark(ctx, &mut hits)
+        currency::mark(ctx, &mut hits, &stats)
     });
     hits.sort_by(|a, b| {
         b.severity

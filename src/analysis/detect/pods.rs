@@ -415,7 +415,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
 }
 
 /// Pod → ReplicaSet/Job → … up to (not including) the workload: the chain's middle.
-fn via_chain(ctx: &Ctx, pod: &ObjectRef, workload: &ObjectRef) -> Vec<ObjectRef> {
+pub(super) fn via_chain(ctx: &Ctx, pod: &ObjectRef, workload: &ObjectRef) -> Vec<ObjectRef> {
     let mut chain = vec![pod.clone()];
     let mut cur = pod.clone();
     for _ in 0..4 {

@@ -59,6 +59,8 @@ struct SvcPort {
     port: Option<i64>,
     #[serde(default)]
     target_port: Option<serde_json::Value>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 /// A pod's container ports, nothing else.
@@ -87,6 +89,8 @@ struct ContainerPort {
     container_port: Option<serde_json::Value>,
     #[serde(default)]
     name: Option<serde_json::Value>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 /// The latest managedFields time: when the object was last edited.
@@ -194,6 +198,8 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         let mut numbers = Vec::new();
         let mut names = Vec::new();
         let mut declared = false;
+        // (number, name, protocol) of every declared container port.
+        let mut protocols: Vec<(i64, String, String)> = Vec::new();
         for pid in pods.iter().take(20) {
             let Some(p) = ctx.snap.get(*pid) else {
                 continue;
@@ -205,6 +211,18 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             for c in v.spec.containers.iter().flatten() {
                 for port in c.ports.iter().flatten() {
                     declared = true;
+                    protocols.push((
+                        port.container_port
+                            .as_ref()
+                            .and_then(|n| n.as_i64())
+                            .unwrap_or(0),
+                        port.name
+                            .as_ref()
+                            .and_then(|n| n.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                        port.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    ));
                     if let Some(n) = port.container_port.as_ref().and_then(|n| n.as_i64()) {
                         numbers.push(n);
                     }
@@ -222,6 +240,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             _ => port.port.is_some_and(|p| numbers.contains(&p)),
         };
         let any_ok = s.spec.ports.iter().flatten().any(resolves);
+        protocol_mismatch(&sref, &s.spec, &protocols, since, out);
         if declared && !any_ok {
             for port in s.spec.ports.iter().flatten().take(1) {
                 let target = match &port.target_port {
@@ -262,6 +281,56 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         }
     }
     ingresses(ctx, out);
+    super::certificates::detect(ctx, out);
+}
+
+/// A Service port whose target the pods open, but only for another protocol (a UDP
+/// Service port in front of a TCP-only container port): its packets go nowhere.
+fn protocol_mismatch(
+    sref: &ObjectRef,
+    spec: &SvcSpec,
+    declared: &[(i64, String, String)],
+    since: Option<i64>,
+    out: &mut Vec<Hit>,
+) {
+    for port in spec.ports.iter().flatten() {
+        let proto = port.protocol.as_deref().unwrap_or("TCP");
+        let same_target = |(n, name, _): &&(i64, String, String)| match &port.target_port {
+            Some(serde_json::Value::Number(t)) => t.as_i64() == Some(*n),
+            Some(serde_json::Value::String(t)) => t == name,
+            _ => port.port == Some(*n),
+        };
+        let targets: Vec<&(i64, String, String)> = declared.iter().filter(same_target).collect();
+        if targets.is_empty() || targets.iter().any(|(_, _, p)| p == proto) {
+            continue;
+        }
+        let opened: Vec<String> = targets.iter().map(|(n, _, p)| format!("{n}/{p}")).collect();
+        let target = match &port.target_port {
+            Some(serde_json::Value::Number(t)) => t.to_string(),
+            Some(serde_json::Value::String(t)) => t.clone(),
+            _ => port.port.unwrap_or(0).to_string(),
+        };
+        out.push(
+            Hit::new(sref.clone(), "ServiceProtocolMismatch", Severity::Critical, 0.9)
+                .msg(format!(
+                    "Service {} port {}/{proto} targets {target}, which its pods open only as {}: {proto} traffic reaches nothing",
+                    sref.name,
+                    port.port.unwrap_or(0),
+                    opened.join(", ")
+                ))
+                .since(since)
+                .ev(
+                    "spec",
+                    format!("Service {}/{} spec.ports", sref.namespace, sref.name),
+                    format!(
+                        "port {}/{proto} → targetPort {target}; containerPorts {}",
+                        port.port.unwrap_or(0),
+                        opened.join(", ")
+                    ),
+                    since,
+                ),
+        );
+    }
 }
 
 /// The workload in `namespace` whose pod template carries every label of `selector`

@@ -78,7 +78,7 @@ pub(super) fn pod_event(
         return;
     };
     h = h.since(e.first()).ev("event", loc, evidence, e.last());
-    h.via = vec![pod.clone()];
+    h.via = super::pods::via_chain(ctx, pod, &w);
     out.push(h);
 }
 

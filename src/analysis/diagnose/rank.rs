@@ -5,14 +5,14 @@
 //! | factor | points |
 //! |---|---|
 //! | intrinsic: how often its strongest finding's category is a cause in itself | up to 40 |
-//! | severity of that finding (critical / warning) | 8 / 4 |
+//! | severity of that finding (critical, or its subject is down / warning) | 8 / 4 |
 //! | reach: failing objects that blame it, directly or through others | 4 each, up to 24 |
 //! | upstream: failing workloads that depend on it | 2 each, up to 10 |
 //! | a change (rollout, edit) to it or its configuration shortly before the onset | 10 |
 //! | earliest onset among the candidates | up to 6 |
 //! | the symptom's classes favour its category / it is named / it is upstream of what is named | 12 / 8 / 5 |
 //! | neighbours: failing workloads it calls or that call it | 3 each, up to 9 |
-//! | down: its finding is critical and none of its replicas is ready | 6 |
+//! | down: none of its replicas is ready | 6 |
 //! | isolated (unless down): no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
 //! | effect: its strongest finding blames another failing object | −20 |
 //!
@@ -176,7 +176,14 @@ pub fn rank(
         let mut reasons = Vec::new();
         let mut score = 40.0 * top.cause;
         reasons.push(format!("{}: intrinsic weight {:.2}", top.kind, top.cause));
-        score += if top.severity == Severity::Critical {
+        // Down: none of its replicas is ready (its controller says so, now).
+        let down = ix.iter().any(|i| {
+            let h = &hits[*i];
+            h.kind == "ReplicasUnavailable"
+                && h.severity == Severity::Critical
+                && h.resolved.is_none()
+        });
+        score += if top.severity == Severity::Critical || down {
             8.0
         } else {
             4.0
@@ -271,13 +278,6 @@ pub fn rank(
         }
         // Down and current: an entry point or a leaf backend with nothing serving is the
         // answer even when nothing else shows it.
-        let down = top.severity == Severity::Critical
-            && ix.iter().any(|i| {
-                let h = &hits[*i];
-                h.kind == "ReplicasUnavailable"
-                    && h.severity == Severity::Critical
-                    && h.resolved.is_none()
-            });
         if down {
             score += DOWN;
             reasons.push("none of its replicas is ready".to_string());
