@@ -216,6 +216,15 @@ const FIRST_WORDS: &[&str] = &[
     "nxdomain",
     "servfail",
     "lookup ",
+    "unknownhostexception",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "could not resolve host",
+    "getaddrinfo enotfound",
+    "connection is not available",
+    "communications link failure",
+    "exception: ",
+    "exception$",
     "too many clients",
     "remaining connection slots",
     "pool exhausted",
@@ -300,6 +309,12 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
         || has("nxdomain")
         || has("servfail")
         || (has("lookup ") && has(":53"))
+        // The JVM's, glibc's, curl's and Node's words for a name that does not resolve.
+        || has("unknownhostexception")
+        || has("name or service not known")
+        || has("temporary failure in name resolution")
+        || has("could not resolve host")
+        || has("getaddrinfo enotfound")
     {
         return Some(Signature::Dns);
     }
@@ -309,6 +324,8 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
         || has("too many connections")
         || has("pool timeout")
         || has("connection pool")
+        // HikariCP: `HikariPool-1 - Connection is not available, request timed out …`.
+        || (has("connection is not available") && has("timed out"))
     {
         return Some(Signature::PoolExhausted);
     }
@@ -322,6 +339,19 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
     if has("out of memory") || has("outofmemoryerror") || has("cannot allocate memory") {
         return Some(Signature::OutOfMemory);
     }
+    // Node's errno codes (`Error: connect ECONNREFUSED 10.0.0.5:5432`) name the same
+    // failures as the C library's text. Before the crash words: `Exception in thread
+    // "main" java.net.ConnectException: Connection refused` is about the peer.
+    if has("timeout") || has("timed out") || has("deadline exceeded") || has("etimedout") {
+        return Some(Signature::Timeout);
+    }
+    // MySQL's JDBC driver says `Communications link failure` for a server it cannot reach.
+    if has("connection refused") || has("econnrefused") || has("communications link failure") {
+        return Some(Signature::Refused);
+    }
+    if has("connection reset") || has("econnreset") || has("broken pipe") {
+        return Some(Signature::Reset);
+    }
     if has("panic:")
         || has("traceback (most recent call last)")
         || has("exception in thread")
@@ -329,17 +359,6 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
         || has("segmentation fault")
     {
         return Some(Signature::Panic);
-    }
-    // Node's errno codes (`Error: connect ECONNREFUSED 10.0.0.5:5432`) name the same
-    // failures as the C library's text.
-    if has("timeout") || has("timed out") || has("deadline exceeded") || has("etimedout") {
-        return Some(Signature::Timeout);
-    }
-    if has("connection refused") || has("econnrefused") {
-        return Some(Signature::Refused);
-    }
-    if has("connection reset") || has("econnreset") || has("broken pipe") {
-        return Some(Signature::Reset);
     }
     if status.is_some() {
         return by_status(status);
@@ -359,6 +378,10 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
         || has(" fatal:")
         || has("error:")
         || has("access denied for user")
+        // A Java exception as the line's message (`…HttpServerErrorException$ServiceUnavailable:
+        // 503 Service Unavailable`, `java.lang.NullPointerException: …`).
+        || has("exception: ")
+        || has("exception$")
     {
         return Some(Signature::Error);
     }
@@ -1063,8 +1086,26 @@ mod tests {
             ("java.lang.OutOfMemoryError: Metaspace", OutOfMemory),
             (
                 "Exception in thread \"main\" java.net.ConnectException: Connection refused",
+                Refused,
+            ),
+            (
+                "Exception in thread \"main\" java.lang.IllegalStateException: no config",
                 Panic,
             ),
+            (
+                "Caused by: java.net.UnknownHostException: ts-order-servce: Name or service not known",
+                Dns,
+            ),
+            (
+                "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure",
+                Refused,
+            ),
+            (
+                "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable: [no body]",
+                Error,
+            ),
+            ("curl: (6) Could not resolve host: payments.internal", Dns),
+            ("Error: getaddrinfo ENOTFOUND redis-master", Dns),
             (
                 "Caused by: java.net.ConnectException: Connection refused",
                 Refused,
@@ -1072,7 +1113,7 @@ mod tests {
             ("java.net.SocketTimeoutException: Read timed out", Timeout),
             (
                 "2024-05-01T10:05:00.000Z ERROR 1 --- [orders] [nio-8080-exec-3] o.h.engine.jdbc.spi.SqlExceptionHelper   : HikariPool-1 - Connection is not available, request timed out after 30000ms.",
-                Timeout,
+                PoolExhausted,
             ),
             (
                 "java.sql.SQLException: Access denied for user 'app'@'10.0.1.5' (using password: YES)",
@@ -1183,7 +1224,7 @@ mod tests {
             (
                 "connection-timeout: 30s",
                 "HikariPool-1 - Connection is not available, request timed out after 30000ms.",
-                Timeout,
+                PoolExhausted,
             ),
             (
                 "level=info msg=\"config\" timeout_ms=5000 read_timeout=5s",
