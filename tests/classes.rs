@@ -330,5 +330,6 @@ fn more_cases() -> Vec<Case> {
     class_cases::pods::cases()
         .into_iter()
         .chain(class_cases::network::cases())
+        .chain(class_cases::series::cases())
         .collect()
 }

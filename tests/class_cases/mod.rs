@@ -2,3 +2,4 @@
 
 pub mod network;
 pub mod pods;
+pub mod series;

@@ -26,6 +26,8 @@ pub const HASH: &str = "6f7b9c8d5";
 pub struct Cluster {
     pub objects: Vec<Value>,
     pub logs: Vec<(LogKey, String)>,
+    /// Prometheus matrix results by metric name.
+    pub prometheus: std::collections::BTreeMap<String, Vec<Value>>,
     services: u32,
     events: u32,
 }
@@ -42,6 +44,7 @@ impl Cluster {
         let mut c = Cluster {
             objects: Vec::new(),
             logs: Vec::new(),
+            prometheus: Default::default(),
             services: 10,
             events: 0,
         };
@@ -250,10 +253,38 @@ impl Cluster {
         self
     }
 
+    /// One Prometheus series: its labels and one value a minute, the last at capture.
+    pub fn series(&mut self, name: &str, labels: Value, values: &[f64]) -> &mut Self {
+        let end: jiff::Timestamp = NOW.parse().expect("NOW parses");
+        let n = values.len() as i64;
+        let points: Vec<Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = end.as_second() - (n - 1 - i as i64) * 60;
+                json!([t, format!("{v}")])
+            })
+            .collect();
+        let mut metric = labels;
+        metric["__name__"] = json!(name);
+        self.prometheus
+            .entry(name.to_string())
+            .or_default()
+            .push(json!({"metric": metric, "values": points}));
+        self
+    }
+
     pub fn snapshot(&self) -> kubectl_intel::model::Snapshot {
         let mut snap = kubectl_intel::fixture::snapshot_of(NOW, self.objects.clone());
         for (k, v) in &self.logs {
             snap.logs.insert(k.clone(), v.clone());
+        }
+        for (name, result) in &self.prometheus {
+            let body =
+                json!({"status": "success", "data": {"resultType": "matrix", "result": result}});
+            if let Ok(raw) = serde_json::value::to_raw_value(&body) {
+                snap.prometheus.insert(name.clone(), raw);
+            }
         }
         snap
     }

@@ -107,6 +107,9 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit], logs: &super::LogStats) {
     keep_bridges(ctx, hits);
 }
 
+/// Objects related to a failure → (its onset, its subject).
+type Near = BTreeMap<ObjectRef, Vec<(i64, ObjectRef)>>;
+
 /// How far apart in time a recovered failure and a current one on a related object may
 /// begin and still be one incident.
 const SAME_INCIDENT: i64 = 600;
@@ -119,9 +122,9 @@ const SAME_INCIDENT: i64 = 600;
 /// time touches nothing current.
 fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
     // Objects related to a current failure (or a bridge) → the onsets of those failures.
-    let mut near: BTreeMap<ObjectRef, Vec<i64>> = BTreeMap::new();
+    let mut near: Near = BTreeMap::new();
     let map = ctx.rel.service_map();
-    let add = |near: &mut BTreeMap<ObjectRef, Vec<i64>>, c: &Hit| {
+    let add = |near: &mut Near, c: &Hit| {
         let Some(t) = c.since else { return };
         let mut related: Vec<ObjectRef> = c.blames.iter().chain(&c.via).cloned().collect();
         related.push(c.subject.clone());
@@ -134,7 +137,7 @@ fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
         );
         related.extend(map.depends_on(&c.subject).into_iter().cloned());
         for r in related {
-            near.entry(r).or_default().push(t);
+            near.entry(r).or_default().push((t, c.subject.clone()));
         }
     };
     for c in hits.iter() {
@@ -157,11 +160,13 @@ fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
             let mut mine: Vec<&ObjectRef> = vec![&h.subject];
             mine.extend(h.via.iter().chain(&h.blames));
             let during = |t: i64| t >= start - SAME_INCIDENT && t <= end + SAME_INCIDENT;
+            // Another object's current failure: the same object failing again later is
+            // not what ties its past to the incident.
             if mine
                 .iter()
                 .filter_map(|o| near.get(*o))
                 .flatten()
-                .any(|t| during(*t))
+                .any(|(t, from)| *from != h.subject && during(*t))
             {
                 joined.push(i);
             }

@@ -24,6 +24,7 @@ mod nodes;
 mod pods;
 mod probes;
 mod scheduling;
+mod series;
 mod services;
 mod startup;
 mod workloads;
@@ -266,6 +267,7 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     let run_metrics = || {
         let mut hits = Vec::new();
         crate::timing::phase("detect: metrics", || metrics::detect(ctx, &mut hits));
+        crate::timing::phase("detect: series", || series::detect(ctx, &mut hits));
         hits
     };
     let (mut hits, changes, others, stats) = std::thread::scope(|s| {
@@ -319,6 +321,9 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     // Last: they read the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
+    crate::timing::phase("detect: latency origin", || {
+        series::latency_origin(ctx, &mut hits)
+    });
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem): earliest onset, highest severity, evidence united.

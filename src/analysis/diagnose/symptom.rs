@@ -30,6 +30,8 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "NodeSaturated",
             "ResourceQuotaExceeded",
             "ConnectionsExhausted",
+            "LatencyIncrease",
+            "NodeNetworkDegraded",
         ],
     ),
     (

@@ -766,7 +766,12 @@ pub fn remedies(
             verify: vec![watch.clone()],
             rollback: vec![format!("kubectl rollout undo {wk}{wn}")],
         }),
-        "TrafficSurge" | "SlowOperations" | "ConnectionsExhausted" => {
+        "TrafficSurge" | "SlowOperations" | "ConnectionsExhausted" | "LatencyIncrease" => {
+            if recent_rollout && category == "LatencyIncrease" {
+                out.push(rollout_undo(
+                    "it slowed down on its own right after its last rollout: the previous version was fast",
+                ));
+            }
             let scale = scale_plan(facts, Some(w), raised, "× 1.5, rounded up");
             let mut steps = scale.steps;
             steps.push("rate-limit the heaviest client or tenant at the edge".into());

@@ -701,6 +701,7 @@ fn no_remedy_of_any_category_carries_a_placeholder() {
     assert_eq!(placeholder("s_client </dev/null | x > y"), None);
     const CATEGORIES: &[&str] = &[
         "MemoryLimitTooLow",
+        "LatencyIncrease",
         "FailedMount",
         "SandboxCreationFailed",
         "RequestExceedsNodeCapacity",

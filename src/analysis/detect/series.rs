@@ -1,0 +1,649 @@
+//! Application and node series a bundle's Prometheus answers may hold beyond the
+//! container basics: request latency (a histogram's buckets, a summary's sum and count, or
+//! a quantile already computed), request and error rates (a request counter with a status
+//! label), and node TCP retransmissions. Each series is joined to a workload by its labels
+//! (`namespace` + `pod`, Istio's `destination_workload`, or a Service, Deployment or app
+//! name), counters read as rates whichever way they were stored (`metrics::shape`).
+//!
+//! Findings: `LatencyIncrease` and `ErrorRateIncrease` on the workload (symptoms, weak as
+//! causes: [`latency_origin`] decides which slow workload is slow on its own), and
+//! `NodeNetworkDegraded` on a node whose retransmissions stepped up.
+
+use std::collections::BTreeMap;
+
+use super::load::Step;
+use super::metrics::{Matrix, Series, Shape, per_second, shape};
+use super::{Ctx, Hit, fmt_ts, human_duration};
+use crate::analysis::report::Severity;
+use crate::engine::ObjectRef;
+
+/// A latency step counts from this ratio (after / before, medians) and this level after.
+const LATENCY_STEP: f64 = 2.0;
+const LATENCY_FLOOR: f64 = 0.05;
+/// An error ratio counts when it rises from under `ERRORS_BEFORE` to at least
+/// `ERRORS_AFTER` (medians), critical from `ERRORS_CRITICAL`.
+const ERRORS_BEFORE: f64 = 0.01;
+const ERRORS_AFTER: f64 = 0.05;
+const ERRORS_CRITICAL: f64 = 0.2;
+/// Callee and caller slowdowns this close belong to one cascade.
+const TOGETHER: i64 = 5 * 60;
+
+type Points = Vec<(i64, f64)>;
+
+pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
+    let mut latency: BTreeMap<ObjectRef, (String, Vec<Points>)> = BTreeMap::new();
+    let mut requests: BTreeMap<ObjectRef, (String, BTreeMap<bool, Vec<Points>>)> = BTreeMap::new();
+    for (name, raw) in &ctx.snap.prometheus {
+        let Ok(m) = serde_json::from_str::<Matrix>(raw.get()) else {
+            continue;
+        };
+        if name == "node_netstat_Tcp_RetransSegs" {
+            retransmits(ctx, name, &m.data.result, out);
+            continue;
+        }
+        let lower = name.to_ascii_lowercase();
+        let is_latency = (lower.contains("duration") || lower.contains("latency"))
+            && !lower.ends_with("_count")
+            && !lower.ends_with("_sum");
+        let is_requests = !is_latency
+            && (lower.ends_with("requests_total")
+                || lower.ends_with("_requests_count")
+                || lower.ends_with("_seconds_count") && lower.contains("request"));
+        if is_latency {
+            for (w, points) in latency_series(ctx, &lower, &m.data.result) {
+                let e = latency
+                    .entry(w)
+                    .or_insert_with(|| (name.clone(), Vec::new()));
+                e.1.push(points);
+            }
+        } else if is_requests {
+            for s in &m.data.result {
+                let Some(w) = workload_of_labels(ctx, &s.metric) else {
+                    continue;
+                };
+                let points = rates(&numbers(s));
+                let failed = is_server_error(&s.metric);
+                let e = requests
+                    .entry(w)
+                    .or_insert_with(|| (name.clone(), BTreeMap::new()));
+                e.1.entry(failed).or_default().push(points);
+            }
+        }
+    }
+    for (w, (name, series)) in latency {
+        if !ctx.in_scope(&w.namespace) {
+            continue;
+        }
+        let points = combine(&series, f64::max);
+        let Some(s) = step(&points) else { continue };
+        if s.ratio() < LATENCY_STEP || s.after < LATENCY_FLOOR {
+            continue;
+        }
+        let sev = if s.ratio() >= 5.0 && s.after >= 0.5 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        out.push(
+            Hit::new(w.clone(), "LatencyIncrease", sev, 0.15)
+                .msg(format!(
+                    "{}'s requests take {} since {}, {:.1}x the {} before",
+                    w.name,
+                    seconds(s.after),
+                    fmt_ts(s.onset),
+                    s.ratio(),
+                    seconds(s.before)
+                ))
+                .since(Some(s.onset))
+                .ev(
+                    "metric",
+                    format!("prometheus {name}"),
+                    format!(
+                        "median {} before, {} after",
+                        seconds(s.before),
+                        seconds(s.after)
+                    ),
+                    Some(s.onset),
+                ),
+        );
+    }
+    for (w, (name, by_status)) in requests {
+        if !ctx.in_scope(&w.namespace) {
+            continue;
+        }
+        let all: Vec<Points> = by_status.values().flatten().cloned().collect();
+        let total = combine(&all, |a, b| a + b);
+        let failed = by_status
+            .get(&true)
+            .map(|f| combine(f, |a, b| a + b))
+            .unwrap_or_default();
+        let ratio: Points = total
+            .iter()
+            .filter(|(_, t)| *t > 0.0)
+            .map(|(at, t)| {
+                let f = failed
+                    .iter()
+                    .find(|(ft, _)| ft == at)
+                    .map(|p| p.1)
+                    .unwrap_or(0.0);
+                (*at, f / t)
+            })
+            .collect();
+        if let Some((onset, before, after)) = error_step(&ratio) {
+            let sev = if after >= ERRORS_CRITICAL {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            out.push(
+                Hit::new(w.clone(), "ErrorRateIncrease", sev, 0.2)
+                    .msg(format!(
+                        "{} fails {:.0}% of its requests since {} ({:.1}% before)",
+                        w.name,
+                        after * 100.0,
+                        fmt_ts(onset),
+                        before * 100.0
+                    ))
+                    .since(Some(onset))
+                    .ev(
+                        "metric",
+                        format!("prometheus {name}"),
+                        format!(
+                            "5xx share {:.1}% before, {:.1}% after",
+                            before * 100.0,
+                            after * 100.0
+                        ),
+                        Some(onset),
+                    ),
+            );
+        }
+    }
+}
+
+/// Latency points per workload of one metric: a quantile as stored, a histogram's buckets
+/// (the 90th percentile of each step, from the buckets' rates), or a summary's mean.
+fn latency_series(ctx: &Ctx, lower: &str, result: &[Series]) -> Vec<(ObjectRef, Points)> {
+    let scale = if lower.contains("milli") || lower.ends_with("_ms") {
+        0.001
+    } else {
+        1.0
+    };
+    let mut out = Vec::new();
+    if lower.ends_with("_bucket") {
+        // (workload, labels without `le`) → le → rates.
+        let mut groups: BTreeMap<(ObjectRef, String), Vec<(f64, Points)>> = BTreeMap::new();
+        for s in result {
+            let Some(le) = s.metric.get("le").and_then(|l| parse_le(l)) else {
+                continue;
+            };
+            let Some(w) = workload_of_labels(ctx, &s.metric) else {
+                continue;
+            };
+            let key: String = s
+                .metric
+                .iter()
+                .filter(|(k, _)| k.as_str() != "le")
+                .map(|(k, v)| format!("{k}={v},"))
+                .collect();
+            groups.entry((w, key)).or_default().push((le, numbers(s)));
+        }
+        for ((w, _), mut buckets) in groups {
+            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // Buckets are counters (stored raw, or as rates): the largest bucket, which
+            // grows whenever any request is served, tells which, for all of them.
+            let values: Vec<f64> = buckets
+                .last()
+                .map(|(_, p)| p.iter().map(|x| x.1).collect())
+                .unwrap_or_default();
+            let sh = match shape(&values, 1e6) {
+                Shape::Unknown => Shape::Counter,
+                s => s,
+            };
+            let buckets: Vec<(f64, Points)> = buckets
+                .into_iter()
+                .map(|(le, p)| (le, per_second(&p, sh)))
+                .collect();
+            let points = quantile_points(&buckets, 0.9)
+                .into_iter()
+                .map(|(t, v)| (t, v * scale))
+                .collect();
+            out.push((w, points));
+        }
+    } else {
+        for s in result {
+            if s.metric.contains_key("le") {
+                continue;
+            }
+            if let Some(q) = s.metric.get("quantile") {
+                if q != "0.9" && q != "0.95" && q != "0.99" {
+                    continue;
+                }
+            }
+            let Some(w) = workload_of_labels(ctx, &s.metric) else {
+                continue;
+            };
+            let points = numbers(s)
+                .into_iter()
+                .map(|(t, v)| (t, v * scale))
+                .collect();
+            out.push((w, points));
+        }
+    }
+    out
+}
+
+/// `histogram_quantile` over cumulative bucket rates sorted by upper bound, per step:
+/// linear within the bucket the rank falls in; the last finite bound when it falls in
+/// `+Inf`.
+fn quantile_points(buckets: &[(f64, Points)], q: f64) -> Points {
+    let Some((_, first)) = buckets.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (t, _) in first {
+        let counts: Vec<(f64, f64)> = buckets
+            .iter()
+            .filter_map(|(le, pts)| pts.iter().find(|p| p.0 == *t).map(|p| (*le, p.1)))
+            .collect();
+        let Some(&(_, total)) = counts.last() else {
+            continue;
+        };
+        if total <= 0.0 {
+            continue;
+        }
+        let rank = q * total;
+        let (mut lo_bound, mut lo_count) = (0.0, 0.0);
+        for (le, c) in &counts {
+            if *c >= rank {
+                let v = if le.is_infinite() {
+                    lo_bound
+                } else if c - lo_count <= 0.0 {
+                    *le
+                } else {
+                    lo_bound + (le - lo_bound) * (rank - lo_count) / (c - lo_count)
+                };
+                out.push((*t, v));
+                break;
+            }
+            (lo_bound, lo_count) = (*le, *c);
+        }
+    }
+    out
+}
+
+fn parse_le(le: &str) -> Option<f64> {
+    match le {
+        "+Inf" | "Inf" | "inf" => Some(f64::INFINITY),
+        _ => le.parse().ok(),
+    }
+}
+
+/// A series' points as numbers, in time order.
+fn numbers(s: &Series) -> Points {
+    s.values
+        .iter()
+        .filter_map(|(t, v)| {
+            let v = v.parse::<f64>().ok()?;
+            (t.is_finite() && v.is_finite()).then_some((*t as i64, v))
+        })
+        .collect()
+}
+
+/// Per-second rates of a counter, however it was stored.
+fn rates(points: &[(i64, f64)]) -> Points {
+    let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let sh = match shape(&values, 1e6) {
+        Shape::Unknown => Shape::Rate,
+        s => s,
+    };
+    per_second(points, sh)
+}
+
+/// The step in a series, found as the change point that leaves the least absolute
+/// deviation around the two sides' medians (a clean step has one split that explains it,
+/// where the largest ratio of medians has many), kept when the level after is at least
+/// [`super::load::STEP`] times the level before and four in five points after stand above
+/// the midpoint between the two.
+fn step(points: &[(i64, f64)]) -> Option<Step> {
+    const SIDE: usize = 3;
+    let n = points.len();
+    if n < 2 * SIDE {
+        return None;
+    }
+    let median = |p: &[(i64, f64)]| {
+        let mut v: Vec<f64> = p.iter().map(|x| x.1).collect();
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        if v.len() % 2 == 1 {
+            v[m]
+        } else {
+            (v[m - 1] + v[m]) / 2.0
+        }
+    };
+    let deviation = |p: &[(i64, f64)], m: f64| p.iter().map(|x| (x.1 - m).abs()).sum::<f64>();
+    let (i, before, after) = (SIDE..=n - SIDE)
+        .map(|i| {
+            let (b, a) = (median(&points[..i]), median(&points[i..]));
+            (
+                i,
+                b,
+                a,
+                deviation(&points[..i], b) + deviation(&points[i..], a),
+            )
+        })
+        .min_by(|x, y| x.3.total_cmp(&y.3).then(x.0.cmp(&y.0)))
+        .map(|(i, b, a, _)| (i, b, a))?;
+    if before <= 0.0 || after / before < super::load::STEP {
+        return None;
+    }
+    let mid = (before + after) / 2.0;
+    let above = points[i..].iter().filter(|p| p.1 > mid).count();
+    if above * 5 < (n - i) * 4 {
+        return None;
+    }
+    Some(Step {
+        onset: points[i].0,
+        before,
+        after,
+    })
+}
+
+/// Several series of one workload merged per timestamp with `f`.
+fn combine(series: &[Points], f: impl Fn(f64, f64) -> f64) -> Points {
+    let mut at: BTreeMap<i64, f64> = BTreeMap::new();
+    for s in series {
+        for (t, v) in s {
+            at.entry(*t).and_modify(|x| *x = f(*x, *v)).or_insert(*v);
+        }
+    }
+    at.into_iter().collect()
+}
+
+/// An error ratio that rose and stayed: (onset, median before, median after).
+fn error_step(points: &[(i64, f64)]) -> Option<(i64, f64, f64)> {
+    let n = points.len();
+    if n < 6 {
+        return None;
+    }
+    let median = |p: &[(i64, f64)]| {
+        let mut v: Vec<f64> = p.iter().map(|x| x.1).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (3..=n - 3)
+        .map(|i| (i, median(&points[..i]), median(&points[i..])))
+        .filter(|(_, b, a)| *b < ERRORS_BEFORE && *a >= ERRORS_AFTER)
+        .max_by(|x, y| (x.2 - x.1).total_cmp(&(y.2 - y.1)).then(y.0.cmp(&x.0)))
+        .map(|(i, b, a)| (points[i].0, b, a))
+}
+
+/// Whether a request series counts server errors: a 5xx status label, or Micrometer's
+/// `outcome="SERVER_ERROR"`.
+fn is_server_error(labels: &BTreeMap<String, String>) -> bool {
+    for key in [
+        "code",
+        "status",
+        "status_code",
+        "response_code",
+        "http_status",
+    ] {
+        if let Some(v) = labels.get(key) {
+            return v.starts_with('5');
+        }
+    }
+    labels.get("outcome").is_some_and(|o| o == "SERVER_ERROR")
+}
+
+/// The workload a series is about, from its labels: the pod (`namespace` and `pod`), an
+/// Istio destination workload, or a Service, Deployment or app of that name.
+pub(super) fn workload_of_labels(
+    ctx: &Ctx,
+    labels: &BTreeMap<String, String>,
+) -> Option<ObjectRef> {
+    let get = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k)).cloned();
+    if labels.get("reporter").is_some_and(|r| r == "source") {
+        return None;
+    }
+    let ns = get(&[
+        "destination_workload_namespace",
+        "namespace",
+        "kubernetes_namespace",
+        "exported_namespace",
+    ])?;
+    let index = ctx.snap.index();
+    if let Some(pod) = get(&["pod", "kubernetes_pod_name", "pod_name"]) {
+        if !index.by_name("Pod", &ns, &pod).is_empty() {
+            return Some(ctx.workload(&ObjectRef::new("Pod", &ns, &pod)));
+        }
+    }
+    let name = get(&[
+        "destination_workload",
+        "deployment",
+        "workload",
+        "service",
+        "destination_service_name",
+        "app",
+        "application",
+    ])?;
+    for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
+        if !index.by_name(kind, &ns, &name).is_empty() {
+            return Some(ObjectRef::new(kind, &ns, &name));
+        }
+    }
+    let svc = ObjectRef::new("Service", &ns, &name);
+    ctx.rel
+        .service_map()
+        .node(&svc)
+        .and_then(|n| n.service_for.clone())
+}
+
+/// Node TCP retransmissions that stepped up: the network under the node degraded.
+fn retransmits(ctx: &Ctx, name: &str, result: &[Series], out: &mut Vec<Hit>) {
+    for s in result {
+        let Some(node) = node_of_labels(ctx, &s.metric) else {
+            continue;
+        };
+        let points = rates(&numbers(s));
+        let Some(st) = step(&points) else { continue };
+        if st.ratio() < 3.0 || st.after < 1.0 {
+            continue;
+        }
+        out.push(
+            Hit::new(node.clone(), "NodeNetworkDegraded", Severity::Warning, 0.6)
+                .msg(format!(
+                    "node {} retransmits {:.0} TCP segments a second since {} ({} ago), {:.1}x before",
+                    node.name,
+                    st.after,
+                    fmt_ts(st.onset),
+                    human_duration(ctx.now - st.onset),
+                    st.ratio()
+                ))
+                .since(Some(st.onset))
+                .ev(
+                    "metric",
+                    format!("prometheus {name}"),
+                    format!("{:.1}/s before, {:.1}/s after", st.before, st.after),
+                    Some(st.onset),
+                ),
+        );
+    }
+}
+
+/// The node a node-exporter series is about: `node`/`kubernetes_node` labels, or its
+/// `instance` address (`10.0.1.5:9100`) matched against the nodes' addresses.
+fn node_of_labels(ctx: &Ctx, labels: &BTreeMap<String, String>) -> Option<ObjectRef> {
+    let index = ctx.snap.index();
+    for key in ["node", "kubernetes_node", "nodename"] {
+        if let Some(n) = labels.get(key) {
+            if !index.by_name("Node", "", n).is_empty() {
+                return Some(ObjectRef::new("Node", "", n));
+            }
+        }
+    }
+    let instance = labels.get("instance")?;
+    let host = instance
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(instance);
+    ctx.snap.nodes().iter().find_map(|n| {
+        let v = n.value();
+        let addresses = v.pointer("/status/addresses")?.as_array()?;
+        addresses
+            .iter()
+            .any(|a| a.get("address").and_then(|x| x.as_str()) == Some(host))
+            .then(|| ObjectRef::of(n))
+    })
+}
+
+fn seconds(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v:.2} s")
+    } else {
+        format!("{:.0} ms", v * 1000.0)
+    }
+}
+
+/// Latency cascades: a slow workload whose callees also slowed, no later than it, is an
+/// effect; one whose callees stayed flat, and that nothing else explains
+/// (more load, saturation, an autoscaler at its ceiling, its own failures), is slow on its
+/// own and a cause in itself — the deepest slow workload of the cascade. Runs after the
+/// other detectors.
+pub(super) fn latency_origin(ctx: &Ctx, hits: &mut [Hit]) {
+    let map = ctx.rel.service_map();
+    // Current trouble per workload: the earliest onset of a warning-or-worse hit.
+    let mut trouble: BTreeMap<ObjectRef, i64> = BTreeMap::new();
+    for h in hits.iter() {
+        if h.severity >= Severity::Warning && h.resolved.is_none() {
+            if let Some(t) = h.since {
+                let e = trouble.entry(h.subject.clone()).or_insert(t);
+                *e = (*e).min(t);
+            }
+        }
+    }
+    // What else, on the workload or on what scales or hosts it, explains a slowdown: load,
+    // saturation, its own failures.
+    let mut explained: BTreeMap<ObjectRef, ()> = BTreeMap::new();
+    for h in hits.iter() {
+        if h.severity < Severity::Warning || h.resolved.is_some() {
+            continue;
+        }
+        if matches!(
+            h.kind,
+            "LatencyIncrease"
+                | "ErrorRateIncrease"
+                | "HTTP5xx"
+                | "LogErrors"
+                | "LogWarnings"
+                | "UpstreamErrors"
+                | "SlowOperations"
+        ) {
+            continue;
+        }
+        explained.insert(h.subject.clone(), ());
+        // An autoscaler at its ceiling, a saturated node: explains what it scales or hosts.
+        for r in ctx.rel.from(&h.subject) {
+            explained.insert((*r.to).clone(), ());
+        }
+        for r in ctx.rel.to(&h.subject) {
+            explained.insert((*r.from).clone(), ());
+        }
+    }
+    for h in hits.iter_mut() {
+        if h.kind != "LatencyIncrease" || h.severity < Severity::Warning {
+            continue;
+        }
+        let Some(since) = h.since else { continue };
+        let callees: Vec<ObjectRef> = map.depends_on(&h.subject).into_iter().cloned().collect();
+        // A callee slowed first: this one only waits for it (and stays a weak cause).
+        if callees
+            .iter()
+            .any(|c| trouble.get(c).is_some_and(|t| *t <= since + TOGETHER))
+        {
+            continue;
+        }
+        if explained.contains_key(&h.subject) {
+            continue;
+        }
+        let names = callees
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        h.cause = 0.7;
+        h.message = if callees.is_empty() {
+            format!(
+                "{}; it calls nothing that could slow it: it is slow on its own",
+                h.message
+            )
+        } else {
+            format!(
+                "{}; what it calls ({names}) shows no trouble: it is slow on its own",
+                h.message
+            )
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_90th_percentile_is_interpolated_within_its_bucket() {
+        // 100 requests a second: 50 under 0.1 s, 90 under 0.5 s, all under 1 s.
+        let b = |le: f64, c: f64| (le, vec![(0, c)]);
+        let buckets = vec![
+            b(0.1, 50.0),
+            b(0.5, 90.0),
+            b(1.0, 100.0),
+            b(f64::INFINITY, 100.0),
+        ];
+        let p = quantile_points(&buckets, 0.9);
+        assert_eq!(p, vec![(0, 0.5)]);
+        let p = quantile_points(&buckets, 0.7);
+        assert!((p[0].1 - 0.3).abs() < 1e-9, "{p:?}");
+    }
+
+    #[test]
+    fn an_error_ratio_that_rises_and_stays_is_a_step_and_a_blip_is_not() {
+        let pts = |v: &[f64]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (i as i64 * 60, *x))
+                .collect::<Vec<_>>()
+        };
+        let s = error_step(&pts(&[0.0, 0.001, 0.0, 0.0, 0.3, 0.32, 0.29, 0.31])).unwrap();
+        assert_eq!(s.0, 240);
+        assert!(error_step(&pts(&[0.0, 0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0])).is_none());
+        assert!(error_step(&pts(&[0.02, 0.03, 0.02, 0.03, 0.04, 0.03, 0.02, 0.03])).is_none());
+    }
+
+    #[test]
+    fn a_clean_step_is_found_at_its_onset_and_a_slow_drift_is_not_a_step() {
+        let pts = |v: &[f64]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (i as i64 * 60, *x))
+                .collect::<Vec<_>>()
+        };
+        let mut v = vec![0.1; 15];
+        v.extend([2.0; 15]);
+        let s = step(&pts(&v)).unwrap();
+        assert_eq!(s.onset, 15 * 60);
+        let drift: Vec<f64> = (0..30).map(|i| 0.1 + 0.001 * i as f64).collect();
+        assert!(step(&pts(&drift)).is_none());
+        let mut blip = vec![0.1; 30];
+        blip[12] = 3.0;
+        assert!(step(&pts(&blip)).is_none());
+    }
+
+    #[test]
+    fn server_errors_are_read_from_status_labels() {
+        let l = |k: &str, v: &str| [(k.to_string(), v.to_string())].into_iter().collect();
+        assert!(is_server_error(&l("code", "503")));
+        assert!(is_server_error(&l("response_code", "500")));
+        assert!(!is_server_error(&l("status", "404")));
+        assert!(is_server_error(&l("outcome", "SERVER_ERROR")));
+        assert!(!is_server_error(&l("outcome", "CLIENT_ERROR")));
+    }
+}
