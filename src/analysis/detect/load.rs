@@ -87,7 +87,7 @@ pub fn step(points: &[(i64, f64)]) -> Option<Step> {
     })
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+pub(super) fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return 0.0;

@@ -253,7 +253,7 @@ pub(super) fn per_second(points: &[(i64, f64)], shape: Shape) -> Vec<(i64, f64)>
 
 /// A series' points as numbers, in time order; points that are not finite numbers are
 /// left out.
-fn numbers(s: &Series) -> Vec<(i64, f64)> {
+pub(super) fn numbers(s: &Series) -> Vec<(i64, f64)> {
     s.values
         .iter()
         .filter_map(|(t, v)| {

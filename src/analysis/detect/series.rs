@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::load::Step;
-use super::metrics::{Matrix, Series, Shape, per_second, shape};
+use super::load::median;
+use super::metrics::{Matrix, Series, Shape, numbers, per_second, shape};
 use super::{Ctx, Hit, fmt_ts, human_duration};
 use crate::analysis::report::Severity;
 use crate::engine::ObjectRef;
@@ -278,17 +279,6 @@ fn parse_le(le: &str) -> Option<f64> {
     }
 }
 
-/// A series' points as numbers, in time order.
-fn numbers(s: &Series) -> Points {
-    s.values
-        .iter()
-        .filter_map(|(t, v)| {
-            let v = v.parse::<f64>().ok()?;
-            (t.is_finite() && v.is_finite()).then_some((*t as i64, v))
-        })
-        .collect()
-}
-
 /// Per-second rates of a counter, however it was stored.
 fn rates(points: &[(i64, f64)]) -> Points {
     let values: Vec<f64> = points.iter().map(|p| p.1).collect();
@@ -305,34 +295,8 @@ fn rates(points: &[(i64, f64)]) -> Points {
 /// [`super::load::STEP`] times the level before and four in five points after stand above
 /// the midpoint between the two.
 fn step(points: &[(i64, f64)]) -> Option<Step> {
-    const SIDE: usize = 3;
     let n = points.len();
-    if n < 2 * SIDE {
-        return None;
-    }
-    let median = |p: &[(i64, f64)]| {
-        let mut v: Vec<f64> = p.iter().map(|x| x.1).collect();
-        v.sort_by(f64::total_cmp);
-        let m = v.len() / 2;
-        if v.len() % 2 == 1 {
-            v[m]
-        } else {
-            (v[m - 1] + v[m]) / 2.0
-        }
-    };
-    let deviation = |p: &[(i64, f64)], m: f64| p.iter().map(|x| (x.1 - m).abs()).sum::<f64>();
-    let (i, before, after) = (SIDE..=n - SIDE)
-        .map(|i| {
-            let (b, a) = (median(&points[..i]), median(&points[i..]));
-            (
-                i,
-                b,
-                a,
-                deviation(&points[..i], b) + deviation(&points[i..], a),
-            )
-        })
-        .min_by(|x, y| x.3.total_cmp(&y.3).then(x.0.cmp(&y.0)))
-        .map(|(i, b, a, _)| (i, b, a))?;
+    let (i, before, after) = change_point(points)?;
     if before <= 0.0 || after / before < super::load::STEP {
         return None;
     }
@@ -348,6 +312,27 @@ fn step(points: &[(i64, f64)]) -> Option<Step> {
     })
 }
 
+/// The split (at least three points a side) that leaves the least absolute deviation
+/// around the two sides' medians: (index of the first point after, median before, median
+/// after).
+fn change_point(points: &[(i64, f64)]) -> Option<(usize, f64, f64)> {
+    const SIDE: usize = 3;
+    let n = points.len();
+    if n < 2 * SIDE {
+        return None;
+    }
+    let median = |p: &[(i64, f64)]| median(p.iter().map(|x| x.1));
+    let deviation = |p: &[(i64, f64)], m: f64| p.iter().map(|x| (x.1 - m).abs()).sum::<f64>();
+    (SIDE..=n - SIDE)
+        .map(|i| {
+            let (b, a) = (median(&points[..i]), median(&points[i..]));
+            let cost = deviation(&points[..i], b) + deviation(&points[i..], a);
+            (i, b, a, cost)
+        })
+        .min_by(|x, y| x.3.total_cmp(&y.3).then(x.0.cmp(&y.0)))
+        .map(|(i, b, a, _)| (i, b, a))
+}
+
 /// Several series of one workload merged per timestamp with `f`.
 fn combine(series: &[Points], f: impl Fn(f64, f64) -> f64) -> Points {
     let mut at: BTreeMap<i64, f64> = BTreeMap::new();
@@ -361,20 +346,8 @@ fn combine(series: &[Points], f: impl Fn(f64, f64) -> f64) -> Points {
 
 /// An error ratio that rose and stayed: (onset, median before, median after).
 fn error_step(points: &[(i64, f64)]) -> Option<(i64, f64, f64)> {
-    let n = points.len();
-    if n < 6 {
-        return None;
-    }
-    let median = |p: &[(i64, f64)]| {
-        let mut v: Vec<f64> = p.iter().map(|x| x.1).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (3..=n - 3)
-        .map(|i| (i, median(&points[..i]), median(&points[i..])))
-        .filter(|(_, b, a)| *b < ERRORS_BEFORE && *a >= ERRORS_AFTER)
-        .max_by(|x, y| (x.2 - x.1).total_cmp(&(y.2 - y.1)).then(y.0.cmp(&x.0)))
-        .map(|(i, b, a)| (points[i].0, b, a))
+    let (i, before, after) = change_point(points)?;
+    (before < ERRORS_BEFORE && after >= ERRORS_AFTER).then(|| (points[i].0, before, after))
 }
 
 /// Whether a request series counts server errors: a 5xx status label, or Micrometer's
