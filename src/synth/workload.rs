@@ -476,6 +476,9 @@ pub fn build(
             "endpoints": endpoints, "ports": [{"name": if app.port == 53 { "dns" } else { "http" }, "port": app.port, "protocol": proto}]}));
     }
     if let Some((min, max)) = app.hpa {
+        // Scaled clusters run more replicas than the app's defaults: an autoscaler's bounds
+        // hold its current count, as the controller keeps them.
+        let (min, max) = (min.min(count), max.max(count));
         let hm = meta(world, name, ns, age_days * 1440.0, lbl.clone());
         let util = 35 + rng.range(0, 25);
         world.add(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": hm,

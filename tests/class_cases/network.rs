@@ -244,6 +244,15 @@ fn address_typo(typo: bool) -> Cluster {
 fn cert_expired(expired: bool) -> Cluster {
     let mut c = Cluster::new();
     c.app("acquirer-gateway", 2, &[]);
+    // It serves the certificate: its pods mount the Secret.
+    let volume = json!([{"name": "tls", "secret": {"secretName": "acquirer-gateway-tls"}}]);
+    let v2 = volume.clone();
+    c.edit("Deployment", "acquirer-gateway", |d| {
+        d["spec"]["template"]["spec"]["volumes"] = v2
+    });
+    c.edit_pods("acquirer-gateway", |p| {
+        p["spec"]["volumes"] = volume.clone()
+    });
     c.app(
         "checkout-api",
         2,
@@ -287,8 +296,72 @@ fn cert_expired(expired: bool) -> Cluster {
     c
 }
 
+/// A liveness probe that kills a slow starter before it is up (twin: the container exits
+/// with an error by itself; the probe only saw it down).
+fn liveness_kills(killed: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("report-builder", 1, &[]);
+    probe(
+        &mut c,
+        "report-builder",
+        "livenessProbe",
+        json!({"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 3, "timeoutSeconds": 1}),
+    );
+    let (code, reason, ran) = if killed {
+        (137, "Error", 21)
+    } else {
+        (1, "Error", 3)
+    };
+    c.edit_pods("report-builder", |p| {
+        p["status"]["conditions"][3]["status"] = json!("False");
+        p["status"]["conditions"][3]["lastTransitionTime"] = json!(ago(30));
+        p["status"]["containerStatuses"][0]["ready"] = json!(false);
+        p["status"]["containerStatuses"][0]["restartCount"] = json!(7);
+        p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+            "message": "back-off 2m40s restarting failed container=report-builder"}});
+        let finished: jiff::Timestamp = ago(1).parse().unwrap();
+        let started = finished.checked_sub(jiff::SignedDuration::from_secs(ran)).unwrap();
+        p["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"reason": reason, "exitCode": code,
+            "startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), "finishedAt": ago(1)}});
+    });
+    c.ready("report-builder", 0);
+    let pod = c.pods("report-builder")[0].clone();
+    c.event("Pod", &pod, true, "Unhealthy",
+        "Liveness probe failed: Get \"http://10.244.0.41:8080/healthz\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+        30, 1, 21);
+    if killed {
+        c.event(
+            "Pod",
+            &pod,
+            false,
+            "Killing",
+            "Container report-builder failed liveness probe, will be restarted",
+            30,
+            1,
+            7,
+        );
+    }
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "liveness-kills-a-slow-starter",
+            symptom: "reports are not generated",
+            cluster: liveness_kills(true),
+            want: Some("Deployment/report-builder"),
+            never: &[],
+            category: Some("ProbeTooTight"),
+        },
+        Case {
+            name: "crashes-by-itself-liveness-saw-it (twin)",
+            symptom: "reports are not generated",
+            cluster: liveness_kills(false),
+            want: Some("Deployment/report-builder"),
+            never: &["ProbeTooTight"],
+            category: Some("CrashLoopBackOff"),
+        },
         Case {
             name: "probe-wrong-port",
             symptom: "card tokenization is down",
@@ -377,6 +450,23 @@ pub fn cases() -> Vec<Case> {
             want: Some("Certificate/acquirer-gateway"),
             never: &[],
             category: Some("CertificateExpired"),
+        },
+        Case {
+            name: "certificate-expired-unused (twin)",
+            symptom: "card authorizations fail with TLS errors",
+            cluster: {
+                let mut c = cert_expired(true);
+                c.edit("Deployment", "acquirer-gateway", |d| {
+                    d["spec"]["template"]["spec"]["volumes"] = json!([])
+                });
+                c.edit_pods("acquirer-gateway", |p| p["spec"]["volumes"] = json!([]));
+                c.logs.clear();
+                c
+            },
+            want: None,
+            // Still a warning finding: an expired certificate nothing serves.
+            never: &[],
+            category: None,
         },
         Case {
             name: "certificate-renewed-yesterday (twin)",

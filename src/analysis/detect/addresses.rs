@@ -37,6 +37,11 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                     if !index.by_name("Service", &svc_ns, &svc).is_empty() {
                         continue;
                     }
+                    // Only where the capture saw that namespace's Services: a capture
+                    // limited to some namespaces says nothing of the others.
+                    if !ctx.in_scope(&svc_ns) || !namespaces.contains(svc_ns.as_str()) {
+                        continue;
+                    }
                     let near = nearest_service(ctx, &svc_ns, &svc);
                     if near.is_none() && !qualified {
                         continue;
@@ -62,7 +67,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 && h.kind == "DNSResolutionFailures"
                 && h.evidence
                     .iter()
-                    .any(|e| e.text.contains(&host) || e.text.contains(&svc))
+                    .any(|e| names_host(&e.text, &host) || names_host(&e.text, &svc))
         });
         let (sev, cause) = if failing.is_some() {
             (Severity::Critical, 0.95)
@@ -90,6 +95,15 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         }
         out.push(h);
     }
+}
+
+/// Whether `text` names `host` as a whole token (`db` is not named by `mongodb-0`).
+fn names_host(text: &str, host: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let edge = |c: Option<char>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'));
+    lower.match_indices(host).any(|(i, _)| {
+        edge(lower[..i].chars().next_back()) && edge(lower[i + host.len()..].chars().next())
+    })
 }
 
 /// Values a container is configured with, with where each was read: env values, and the

@@ -37,7 +37,15 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             .map(|t| format!(" on {} ({} ago)", fmt_ts(t), human_duration(ctx.now - t)))
             .unwrap_or_default();
         let message = ready.and_then(|c| jstr(c, &["message"])).unwrap_or("");
-        let mut h = Hit::new(cref.clone(), "CertificateExpired", Severity::Critical, 0.95)
+        // Critical when something serves it: an Ingress terminating TLS with its Secret,
+        // a pod mounting it. Unused, it is only a warning.
+        let used = !secret.is_empty() && consumed(ctx, &cref.namespace, secret);
+        let (sev, cause) = if used {
+            (Severity::Critical, 0.95)
+        } else {
+            (Severity::Warning, 0.5)
+        };
+        let mut h = Hit::new(cref.clone(), "CertificateExpired", sev, cause)
             .msg(format!(
                 "certificate {} (Secret {secret}) expired{when}: clients that verify it fail",
                 cref.name
@@ -58,4 +66,23 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         }
         out.push(h);
     }
+}
+
+/// Whether an Ingress terminates TLS with this Secret or anything relates to it (a pod
+/// mounting it, a workload taking env from it).
+fn consumed(ctx: &Ctx, namespace: &str, secret: &str) -> bool {
+    let sref = ObjectRef::new("Secret", namespace, secret);
+    if ctx.rel.to(&sref).into_iter().next().is_some() {
+        return true;
+    }
+    ctx.snap
+        .items("networking.k8s.io", "ingresses")
+        .iter()
+        .filter(|i| i.meta.namespace == namespace)
+        .any(|i| {
+            i.value()
+                .pointer("/spec/tls")
+                .and_then(|t| t.as_array())
+                .is_some_and(|t| t.iter().any(|e| jstr(e, &["secretName"]) == Some(secret)))
+        })
 }

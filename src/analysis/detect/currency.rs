@@ -89,6 +89,8 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit], logs: &super::LogStats) {
                 .or_insert_with(|| workload_health(ctx, &w))
                 .clone();
             recovered(h, &w, hl.as_ref())
+                .or_else(|| pod_started(ctx, h))
+                .or_else(|| pod_gone(ctx, h))
                 .or_else(|| quiet_since(h, logs))
                 .or_else(|| creator_satisfied(ctx, h))
                 .or_else(|| named_object_exists(ctx, h))
@@ -154,7 +156,7 @@ fn keep_bridges(ctx: &Ctx, hits: &mut [Hit]) {
             if res.was < Severity::Warning || h.severity >= Severity::Warning {
                 continue;
             }
-            let (Some(start), Some(end)) = (h.since, res.at.or(h.until).or(h.since)) else {
+            let (Some(start), Some(end)) = (h.since, last_seen(h).or(res.at).or(h.since)) else {
                 continue;
             };
             let mut mine: Vec<&ObjectRef> = vec![&h.subject];
@@ -205,10 +207,10 @@ fn last_seen(h: &Hit) -> Option<i64> {
     h.until.max(latest)
 }
 
-/// The workload a hit is about: its subject, or for a hit on a quota, the workload whose
-/// pods it rejected.
+/// The workload a hit is about: its subject, or for a hit on a quota or a missing
+/// ConfigMap or Secret, the workload whose pods it held back.
 fn workload_of_hit(h: &Hit) -> ObjectRef {
-    if h.subject.kind == "ResourceQuota" {
+    if matches!(h.subject.kind.as_str(), "ResourceQuota") || h.kind == "MissingConfigReference" {
         if let Some(w) = h.via.first() {
             return w.clone();
         }
@@ -224,6 +226,11 @@ fn recovered(h: &Hit, w: &ObjectRef, health: Option<&Health>) -> Option<Resoluti
         if last > since {
             return None;
         }
+    }
+    // Replicas wanted but no pod says when they became ready (pods not captured): no
+    // telling whether the failure came before the recovery.
+    if hl.since.is_none() && hl.desired > 0 && last.is_some() {
+        return None;
     }
     // Log lines with no time cannot be placed before the recovery.
     if last.is_none() && h.evidence.iter().any(|e| e.source == "log") {
@@ -269,6 +276,60 @@ fn quiet_since(h: &Hit, logs: &super::LogStats) -> Option<Resolution> {
             h.subject.name,
             fmt_ts(stream_end)
         ),
+        was: h.severity,
+    })
+}
+
+/// A start-up failure (a volume, a sandbox, a limit too low to start) of a pod whose
+/// containers have all been running since after it was last reported: that pod got past
+/// it.
+fn pod_started(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    if !matches!(
+        h.kind,
+        "FailedMount" | "SandboxCreationFailed" | "MemoryLimitTooLow"
+    ) {
+        return None;
+    }
+    let last = last_seen(h)?;
+    let pod = h.via.iter().rev().find(|v| v.kind == "Pod")?;
+    let v = ctx
+        .snap
+        .index()
+        .by_name("Pod", &pod.namespace, &pod.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    let statuses = v.pointer("/status/containerStatuses")?.as_array()?;
+    let started: Vec<i64> = statuses
+        .iter()
+        .filter_map(|c| jstr(c, &["state", "running", "startedAt"]).and_then(parse_ts))
+        .collect();
+    if statuses.is_empty() || started.len() < statuses.len() {
+        return None;
+    }
+    let first = started.iter().copied().min()?;
+    (first > last).then(|| Resolution {
+        at: Some(first),
+        why: format!("pod {} has been running since {}", pod.name, fmt_ts(first)),
+        was: h.severity,
+    })
+}
+
+/// A failure of a pod no controller owns that no longer exists (a `kubectl run --rm`, a
+/// deleted debugging pod): nothing of it is left to fail.
+fn pod_gone(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    if h.subject.kind != "Pod"
+        || !ctx
+            .snap
+            .index()
+            .by_name("Pod", &h.subject.namespace, &h.subject.name)
+            .is_empty()
+    {
+        return None;
+    }
+    Some(Resolution {
+        at: last_seen(h),
+        why: format!("pod {} no longer exists", h.subject.name),
         was: h.severity,
     })
 }
@@ -375,13 +436,32 @@ fn named_object_exists(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     None
 }
 
+/// What a failure leads to rather than a failure of its own: never supersedes what
+/// caused it (a liveness probe's kills show as restarts right after its last event).
+const CONSEQUENCES: &[&str] = &[
+    "Restarts",
+    "CrashLoopBackOff",
+    "OOMKilled",
+    "ContainerFailed",
+    "NotReady",
+    "ReplicasUnavailable",
+    "RolloutStuck",
+    "ServiceNoReadyEndpoints",
+    "LatencyIncrease",
+    "ErrorRateIncrease",
+    "HTTP5xx",
+    "LogErrors",
+    "LogWarnings",
+    "UpstreamErrors",
+];
+
 /// An older failure seen only in events or logs, last seen before a newer, different
 /// failure of the same object began: the newer one is the cause.
 fn superseded(h: &Hit, current: Option<&Vec<(&'static str, i64)>>) -> Option<Resolution> {
     let last = last_seen(h)?;
     let (kind, at) = current?
         .iter()
-        .filter(|(k, t)| *k != h.kind && *t > last)
+        .filter(|(k, t)| *k != h.kind && *t > last && !CONSEQUENCES.contains(k))
         .min_by_key(|(k, t)| (*t, *k))?;
     Some(Resolution {
         at: Some(*at),
@@ -553,7 +633,8 @@ fn workload_health(ctx: &Ctx, w: &ObjectRef) -> Option<Health> {
             (ready >= desired && rolled && observed, desired)
         }
         "DaemonSet" => {
-            let desired = int(&["status", "desiredNumberScheduled"]).unwrap_or(0);
+            // No status yet: unknown, not healthy.
+            let desired = int(&["status", "desiredNumberScheduled"])?;
             let ready = int(&["status", "numberReady"]).unwrap_or(0);
             let unavailable = int(&["status", "numberUnavailable"]).unwrap_or(0);
             (ready >= desired && unavailable == 0 && observed, desired)
@@ -875,7 +956,7 @@ mod tests {
         objects.push(event(
             "e1",
             "Pod",
-            "web-5d8f7c9b4-gone",
+            "web-5d8f7c9b4-zq7xk",
             "prod",
             "Unhealthy",
             msg,

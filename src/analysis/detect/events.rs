@@ -108,7 +108,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                     _ => "readinessProbe",
                 };
                 // The probe itself wrong (port, protocol, path, timings): that is the cause.
-                if let Some(m) = super::probes::classify(ctx, &obj, field, msg)
+                if let Some(m) = super::probes::classify(ctx, &obj, field, msg, e.last())
                     .filter(|_| sev == Severity::Warning)
                 {
                     let mut p = Hit::new(w.clone(), m.kind, Severity::Critical, 0.95)

@@ -253,14 +253,21 @@ pub(super) fn per_second(points: &[(i64, f64)], shape: Shape) -> Vec<(i64, f64)>
 
 /// A series' points as numbers, in time order; points that are not finite numbers are
 /// left out.
+/// Times outside years 1970–9999 are not a capture's: left out, so that no arithmetic
+/// on them can overflow.
 pub(super) fn numbers(s: &Series) -> Vec<(i64, f64)> {
-    s.values
+    const LAST: f64 = 253_402_300_799.0;
+    let mut out: Vec<(i64, f64)> = s
+        .values
         .iter()
         .filter_map(|(t, v)| {
             let v = v.parse::<f64>().ok()?;
-            (t.is_finite() && v.is_finite()).then_some((*t as i64, v))
+            (t.is_finite() && (0.0..=LAST).contains(t) && v.is_finite()).then_some((*t as i64, v))
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|p| p.0);
+    out.dedup_by_key(|p| p.0);
+    out
 }
 
 /// A series' points: (epoch second, value).

@@ -214,11 +214,20 @@ impl<'a> Ctx<'a> {
         if !index.by_name("Pod", &r.namespace, &r.name).is_empty() {
             return w;
         }
-        let Some((owner, _)) = r.name.rsplit_once('-') else {
+        let Some((owner, suffix)) = r.name.rsplit_once('-') else {
             return w;
         };
+        // The suffix its controller generates: an ordinal for a StatefulSet, five
+        // characters of the safe alphabet for the others.
+        let ordinal = !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit());
+        let random = suffix.len() == 5 && suffix.bytes().all(|b| SAFE_ENCODING.contains(&b));
         for kind in ["ReplicaSet", "StatefulSet", "DaemonSet", "Job"] {
-            if !index.by_name(kind, &r.namespace, owner).is_empty() {
+            let shaped = if kind == "StatefulSet" {
+                ordinal
+            } else {
+                random
+            };
+            if shaped && !index.by_name(kind, &r.namespace, owner).is_empty() {
                 return self
                     .rel
                     .workload_of(&ObjectRef::new(kind, &r.namespace, owner));
@@ -226,7 +235,7 @@ impl<'a> Ctx<'a> {
         }
         // Its ReplicaSet (or Job) is gone too: `<deployment>-<pod-template-hash>` or
         // `<cronjob>-<scheduled minute>`.
-        if let Some((top, tail)) = owner.rsplit_once('-') {
+        if let Some((top, tail)) = owner.rsplit_once('-').filter(|_| random) {
             let hash = tail.len() >= 5 && tail.bytes().all(|b| SAFE_ENCODING.contains(&b));
             let minute = !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
             for (kind, fits) in [("Deployment", hash), ("CronJob", minute)] {
@@ -321,9 +330,6 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     // Last: they read the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
-    crate::timing::phase("detect: latency origin", || {
-        series::latency_origin(ctx, &mut hits)
-    });
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem): earliest onset, highest severity, evidence united.
@@ -376,6 +382,10 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     // Failures whose object has recovered are history, not causes.
     crate::timing::phase("detect: current or resolved", || {
         currency::mark(ctx, &mut hits, &stats)
+    });
+    // After currency: only current trouble explains a slowdown.
+    crate::timing::phase("detect: latency origin", || {
+        series::latency_origin(ctx, &mut hits)
     });
     hits.sort_by(|a, b| {
         b.severity

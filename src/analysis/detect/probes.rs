@@ -18,7 +18,14 @@ pub(super) struct Misprobe {
 }
 
 /// `kind` is `readinessProbe`, `livenessProbe` or `startupProbe`.
-pub(super) fn classify(ctx: &Ctx, pod: &ObjectRef, kind: &str, msg: &str) -> Option<Misprobe> {
+/// `last`: when the failure was last reported.
+pub(super) fn classify(
+    ctx: &Ctx,
+    pod: &ObjectRef,
+    kind: &str,
+    msg: &str,
+    last: Option<i64>,
+) -> Option<Misprobe> {
     let obj = ctx
         .snap
         .index()
@@ -41,7 +48,21 @@ pub(super) fn classify(ctx: &Ctx, pod: &ObjectRef, kind: &str, msg: &str) -> Opt
     let cname = jstr(container, &["name"]).unwrap_or("");
     let what = kind.trim_end_matches("Probe");
 
-    if msg.contains("connection refused") {
+    // Refused while the container still starts is what any slow start looks like: only
+    // refusals after the probe's whole window of a running container count.
+    let started = v
+        .pointer("/status/containerStatuses")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .find(|s| jstr(s, &["name"]) == jstr(container, &["name"]))
+        .and_then(|s| jstr(s, &["state", "running", "startedAt"]))
+        .and_then(super::parse_ts);
+    let settled = match (started, last) {
+        (Some(s), Some(l)) => l > s.saturating_add(timings(probe).4),
+        _ => false,
+    };
+    if msg.contains("connection refused") && settled {
         let p = probe_port(container, probe).or(port)?;
         let open = declared_ports(&containers);
         if !open.is_empty() && !open.iter().any(|(n, _)| *n == p) {
@@ -134,6 +155,13 @@ fn too_tight(
     if restarts < 3 || ready {
         return None;
     }
+    // Killed by the kubelet (SIGKILL or SIGTERM: 137, 143), not exited on its own, and
+    // within about the window the probe gives.
+    let last = status.pointer("/lastState/terminated")?;
+    let code = jint(last, &["exitCode"]).unwrap_or(0);
+    if code != 137 && code != 143 {
+        return None;
+    }
     // Ready before, in its last life? Then it is not the start-up that is too slow.
     let never_ready = pod
         .pointer("/status/conditions")
@@ -145,11 +173,21 @@ fn too_tight(
     if !never_ready {
         return None;
     }
-    let delay = jint(probe, &["initialDelaySeconds"]).unwrap_or(0);
-    let period = jint(probe, &["periodSeconds"]).unwrap_or(10);
-    let threshold = jint(probe, &["failureThreshold"]).unwrap_or(3);
-    let timeout = jint(probe, &["timeoutSeconds"]).unwrap_or(1);
-    let window = delay + period * threshold;
+    let (delay, period, threshold, timeout, window) = timings(probe);
+    let ran = match (
+        jstr(last, &["startedAt"]).and_then(super::parse_ts),
+        jstr(last, &["finishedAt"]).and_then(super::parse_ts),
+    ) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    if ran.is_some_and(|r| {
+        r > window
+            .saturating_add(period.saturating_mul(2))
+            .saturating_add(timeout)
+    }) {
+        return None;
+    }
     Some(Misprobe {
         kind: "ProbeTooTight",
         message: format!(
@@ -157,6 +195,17 @@ fn too_tight(
             pref.name
         ),
     })
+}
+
+/// A probe's timings with the API's defaults: (initialDelaySeconds, periodSeconds,
+/// failureThreshold, timeoutSeconds, the seconds it allows before acting).
+fn timings(probe: &Value) -> (i64, i64, i64, i64, i64) {
+    let delay = jint(probe, &["initialDelaySeconds"]).unwrap_or(0).max(0);
+    let period = jint(probe, &["periodSeconds"]).unwrap_or(10).max(1);
+    let threshold = jint(probe, &["failureThreshold"]).unwrap_or(3).max(1);
+    let timeout = jint(probe, &["timeoutSeconds"]).unwrap_or(1).max(1);
+    let window = delay.saturating_add(period.saturating_mul(threshold));
+    (delay, period, threshold, timeout, window)
 }
 
 /// The port a probe failure message names: `http://10.1.2.3:8081/…`, `dial tcp

@@ -306,8 +306,13 @@ pub(super) fn never_scheduled(
             format!("no PodScheduled condition; spec.schedulerName={scheduler}; no node"),
             Some(created),
         );
-    // The scheduler's own pods, where the control plane is visible.
-    for p in ctx.snap.pods() {
+    // The default scheduler's own pods, where the control plane is visible.
+    for p in ctx
+        .snap
+        .pods()
+        .iter()
+        .filter(|_| scheduler == "default-scheduler")
+    {
         if p.meta.namespace == "kube-system"
             && (p.meta.name.starts_with("kube-scheduler")
                 || p.meta.labels.get("component").map(String::as_str) == Some("kube-scheduler"))

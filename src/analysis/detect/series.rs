@@ -26,10 +26,15 @@ const LATENCY_FLOOR: f64 = 0.05;
 const ERRORS_BEFORE: f64 = 0.01;
 const ERRORS_AFTER: f64 = 0.05;
 const ERRORS_CRITICAL: f64 = 0.2;
+/// Longest series the change point looks at point by point.
+const MAX_POINTS: usize = 720;
 /// Callee and caller slowdowns this close belong to one cascade.
 const TOGETHER: i64 = 5 * 60;
 
 type Points = Vec<(i64, f64)>;
+/// A histogram's buckets by upper bound (its bits, for ordering in a map): the bound and
+/// the summed rate at each time.
+type Buckets = BTreeMap<u64, (f64, BTreeMap<i64, f64>)>;
 
 pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
     let mut latency: BTreeMap<ObjectRef, (String, Vec<Points>)> = BTreeMap::new();
@@ -43,6 +48,11 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             continue;
         }
         let lower = name.to_ascii_lowercase();
+        // A client's view of its calls (client-go's `rest_client_…`, Micrometer's
+        // `http_client_…`) is about the servers it calls, not the workload it runs in.
+        if lower.contains("client") {
+            continue;
+        }
         let is_latency = (lower.contains("duration") || lower.contains("latency"))
             && !lower.ends_with("_count")
             && !lower.ends_with("_sum");
@@ -58,11 +68,18 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                 e.1.push(points);
             }
         } else if is_requests {
+            // One shape for the whole metric: a status code seen once stays flat, but it
+            // is a counter like the others.
+            let counter = m.data.result.iter().any(|s| {
+                let v: Vec<f64> = numbers(s).iter().map(|p| p.1).collect();
+                shape(&v, 1e6) == Shape::Counter
+            });
+            let sh = if counter { Shape::Counter } else { Shape::Rate };
             for s in &m.data.result {
                 let Some(w) = workload_of_labels(ctx, &s.metric) else {
                     continue;
                 };
-                let points = rates(&numbers(s));
+                let points = per_second(&numbers(s), sh);
                 let failed = is_server_error(&s.metric);
                 let e = requests
                     .entry(w)
@@ -123,9 +140,8 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             .filter(|(_, t)| *t > 0.0)
             .map(|(at, t)| {
                 let f = failed
-                    .iter()
-                    .find(|(ft, _)| ft == at)
-                    .map(|p| p.1)
+                    .binary_search_by_key(at, |p| p.0)
+                    .map(|i| failed[i].1)
                     .unwrap_or(0.0);
                 (*at, f / t)
             })
@@ -164,15 +180,29 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
 /// Latency points per workload of one metric: a quantile as stored, a histogram's buckets
 /// (the 90th percentile of each step, from the buckets' rates), or a summary's mean.
 fn latency_series(ctx: &Ctx, lower: &str, result: &[Series]) -> Vec<(ObjectRef, Points)> {
-    let scale = if lower.contains("milli") || lower.ends_with("_ms") {
+    let base = lower
+        .trim_end_matches("_bucket")
+        .trim_end_matches("_sum")
+        .trim_end_matches("_count");
+    let scale = if base.contains("milli") || base.ends_with("_ms") {
         0.001
     } else {
         1.0
     };
     let mut out = Vec::new();
     if lower.ends_with("_bucket") {
-        // (workload, labels without `le`) → le → rates.
-        let mut groups: BTreeMap<(ObjectRef, String), Vec<(f64, Points)>> = BTreeMap::new();
+        // Buckets are counters (stored raw, or as rates): the metric's `+Inf` buckets,
+        // which grow whenever a request is served, tell which, for all of them.
+        let counter = result.iter().any(|s| {
+            s.metric.get("le").and_then(|l| parse_le(l)) == Some(f64::INFINITY) && {
+                let v: Vec<f64> = numbers(s).iter().map(|p| p.1).collect();
+                shape(&v, 1e6) != Shape::Rate
+            }
+        });
+        let sh = if counter { Shape::Counter } else { Shape::Rate };
+        // Summed per workload and bound, as `histogram_quantile(0.9, sum by (le) (…))`:
+        // one rarely used slow path does not make the workload slow.
+        let mut groups: BTreeMap<ObjectRef, Buckets> = BTreeMap::new();
         for s in result {
             let Some(le) = s.metric.get("le").and_then(|l| parse_le(l)) else {
                 continue;
@@ -180,30 +210,21 @@ fn latency_series(ctx: &Ctx, lower: &str, result: &[Series]) -> Vec<(ObjectRef, 
             let Some(w) = workload_of_labels(ctx, &s.metric) else {
                 continue;
             };
-            let key: String = s
-                .metric
-                .iter()
-                .filter(|(k, _)| k.as_str() != "le")
-                .map(|(k, v)| format!("{k}={v},"))
-                .collect();
-            groups.entry((w, key)).or_default().push((le, numbers(s)));
+            let bucket = groups
+                .entry(w)
+                .or_default()
+                .entry(le.to_bits())
+                .or_insert((le, BTreeMap::new()));
+            for (t, v) in per_second(&numbers(s), sh) {
+                *bucket.1.entry(t).or_default() += v;
+            }
         }
-        for ((w, _), mut buckets) in groups {
-            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-            // Buckets are counters (stored raw, or as rates): the largest bucket, which
-            // grows whenever any request is served, tells which, for all of them.
-            let values: Vec<f64> = buckets
-                .last()
-                .map(|(_, p)| p.iter().map(|x| x.1).collect())
-                .unwrap_or_default();
-            let sh = match shape(&values, 1e6) {
-                Shape::Unknown => Shape::Counter,
-                s => s,
-            };
-            let buckets: Vec<(f64, Points)> = buckets
-                .into_iter()
-                .map(|(le, p)| (le, per_second(&p, sh)))
+        for (w, by_le) in groups {
+            let mut buckets: Vec<(f64, Points)> = by_le
+                .into_values()
+                .map(|(le, pts)| (le, pts.into_iter().collect()))
                 .collect();
+            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
             let points = quantile_points(&buckets, 0.9)
                 .into_iter()
                 .map(|(t, v)| (t, v * scale))
@@ -244,7 +265,10 @@ fn quantile_points(buckets: &[(f64, Points)], q: f64) -> Points {
     for (t, _) in first {
         let counts: Vec<(f64, f64)> = buckets
             .iter()
-            .filter_map(|(le, pts)| pts.iter().find(|p| p.0 == *t).map(|p| (*le, p.1)))
+            .filter_map(|(le, pts)| {
+                let i = pts.binary_search_by_key(t, |p| p.0).ok()?;
+                Some((*le, pts[i].1))
+            })
             .collect();
         let Some(&(_, total)) = counts.last() else {
             continue;
@@ -318,6 +342,13 @@ fn step(points: &[(i64, f64)]) -> Option<Step> {
 fn change_point(points: &[(i64, f64)]) -> Option<(usize, f64, f64)> {
     const SIDE: usize = 3;
     let n = points.len();
+    // Quadratic in the points: a long series is looked at in at most MAX_POINTS steps.
+    if n > MAX_POINTS {
+        let stride = n.div_ceil(MAX_POINTS);
+        let thin: Points = points.iter().step_by(stride).copied().collect();
+        let (i, b, a) = change_point(&thin)?;
+        return Some(((i * stride).min(n - 1), b, a));
+    }
     if n < 2 * SIDE {
         return None;
     }
@@ -377,16 +408,29 @@ pub(super) fn workload_of_labels(
     if labels.get("reporter").is_some_and(|r| r == "source") {
         return None;
     }
+    let index = ctx.snap.index();
+    // A proxy's series about its backends (ingress-nginx scraped by kube-prometheus:
+    // `exported_namespace`/`exported_service`, or its own `service` label beside the
+    // controller's `pod`): the backend's, never the proxy's.
+    if let (Some(ns), Some(svc)) = (
+        labels.get("exported_namespace"),
+        labels.get("exported_service"),
+    ) {
+        return backend(ctx, ns, svc);
+    }
     let ns = get(&[
         "destination_workload_namespace",
         "namespace",
         "kubernetes_namespace",
-        "exported_namespace",
     ])?;
-    let index = ctx.snap.index();
+    if labels.contains_key("ingress") {
+        return backend(ctx, &ns, labels.get("service")?);
+    }
     if let Some(pod) = get(&["pod", "kubernetes_pod_name", "pod_name"]) {
-        if !index.by_name("Pod", &ns, &pod).is_empty() {
-            return Some(ctx.workload(&ObjectRef::new("Pod", &ns, &pod)));
+        // Pods replaced since keep their series: their workload by name (`Ctx::workload`).
+        let w = ctx.workload(&ObjectRef::new("Pod", &ns, &pod));
+        if w.kind != "Pod" || !index.by_name("Pod", &ns, &pod).is_empty() {
+            return Some(w);
         }
     }
     let name = get(&[
@@ -403,7 +447,12 @@ pub(super) fn workload_of_labels(
             return Some(ObjectRef::new(kind, &ns, &name));
         }
     }
-    let svc = ObjectRef::new("Service", &ns, &name);
+    backend(ctx, &ns, &name)
+}
+
+/// The workload behind a Service.
+fn backend(ctx: &Ctx, ns: &str, service: &str) -> Option<ObjectRef> {
+    let svc = ObjectRef::new("Service", ns, service);
     ctx.rel
         .service_map()
         .node(&svc)
@@ -412,30 +461,68 @@ pub(super) fn workload_of_labels(
 
 /// Node TCP retransmissions that stepped up: the network under the node degraded.
 fn retransmits(ctx: &Ctx, name: &str, result: &[Series], out: &mut Vec<Hit>) {
+    // Segments sent, per instance: retransmits are judged as a share of them, so that more
+    // traffic alone is no degradation.
+    let sent: BTreeMap<String, Points> = ctx
+        .snap
+        .prometheus
+        .get("node_netstat_Tcp_OutSegs")
+        .and_then(|raw| serde_json::from_str::<Matrix>(raw.get()).ok())
+        .map(|m| {
+            m.data
+                .result
+                .iter()
+                .filter_map(|s| Some((s.metric.get("instance")?.clone(), rates(&numbers(s)))))
+                .collect()
+        })
+        .unwrap_or_default();
     for s in result {
         let Some(node) = node_of_labels(ctx, &s.metric) else {
             continue;
         };
         let points = rates(&numbers(s));
-        let Some(st) = step(&points) else { continue };
-        if st.ratio() < 3.0 || st.after < 1.0 {
-            continue;
-        }
+        let share = s
+            .metric
+            .get("instance")
+            .and_then(|i| sent.get(i))
+            .map(|out| {
+                points
+                    .iter()
+                    .filter_map(|(t, r)| {
+                        let i = out.binary_search_by_key(t, |p| p.0).ok()?;
+                        (out[i].1 > 0.0).then(|| (*t, r / out[i].1))
+                    })
+                    .collect::<Points>()
+            });
+        let st = match &share {
+            // At least 1% of segments retransmitted after the step.
+            Some(share) => step(share).filter(|st| st.ratio() >= 3.0 && st.after >= 0.01),
+            // Without the segments sent, only a large absolute step.
+            None => step(&points).filter(|st| st.ratio() >= 3.0 && st.after >= 10.0),
+        };
+        let Some(st) = st else { continue };
+        let unit = |v: f64| {
+            if share.is_some() {
+                format!("{:.1}% of its TCP segments", v * 100.0)
+            } else {
+                format!("{v:.0} TCP segments a second")
+            }
+        };
         out.push(
             Hit::new(node.clone(), "NodeNetworkDegraded", Severity::Warning, 0.6)
                 .msg(format!(
-                    "node {} retransmits {:.0} TCP segments a second since {} ({} ago), {:.1}x before",
+                    "node {} retransmits {} since {} ({} ago), {:.1}x before",
                     node.name,
-                    st.after,
+                    unit(st.after),
                     fmt_ts(st.onset),
-                    human_duration(ctx.now - st.onset),
+                    human_duration(ctx.now.saturating_sub(st.onset)),
                     st.ratio()
                 ))
                 .since(Some(st.onset))
                 .ev(
                     "metric",
                     format!("prometheus {name}"),
-                    format!("{:.1}/s before, {:.1}/s after", st.before, st.after),
+                    format!("{} before, {} after", unit(st.before), unit(st.after)),
                     Some(st.onset),
                 ),
         );
@@ -527,11 +614,13 @@ pub(super) fn latency_origin(ctx: &Ctx, hits: &mut [Hit]) {
         }
         let Some(since) = h.since else { continue };
         let callees: Vec<ObjectRef> = map.depends_on(&h.subject).into_iter().cloned().collect();
-        // A callee slowed first: this one only waits for it (and stays a weak cause).
-        if callees
-            .iter()
-            .any(|c| trouble.get(c).is_some_and(|t| *t <= since + TOGETHER))
-        {
+        // A callee slowed first (within half an hour before, or together): this one only
+        // waits for it (and stays a weak cause).
+        if callees.iter().any(|c| {
+            trouble
+                .get(c)
+                .is_some_and(|t| *t <= since + TOGETHER && *t >= since - 6 * TOGETHER)
+        }) {
             continue;
         }
         if explained.contains_key(&h.subject) {

@@ -18,8 +18,8 @@
 //!
 //! Ties are broken by subject (kind, namespace, name). A candidate needs an intrinsic
 //! weight of at least 0.3 and a score of at least [`MIN_SCORE`] to be reported; when none
-//! reaches it, the best candidate whose category the symptom favours and that scores at
-//! least [`PROMOTED`] is reported alone. Failures that are over (`detect::currency`) are
+//! reaches it and no current finding is critical, the best candidate whose category the
+//! symptom favours and that scores at least [`PROMOTED`] is reported alone. Failures that are over (`detect::currency`) are
 //! `Info` and take no part; one kept as a bridge between current failures carries the
 //! chain but is never a candidate. A workload scaled to 0 is a candidate only when
 //! something failing points at it or depends on it.
@@ -304,8 +304,12 @@ pub fn rank(
         });
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.subject.cmp(&b.subject)));
-    // Nothing strong enough: the finding that fits the symptom, alone, is the answer.
-    if out.first().is_some_and(|c| c.score < MIN_SCORE) {
+    // Nothing strong enough and nothing critical: the warning-level finding that fits the
+    // symptom, alone, is the answer.
+    let critical = hits
+        .iter()
+        .any(|h| h.severity == Severity::Critical && h.resolved.is_none());
+    if !critical && out.first().is_some_and(|c| c.score < MIN_SCORE) {
         let fits = out
             .iter()
             .find(|c| c.score >= PROMOTED && symptom.favours(c.category))
