@@ -331,11 +331,17 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
     crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
+    // Failures whose object has recovered are history, not causes: judged per event, pod
+    // and line group before merging, so that yesterday's burst and today's stay apart.
+    crate::timing::phase("detect: current or resolved", || {
+        currency::mark(ctx, &mut hits, &stats)
+    });
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
-    // seeing one problem): earliest onset, highest severity, evidence united.
-    let mut merged: BTreeMap<(ObjectRef, &'static str), Hit> = BTreeMap::new();
+    // seeing one problem), history apart from what is current: earliest onset, highest
+    // severity, evidence united.
+    let mut merged: BTreeMap<(ObjectRef, &'static str, bool), Hit> = BTreeMap::new();
     for h in hits {
-        match merged.entry((h.subject.clone(), h.kind)) {
+        match merged.entry((h.subject.clone(), h.kind, h.resolved.is_some())) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert(h);
             }
@@ -356,6 +362,14 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
                 // One representative path (the first pod's) is enough for the chain.
                 if m.via.is_empty() {
                     m.via = h.via;
+                }
+                if let (Some(a), Some(b)) = (m.resolved.as_mut(), h.resolved) {
+                    if b.at > a.at {
+                        *a = Resolution {
+                            was: a.was.max(b.was),
+                            ..b
+                        };
+                    }
                 }
             }
         }
@@ -379,10 +393,6 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
             h
         })
         .collect();
-    // Failures whose object has recovered are history, not causes.
-    crate::timing::phase("detect: current or resolved", || {
-        currency::mark(ctx, &mut hits, &stats)
-    });
     // After currency: only current trouble explains a slowdown.
     crate::timing::phase("detect: latency origin", || {
         series::latency_origin(ctx, &mut hits)
