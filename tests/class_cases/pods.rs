@@ -249,8 +249,45 @@ fn storage_quota(current: bool) -> Cluster {
     c
 }
 
+/// A CronJob whose run failed; `recovered`: a later run succeeded and the failed Job is
+/// only kept by `failedJobsHistoryLimit`.
+fn cronjob_failed_run(recovered: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("ledger-api", 2, &[]);
+    let last_ok = if recovered { ago(60 * 2) } else { ago(60 * 50) };
+    c.objects.push(json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "settlement-export", "namespace": "payments", "uid": "cj-1", "creationTimestamp": ago(60 * 24 * 60)},
+        "spec": {"schedule": "0 * * * *", "failedJobsHistoryLimit": 1, "successfulJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "export", "image": "ghcr.io/acme/export:1.4.0"}]}}}}},
+        "status": {"lastScheduleTime": ago(30), "lastSuccessfulTime": last_ok}}));
+    c.objects.push(json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "settlement-export-29318520", "namespace": "payments", "uid": "job-cj", "creationTimestamp": ago(60 * 26),
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "settlement-export", "uid": "cj-1", "controller": true}]},
+        "spec": {"backoffLimit": 1, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "export", "image": "ghcr.io/acme/export:1.4.0"}]}}},
+        "status": {"failed": 2, "startTime": ago(60 * 26), "conditions": [
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastTransitionTime": ago(60 * 26 - 5)}]}}));
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "cronjob-run-failing",
+            symptom: "settlement exports are missing",
+            cluster: cronjob_failed_run(false),
+            want: Some("CronJob/settlement-export"),
+            never: &[],
+            category: Some("JobFailed"),
+        },
+        Case {
+            name: "cronjob-failed-yesterday-ran-since (twin)",
+            symptom: "settlement exports are missing",
+            cluster: cronjob_failed_run(true),
+            want: None,
+            never: &["JobFailed"],
+            category: None,
+        },
         Case {
             name: "sandbox-oom-memory-limit-too-low",
             symptom: "receipts are not generated",

@@ -66,6 +66,8 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit], logs: &super::LogStats) {
         }
         let resolution = if h.subject.kind == "Node" {
             node_resolution(ctx, h)
+        } else if h.subject.kind == "CronJob" && matches!(h.kind, "JobFailed" | "OOMKilled") {
+            cronjob_succeeded_since(ctx, h)
         } else if matches!(h.kind, "UnboundedMemoryUse" | "EphemeralStorageExhaustion") {
             let w = h.subject.clone();
             let hl = health
@@ -311,6 +313,29 @@ fn pod_started(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     (first > last).then(|| Resolution {
         at: Some(first),
         why: format!("pod {} has been running since {}", pod.name, fmt_ts(first)),
+        was: h.severity,
+    })
+}
+
+/// A CronJob's failed run followed by a successful one (`status.lastSuccessfulTime`
+/// after the failure): the failed Job kept by `failedJobsHistoryLimit` is history.
+fn cronjob_succeeded_since(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    let failed = h.since?;
+    let v = ctx
+        .snap
+        .index()
+        .by_name("CronJob", &h.subject.namespace, &h.subject.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    let ok = jstr(&v, &["status", "lastSuccessfulTime"]).and_then(parse_ts)?;
+    (ok > failed).then(|| Resolution {
+        at: Some(ok),
+        why: format!(
+            "CronJob {} ran successfully since, at {}",
+            h.subject.name,
+            fmt_ts(ok)
+        ),
         was: h.severity,
     })
 }

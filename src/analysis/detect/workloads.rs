@@ -462,12 +462,32 @@ fn jobs(ctx: &Ctx, out: &mut Vec<Hit>) {
                             jref.name
                         ),
                     ),
-                    None => (
-                        "JobFailed",
-                        0.6,
-                        Severity::Warning,
-                        format!("Job {} failed: {reason} {msg}", jref.name),
-                    ),
+                    None => {
+                        // A CronJob with no success since this run started: its runs keep
+                        // failing, not one bad night.
+                        let started = jstr(&v, &["status", "startTime"]).and_then(parse_ts);
+                        let stuck = owner.kind == "CronJob"
+                            && started
+                                .is_some_and(|s| last_success(ctx, &owner).is_none_or(|ok| ok < s));
+                        if stuck {
+                            (
+                                "JobFailed",
+                                0.75,
+                                Severity::Critical,
+                                format!(
+                                    "Job {} failed ({reason} {msg}) and CronJob {} has not succeeded since",
+                                    jref.name, owner.name
+                                ),
+                            )
+                        } else {
+                            (
+                                "JobFailed",
+                                0.6,
+                                Severity::Warning,
+                                format!("Job {} failed: {reason} {msg}", jref.name),
+                            )
+                        }
+                    }
                 };
                 let mut h = Hit::new(owner, kind, sev, cause).msg(text).since(at).ev(
                     "status",
@@ -518,4 +538,16 @@ fn oom_killed_pod(ctx: &Ctx, job: &ObjectRef) -> Option<(String, String, String)
         }
     }
     None
+}
+
+/// When a CronJob last ran successfully (`status.lastSuccessfulTime`).
+fn last_success(ctx: &Ctx, cronjob: &ObjectRef) -> Option<i64> {
+    let v = ctx
+        .snap
+        .index()
+        .by_name("CronJob", &cronjob.namespace, &cronjob.name)
+        .first()
+        .and_then(|id| ctx.snap.get(*id))?
+        .value();
+    jstr(&v, &["status", "lastSuccessfulTime"]).and_then(parse_ts)
 }
