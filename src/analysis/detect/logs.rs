@@ -223,6 +223,11 @@ const FIRST_WORDS: &[&str] = &[
     "getaddrinfo enotfound",
     "connection is not available",
     "communications link failure",
+    "no healthy upstream",
+    "connection_failure",
+    " uf ",
+    " uh ",
+    " ut ",
     "exception: ",
     "exception$",
     "too many clients",
@@ -346,8 +351,20 @@ fn classify_by(has: &dyn Fn(&str) -> bool, lower: &str, status: Option<u16>) -> 
         return Some(Signature::Timeout);
     }
     // MySQL's JDBC driver says `Communications link failure` for a server it cannot reach.
-    if has("connection refused") || has("econnrefused") || has("communications link failure") {
+    // Envoy (Istio's sidecar) logs its response flags: UF, a failed upstream connection;
+    // UH, no healthy upstream (no ready endpoint); UT, an upstream timeout.
+    if has("connection refused")
+        || has("econnrefused")
+        || has("communications link failure")
+        || has("no healthy upstream")
+        || has("connection_failure")
+        || has(" uf ")
+        || has(" uh ")
+    {
         return Some(Signature::Refused);
+    }
+    if has(" ut ") {
+        return Some(Signature::Timeout);
     }
     if has("connection reset") || has("econnreset") || has("broken pipe") {
         return Some(Signature::Reset);
@@ -1105,6 +1122,19 @@ mod tests {
                 Error,
             ),
             ("curl: (6) Could not resolve host: payments.internal", Dns),
+            // Envoy / istio-proxy access log lines with their response flags.
+            (
+                "[2026-10-03T09:29:10.123Z] \"GET /api/stock HTTP/1.1\" 503 UF upstream_reset_before_response_started{connection_failure} - \"-\" 0 91 2 - \"-\" \"curl/8.5.0\" \"5c1f\" \"inventory.payments.svc.cluster.local\" \"10.244.1.5:8080\" outbound|80||inventory.payments.svc.cluster.local - 10.96.14.12:80 10.244.0.7:51234 - default",
+                Refused,
+            ),
+            (
+                "[2026-10-03T09:29:11.001Z] \"GET /api/stock HTTP/1.1\" 503 UH no_healthy_upstream - \"-\" 0 19 0 - \"-\" \"curl/8.5.0\" \"5c20\" \"inventory.payments.svc.cluster.local\" \"-\" outbound|80||inventory.payments.svc.cluster.local - 10.96.14.12:80 10.244.0.7:51236 - default",
+                Refused,
+            ),
+            (
+                "[2026-10-03T09:29:12.001Z] \"POST /pay HTTP/1.1\" 504 UT response_timeout - \"-\" 120 24 15001 - \"-\" \"okhttp/4.12\" \"5c21\" \"payments:8080\" \"10.244.2.9:8080\" outbound|8080||payments.payments.svc.cluster.local - 10.96.14.20:8080 10.244.0.7:40000 - default",
+                Timeout,
+            ),
             ("Error: getaddrinfo ENOTFOUND redis-master", Dns),
             (
                 "Caused by: java.net.ConnectException: Connection refused",
@@ -1175,7 +1205,7 @@ mod tests {
             // Envoy
             (
                 "[2024-05-01T10:05:00.000Z] \"GET /api/cart HTTP/1.1\" 503 UF,URX upstream_reset_before_response_started{connection_failure} - \"-\" 0 91 30 - \"-\" \"curl/8.5.0\" \"5e1c3b2a-1f0e-4d7c-9a8b-7c6d5e4f3a2b\" \"cart:8080\" \"10.244.1.17:8080\"",
-                Http5xx,
+                Refused,
             ),
             (
                 "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
