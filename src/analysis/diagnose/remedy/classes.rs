@@ -137,20 +137,24 @@ pub(super) fn remedies(
             let mut how = Vec::new();
             for (resource, asked, largest, node) in facts.oversized_requests(w) {
                 let r = Quantity::of(&resource);
-                // Leave a tenth of the node to DaemonSets and system pods.
-                let fit = r.format(largest * 0.9);
+                // Leave a tenth of the node to DaemonSets and system pods; every container
+                // shrinks by the same factor, so that together they fit.
+                let fit = largest * 0.9;
+                let factor = if asked > 0.0 { fit / asked } else { 1.0 };
                 how.push(format!(
-                    "{resource}: asks {}, the largest node ({node}) allocates {}; 90% of that is {fit}",
+                    "{resource}: the pod asks {}, the largest node ({node}) allocates {}; 90% of that is {}, so each container's request × {factor:.2}",
                     r.format(asked),
-                    r.format(largest)
+                    r.format(largest),
+                    r.format(fit)
                 ));
-                for c in facts
-                    .containers(w)
-                    .iter()
-                    .filter(|c| !c.init && c.request(&resource).is_some())
-                {
+                for c in facts.containers(w).iter().filter(|c| !c.init) {
+                    let Some(now) = c.request(&resource).and_then(|q| r.parse(q)) else {
+                        continue;
+                    };
+                    // Rounded up to a clean quantity: the tenth left free absorbs it.
+                    let new = r.format(now * factor);
                     steps.push(format!(
-                        "kubectl set resources {wk}{wn} -c {} --requests={resource}={fit}   # and a limit no lower",
+                        "kubectl set resources {wk}{wn} -c {} --requests={resource}={new}   # and a limit no lower",
                         c.name
                     ));
                 }
