@@ -265,7 +265,20 @@ fn quiet_since(h: &Hit, logs: &super::LogStats) -> Option<Resolution> {
         return None;
     }
     let (first, last) = (h.since?, h.until?);
-    let stream_end = logs.workloads.get(&h.subject)?.last?;
+    let wl = logs.workloads.get(&h.subject)?;
+    // The same container's stream: a sidecar that keeps logging says nothing of the app.
+    let container = h.evidence.iter().find_map(|e| {
+        let file = e.location.rsplit('/').next()?;
+        Some(
+            file.trim_end_matches(".log")
+                .trim_end_matches(".previous")
+                .to_string(),
+        )
+    });
+    let stream_end = match container.and_then(|c| wl.container_last.get(&c).copied()) {
+        Some(t) => t,
+        None => wl.last?,
+    };
     let interval = (last - first).max(0) / (log_count(h).max(2) - 1);
     if stream_end - last < (10 * interval).max(1800) {
         return None;
@@ -992,6 +1005,39 @@ mod tests {
         let h = hits(objects);
         let f = find(&h, "LivenessProbeFailing", "web");
         assert_eq!(f.severity, Severity::Info, "{f:#?}");
+    }
+
+    #[test]
+    fn log_failures_are_quiet_only_if_their_own_container_logged_on() {
+        use super::super::logs::{LogStats, WorkloadLogs};
+        let w = crate::engine::ObjectRef::new("Deployment", "prod", "refunds");
+        let t0 = 1_000_000;
+        let h = Hit::new(w.clone(), "ConnectionErrors", Severity::Critical, 0.3)
+            .msg("refunds: 40 log lines with connections refused")
+            .since(Some(t0))
+            .until(Some(t0 + 600))
+            .ev(
+                "log",
+                "logs/prod/refunds-5d8f7c9b4-x7k2p/refunds.log",
+                "connection refused",
+                Some(t0),
+            );
+        let stats = |app_last: i64| {
+            let mut wl = WorkloadLogs {
+                last: Some(t0 + 7200),
+                ..Default::default()
+            };
+            wl.container_last.insert("refunds".into(), app_last);
+            wl.container_last.insert("istio-proxy".into(), t0 + 7200);
+            let mut s = LogStats::default();
+            s.workloads.insert(w.clone(), wl);
+            s
+        };
+        // The app stopped logging with its last error; only the sidecar went on.
+        assert!(super::quiet_since(&h, &stats(t0 + 600)).is_none());
+        // The app went on logging for two hours without the error.
+        let r = super::quiet_since(&h, &stats(t0 + 7200)).unwrap();
+        assert!(r.why.contains("kept logging"), "{}", r.why);
     }
 
     #[test]

@@ -144,6 +144,21 @@ impl<'s> LogWork<'s> {
                 });
             let file = key.bundle_path();
             let group = &mut groups[g];
+            // When this container last logged: its last line with a time (read from the
+            // end, usually the very last line).
+            if let Some(t) = text
+                .lines()
+                .rev()
+                .take(50)
+                .find_map(|l| super::logs::line_time(l, &self.year))
+            {
+                let e = group
+                    .logs
+                    .container_last
+                    .entry(key.container.clone())
+                    .or_insert(t);
+                *e = (*e).max(t);
+            }
             for line in text.lines() {
                 scan_line(
                     line,
@@ -331,6 +346,10 @@ fn absorb(into: &mut WorkloadLogs, from: WorkloadLogs, mut earlier: impl FnMut(S
     }
     into.first = min_opt(into.first, from.first);
     into.last = max_opt(into.last, from.last);
+    for (c, t) in from.container_last {
+        let e = into.container_last.entry(c).or_insert(t);
+        *e = (*e).max(t);
+    }
     into.latency.absorb(from.latency);
     for (sig, s) in from.sigs {
         let take_sample = earlier(sig);

@@ -90,6 +90,8 @@ pub struct WorkloadLogs {
     pub sigs: BTreeMap<Signature, SigStat>,
     pub first: Option<i64>,
     pub last: Option<i64>,
+    /// When each container (by name) last logged a line with a time.
+    pub container_last: BTreeMap<String, i64>,
     /// Durations of the logged requests, over time.
     pub latency: super::latency::Latency,
 }
