@@ -34,6 +34,10 @@ fn expected_steps(case: &str) -> &'static [&'static str] {
         "request-beyond-any-node" => &["-c risk-model --requests=memory=13824Mi"],
         "hostpath-type-mount-failure" => &["reason=FailedMount"],
         "scheduler-not-running" => &["component=kube-scheduler"],
+        "chaos-mesh-network-delay" => &[
+            "kubectl annotate networkchaos/inventory-latency -n payments experiment.chaos-mesh.org/pause=true",
+        ],
+        "istio-virtualservice-abort" => &["\"path\":\"/spec/http/0/fault\""],
         _ => &[],
     }
 }
@@ -331,5 +335,6 @@ fn more_cases() -> Vec<Case> {
         .into_iter()
         .chain(class_cases::network::cases())
         .chain(class_cases::series::cases())
+        .chain(class_cases::injected::cases())
         .collect()
 }

@@ -1,5 +1,6 @@
 //! The failure-class fixtures, by where the failure shows.
 
+pub mod injected;
 pub mod network;
 pub mod pods;
 pub mod series;

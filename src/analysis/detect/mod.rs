@@ -15,6 +15,7 @@ mod addresses;
 mod certificates;
 mod currency;
 mod events;
+mod injected;
 mod latency;
 mod load;
 mod log_scan;

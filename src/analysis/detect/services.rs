@@ -282,6 +282,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
     }
     ingresses(ctx, out);
     super::certificates::detect(ctx, out);
+    super::injected::detect(ctx, out);
 }
 
 /// A Service port whose target the pods open, but only for another protocol (a UDP

@@ -244,6 +244,58 @@ pub(super) fn remedies(
                 rollback: vec![format!("kubectl scale {wk}{wn} --replicas=0")],
             }]
         }
+        "FaultInjection" => {
+            let sources: Vec<ObjectRef> = facts
+                .via()
+                .into_iter()
+                .filter(|v| {
+                    v.kind.ends_with("Chaos")
+                        || matches!(v.kind.as_str(), "ChaosEngine" | "VirtualService")
+                })
+                .collect();
+            let mut steps = Vec::new();
+            let mut rollback = Vec::new();
+            for src in &sources {
+                let (sk, sn) = (kind_arg(src), ns(src));
+                if src.kind == "VirtualService" {
+                    for i in facts.fault_routes(src) {
+                        steps.push(format!(
+                            "kubectl patch {sk}{sn} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/spec/http/{i}/fault\"}}]'"
+                        ));
+                    }
+                    rollback.push(format!("kubectl apply -f virtualservice-before.yaml   # saved with kubectl get {sk}{sn} -o yaml > virtualservice-before.yaml"));
+                } else if src.kind == "ChaosEngine" {
+                    steps.push(format!("kubectl patch {sk}{sn} --type=merge -p '{{\"spec\":{{\"engineState\":\"stop\"}}}}'"));
+                    rollback.push(format!("kubectl patch {sk}{sn} --type=merge -p '{{\"spec\":{{\"engineState\":\"active\"}}}}'"));
+                } else {
+                    steps.push(format!("kubectl annotate {sk}{sn} experiment.chaos-mesh.org/pause=true   # or kubectl delete {sk}{sn}"));
+                    rollback.push(format!(
+                        "kubectl annotate {sk}{sn} experiment.chaos-mesh.org/pause-"
+                    ));
+                }
+            }
+            vec![Remedy {
+                title: format!(
+                    "Stop the fault injected into {}{}",
+                    w.name,
+                    sources
+                        .first()
+                        .map(|s| format!(" by {} {}", s.kind, s.name))
+                        .unwrap_or_default()
+                ),
+                why: format!(
+                    "the symptom is a fault someone injected on purpose and left running: {}",
+                    facts.first_message()
+                ),
+                risk: "low",
+                horizon: "immediate",
+                success: 0.95,
+                effect: "the workload answers normally as soon as the fault is removed".into(),
+                steps,
+                verify: vec![pods.to_string()],
+                rollback,
+            }]
+        }
         _ => Vec::new(),
     }
 }
@@ -319,6 +371,24 @@ impl Facts<'_> {
             }
         }
         out
+    }
+
+    /// The indexes of a VirtualService's HTTP routes that inject a fault.
+    fn fault_routes(&self, vs: &ObjectRef) -> Vec<usize> {
+        self.object(vs)
+            .and_then(|v| {
+                v.pointer("/spec/http")
+                    .and_then(|h| h.as_array())
+                    .map(|routes| {
+                        routes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| r.get("fault").is_some())
+                            .map(|(i, _)| i)
+                            .collect()
+                    })
+            })
+            .unwrap_or_default()
     }
 
     /// The scheduler a workload's pods name.

@@ -702,6 +702,7 @@ fn no_remedy_of_any_category_carries_a_placeholder() {
     const CATEGORIES: &[&str] = &[
         "MemoryLimitTooLow",
         "LatencyIncrease",
+        "FaultInjection",
         "FailedMount",
         "SandboxCreationFailed",
         "RequestExceedsNodeCapacity",
