@@ -34,6 +34,10 @@ fn expected_steps(case: &str) -> &'static [&'static str] {
         "request-beyond-any-node" => &["-c risk-model --requests=memory=13824Mi"],
         "hostpath-type-mount-failure" => &["reason=FailedMount"],
         "scheduler-not-running" => &["component=kube-scheduler"],
+        "network-policy-blocks-a-caller" => &[
+            "\"path\":\"/spec/ingress/-\"",
+            "\"app.kubernetes.io/name\":\"settlement\"",
+        ],
         "chaos-mesh-network-delay" => &[
             "kubectl annotate networkchaos/inventory-latency -n payments experiment.chaos-mesh.org/pause=true",
         ],

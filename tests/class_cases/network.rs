@@ -347,6 +347,22 @@ fn liveness_kills(killed: bool) -> Cluster {
 pub fn cases() -> Vec<Case> {
     vec![
         Case {
+            name: "network-policy-blocks-a-caller",
+            symptom: "settlements time out",
+            cluster: network_policy(true),
+            want: Some("NetworkPolicy/ledger-ingress"),
+            never: &[],
+            category: Some("NetworkPolicyBlocks"),
+        },
+        Case {
+            name: "network-policy-admits-the-caller (twin)",
+            symptom: "settlements time out",
+            cluster: network_policy(false),
+            want: None, // settlement's timeouts alone name no cause
+            never: &["NetworkPolicyBlocks"],
+            category: None,
+        },
+        Case {
             name: "liveness-kills-a-slow-starter",
             symptom: "reports are not generated",
             cluster: liveness_kills(true),
@@ -477,4 +493,40 @@ pub fn cases() -> Vec<Case> {
             category: None,
         },
     ]
+}
+
+/// A NetworkPolicy isolating the ledger for ingress, admitting only the reporting app,
+/// while settlement calls it and times out (twin: the policy admits settlement too, whose
+/// calls time out all the same).
+pub fn network_policy(blocks: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("ledger", 2, &[])
+        .app(
+            "reporting",
+            1,
+            &[("LEDGER_URL", "http://ledger.payments.svc.cluster.local")],
+        )
+        .app(
+            "settlement",
+            2,
+            &[("LEDGER_URL", "http://ledger.payments.svc.cluster.local")],
+        );
+    let mut from =
+        vec![json!({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "reporting"}}})];
+    if !blocks {
+        from.push(
+            json!({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "settlement"}}}),
+        );
+    }
+    c.objects.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "ledger-ingress", "namespace": "payments", "uid": "np-1", "creationTimestamp": ago(33)},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ledger"}}, "policyTypes": ["Ingress"],
+                 "ingress": [{"from": from, "ports": [{"protocol": "TCP", "port": 8080}]}]}}));
+    // The calls time out either way: the twin's policy admits them, so it is not the cause.
+    let ip = c.cluster_ip("ledger");
+    let line = format!(
+        "level=error msg=\"POST /v1/entries failed\" upstream=ledger err=\"dial tcp {ip}:80: i/o timeout\""
+    );
+    c.log("settlement", &lines_until(&line, 30, 0));
+    c
 }

@@ -65,6 +65,7 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         let failing = out.iter().find(|h| {
             h.subject == w
                 && h.kind == "DNSResolutionFailures"
+                && h.resolved.is_none()
                 && h.evidence
                     .iter()
                     .any(|e| names_host(&e.text, &host) || names_host(&e.text, &svc))

@@ -21,6 +21,7 @@ mod load;
 mod log_scan;
 mod logs;
 mod metrics;
+mod netpol;
 mod nodes;
 mod pods;
 mod probes;
@@ -328,14 +329,18 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
         )
     });
     hits.extend(others.into_iter().flatten());
-    // Last: they read the other detectors' hits.
+    // Last: it reads the other detectors' hits.
     crate::timing::phase("detect: load", || load::detect(ctx, &mut hits));
-    crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
     hits.retain(|h| ctx.in_scope(&h.subject.namespace) && ctx.recent(h.since));
     // Failures whose object has recovered are history, not causes: judged per event, pod
     // and line group before merging, so that yesterday's burst and today's stay apart.
     crate::timing::phase("detect: current or resolved", || {
         currency::mark(ctx, &mut hits, &stats)
+    });
+    // After currency: they read which failures are current.
+    crate::timing::phase("detect: addresses", || addresses::detect(ctx, &mut hits));
+    crate::timing::phase("detect: network policies", || {
+        netpol::detect(ctx, &mut hits)
     });
     // Merge hits of one kind on one subject (several pods of a workload, several detectors
     // seeing one problem), history apart from what is current: earliest onset, highest

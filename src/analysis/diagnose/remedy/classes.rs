@@ -296,6 +296,60 @@ pub(super) fn remedies(
                 rollback,
             }]
         }
+        "NetworkPolicyBlocks" => {
+            let message = facts.first_message();
+            let via = facts.via();
+            let np = facts
+                .findings()
+                .find(|h| h.kind == "NetworkPolicyBlocks")
+                .map(|h| h.subject.clone());
+            let Some(np) = np else { return Vec::new() };
+            let (nk, nn) = (kind_arg(&np), ns(&np));
+            let caller = via
+                .iter()
+                .rev()
+                .find(|v| v.kind != "NetworkPolicy")
+                .cloned();
+            let labels = caller
+                .as_ref()
+                .and_then(|c| facts.object(c))
+                .and_then(|v| v.pointer("/spec/selector/matchLabels").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let dns = message.contains("DNS");
+            let egress = message.contains(" send nothing ") || dns;
+            let rule = if dns {
+                serde_json::json!({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]})
+            } else if egress {
+                serde_json::json!({"to": [{"podSelector": {"matchLabels": labels_of_target(facts, &via)}}]})
+            } else {
+                serde_json::json!({"from": [{"podSelector": {"matchLabels": labels}}]})
+            };
+            let path = if egress {
+                "/spec/egress/-"
+            } else {
+                "/spec/ingress/-"
+            };
+            let patch = serde_json::json!([{"op": "add", "path": path, "value": rule}]).to_string();
+            vec![Remedy {
+                title: format!("Let the blocked traffic through NetworkPolicy {}", np.name),
+                why: format!(
+                    "{message}; a pod selected by a policy of that direction only gets what some rule admits"
+                ),
+                risk: "medium",
+                horizon: "immediate",
+                success: 0.85,
+                effect: "the calls connect again as soon as the policy is updated".into(),
+                steps: vec![
+                    format!("kubectl get {nk}{nn} -o yaml > networkpolicy-before.yaml"),
+                    format!(
+                        "kubectl patch {nk}{nn} --type=json -p {}",
+                        shell_quote(&patch)
+                    ),
+                ],
+                verify: vec![pods.to_string()],
+                rollback: vec!["kubectl replace -f networkpolicy-before.yaml".into()],
+            }]
+        }
         _ => Vec::new(),
     }
 }
@@ -450,4 +504,13 @@ impl Facts<'_> {
                 .into(),
         )
     }
+}
+
+/// The pod labels of the workload a blocked egress was meant to reach (the first object on
+/// the path that is not the policy).
+fn labels_of_target(facts: &Facts, via: &[ObjectRef]) -> serde_json::Value {
+    via.first()
+        .and_then(|t| facts.object(t))
+        .and_then(|v| v.pointer("/spec/selector/matchLabels").cloned())
+        .unwrap_or(serde_json::Value::Null)
 }

@@ -703,6 +703,7 @@ fn no_remedy_of_any_category_carries_a_placeholder() {
         "MemoryLimitTooLow",
         "LatencyIncrease",
         "FaultInjection",
+        "NetworkPolicyBlocks",
         "FailedMount",
         "SandboxCreationFailed",
         "RequestExceedsNodeCapacity",
