@@ -270,8 +270,39 @@ fn cronjob_failed_run(recovered: bool) -> Cluster {
     c
 }
 
+/// Pods bound by `spec.nodeName` to a node that does not exist (twin: to one that does,
+/// still starting).
+fn bound_to_missing_node(missing: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("fraud-rules", 2, &[]);
+    let node = if missing { "worker-9" } else { "worker-1" };
+    c.edit_pods("fraud-rules", |p| {
+        p["spec"]["nodeName"] = json!(node);
+        p["metadata"]["creationTimestamp"] = json!(ago(if missing { 40 } else { 1 }));
+        p["status"] = json!({"phase": "Pending", "qosClass": "Burstable"});
+    });
+    c.ready("fraud-rules", 0);
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "pods-bound-to-a-missing-node",
+            symptom: "fraud rules are not applied",
+            cluster: bound_to_missing_node(true),
+            want: Some("Deployment/fraud-rules"),
+            never: &[],
+            category: Some("NodeNotFound"),
+        },
+        Case {
+            name: "pods-bound-to-a-real-node-starting (twin)",
+            symptom: "is anything wrong in payments?",
+            cluster: bound_to_missing_node(false),
+            want: None,
+            never: &["NodeNotFound"],
+            category: None,
+        },
         Case {
             name: "cronjob-run-failing",
             symptom: "settlement exports are missing",

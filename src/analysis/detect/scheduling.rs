@@ -252,8 +252,30 @@ pub(super) fn never_scheduled(
     base: impl FnOnce(&'static str, Severity, f64) -> Hit,
 ) -> Option<Hit> {
     let v: SchedLean = serde_json::from_str(pod.json()).ok()?;
-    if v.spec.node_name.as_deref().is_some_and(|n| !n.is_empty()) {
-        return None;
+    if let Some(node) = v.spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        // Bound by `spec.nodeName` (no scheduler involved) to a node that does not exist:
+        // no kubelet will ever run it. Only when the snapshot holds nodes at all.
+        let nodes = ctx.snap.nodes();
+        if nodes.is_empty() || nodes.iter().any(|n| n.meta.name == node) {
+            return None;
+        }
+        let waited = created
+            .map(|c| human_duration(ctx.now - c))
+            .unwrap_or_default();
+        return Some(
+            base("NodeNotFound", Severity::Critical, 0.95)
+                .msg(format!(
+                    "pod {} is bound by spec.nodeName to node {node}, which does not exist: no kubelet will start it (pending {waited})",
+                    pod.meta.name
+                ))
+                .since(created)
+                .ev(
+                    "spec",
+                    format!("Pod {}/{} spec.nodeName", pod.meta.namespace, pod.meta.name),
+                    format!("nodeName={node}; nodes: {}", nodes.len()),
+                    created,
+                ),
+        );
     }
     if v.status
         .conditions

@@ -127,6 +127,7 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "SandboxCreationFailed",
             "RequestExceedsNodeCapacity",
             "SchedulerNotRunning",
+            "NodeNotFound",
         ],
     ),
     (

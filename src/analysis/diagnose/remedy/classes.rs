@@ -296,6 +296,40 @@ pub(super) fn remedies(
                 rollback,
             }]
         }
+        "NodeNotFound" => {
+            let bound = facts.object(w).and_then(|v| {
+                v.pointer("/spec/template/spec/nodeName")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string)
+            });
+            let steps = match &bound {
+                Some(_) => vec![format!(
+                    "kubectl patch {wk}{wn} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/spec/template/spec/nodeName\"}}]'   # let the scheduler place the pods"
+                )],
+                None => vec![format!(
+                    "kubectl delete pods{wn} --field-selector=status.phase=Pending   # the pods were bound by hand; recreate them without spec.nodeName"
+                )],
+            };
+            vec![Remedy {
+                title: format!(
+                    "Stop binding {}'s pods to a node that does not exist",
+                    w.name
+                ),
+                why: format!(
+                    "{}; spec.nodeName skips the scheduler, so nothing will ever move them",
+                    facts.first_message()
+                ),
+                risk: "low",
+                horizon: "immediate",
+                success: 0.9,
+                effect: "the scheduler places the new pods on existing nodes and they start".into(),
+                steps,
+                verify: vec![format!(
+                    "kubectl get pods{wn} -o wide   # NODE is a real node"
+                )],
+                rollback: vec![format!("kubectl rollout undo {wk}{wn}")],
+            }]
+        }
         "NetworkPolicyBlocks" => {
             let message = facts.first_message();
             let via = facts.via();

@@ -704,6 +704,7 @@ fn no_remedy_of_any_category_carries_a_placeholder() {
         "LatencyIncrease",
         "FaultInjection",
         "NetworkPolicyBlocks",
+        "NodeNotFound",
         "FailedMount",
         "SandboxCreationFailed",
         "RequestExceedsNodeCapacity",
