@@ -112,13 +112,7 @@ fn names_host(text: &str, host: &str) -> bool {
 fn values(ctx: &Ctx, ns: &str, c: &crate::engine::views::ContainerView) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let data = |cm: &str| -> Option<serde_json::Map<String, serde_json::Value>> {
-        let v = ctx
-            .snap
-            .index()
-            .by_name("ConfigMap", ns, cm)
-            .first()
-            .and_then(|id| ctx.snap.get(*id))?
-            .value();
+        let v = ctx.object("ConfigMap", ns, cm)?.value();
         v.get("data")?.as_object().cloned()
     };
     for e in &c.env {

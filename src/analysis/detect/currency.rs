@@ -307,13 +307,7 @@ fn pod_started(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     }
     let last = last_seen(h)?;
     let pod = h.via.iter().rev().find(|v| v.kind == "Pod")?;
-    let v = ctx
-        .snap
-        .index()
-        .by_name("Pod", &pod.namespace, &pod.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
-        .value();
+    let v = ctx.object("Pod", &pod.namespace, &pod.name)?.value();
     let statuses = v.pointer("/status/containerStatuses")?.as_array()?;
     let started: Vec<i64> = statuses
         .iter()
@@ -335,11 +329,7 @@ fn pod_started(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
 fn cronjob_succeeded_since(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     let failed = h.since?;
     let v = ctx
-        .snap
-        .index()
-        .by_name("CronJob", &h.subject.namespace, &h.subject.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
+        .object("CronJob", &h.subject.namespace, &h.subject.name)?
         .value();
     let ok = jstr(&v, &["status", "lastSuccessfulTime"]).and_then(parse_ts)?;
     (ok > failed).then(|| Resolution {
@@ -393,13 +383,7 @@ fn creator_satisfied(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
         return None;
     }
     let rs = h.via.iter().find(|v| v.kind == "ReplicaSet")?;
-    let v = ctx
-        .snap
-        .index()
-        .by_name("ReplicaSet", &rs.namespace, &rs.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
-        .value();
+    let v = ctx.object("ReplicaSet", &rs.namespace, &rs.name)?.value();
     let want = jint(&v, &["spec", "replicas"]).unwrap_or(1);
     let have = jint(&v, &["status", "replicas"]).unwrap_or(0);
     let ready = jint(&v, &["status", "readyReplicas"]).unwrap_or(0);
@@ -445,13 +429,7 @@ fn named_object_exists(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
                 continue;
             }
             let ns = &h.subject.namespace;
-            let Some(obj) = ctx
-                .snap
-                .index()
-                .by_name(kind, ns, name)
-                .first()
-                .and_then(|id| ctx.snap.get(*id))
-            else {
+            let Some(obj) = ctx.object(kind, ns, name) else {
                 continue;
             };
             let created = jstr(&obj.value(), &["metadata", "creationTimestamp"]).and_then(parse_ts);
@@ -552,13 +530,7 @@ fn starved_node_recovered(ctx: &Ctx, h: &Hit) -> Option<String> {
 
 /// A node's condition of this type: its status and when it last changed.
 fn node_condition(ctx: &Ctx, node: &str, condition: &str) -> Option<(String, Option<i64>)> {
-    let v = ctx
-        .snap
-        .index()
-        .by_name("Node", "", node)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
-        .value();
+    let v = ctx.object("Node", "", node)?.value();
     let c = v
         .pointer("/status/conditions")?
         .as_array()?
@@ -632,12 +604,7 @@ fn node_resolution(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
 
 /// Whether a workload is fully available now, and since when.
 fn workload_health(ctx: &Ctx, w: &ObjectRef) -> Option<Health> {
-    let obj = ctx
-        .snap
-        .index()
-        .by_name(&w.kind, &w.namespace, &w.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?;
+    let obj = ctx.object(&w.kind, &w.namespace, &w.name)?;
     let v = obj.value();
     let int = |p: &[&str]| jint(&v, p);
     let observed = match (

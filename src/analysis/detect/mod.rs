@@ -190,6 +190,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The object of this kind, namespace and name, if the snapshot holds it.
+    pub fn object(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&'a crate::model::Object> {
+        self.snap
+            .index()
+            .by_name(kind, namespace, name)
+            .first()
+            .and_then(|id| self.snap.get(*id))
+    }
+
     /// The pods of a workload present in the snapshot, sorted by name.
     pub fn pod_objects(&self, w: &ObjectRef) -> Vec<&'a crate::model::Object> {
         let index = self.snap.index();

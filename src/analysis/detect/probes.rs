@@ -26,12 +26,7 @@ pub(super) fn classify(
     msg: &str,
     last: Option<i64>,
 ) -> Option<Misprobe> {
-    let obj = ctx
-        .snap
-        .index()
-        .by_name("Pod", &pod.namespace, &pod.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?;
+    let obj = ctx.object("Pod", &pod.namespace, &pod.name)?;
     let v = obj.value();
     let containers: Vec<&Value> = v
         .pointer("/spec/containers")
@@ -288,13 +283,7 @@ fn previous_probe_path(
     let rs = owner(pod).filter(|o| o.kind == "ReplicaSet")?;
     let deployment = owner(&rs)?;
     let revision = |o: &ObjectRef| -> Option<(i64, Value)> {
-        let v = ctx
-            .snap
-            .index()
-            .by_name(&o.kind, &o.namespace, &o.name)
-            .first()
-            .and_then(|id| ctx.snap.get(*id))?
-            .value();
+        let v = ctx.object(&o.kind, &o.namespace, &o.name)?.value();
         let rev = jstr(
             &v,
             &[

@@ -355,13 +355,7 @@ fn selected_workload(
 /// if something that depends on it fails (the ranking requires failing callers); with
 /// replicas wanted but none there, the workload's own findings say why.
 fn no_pods_behind(ctx: &Ctx, sref: &ObjectRef, w: &ObjectRef, sel_text: &str, out: &mut Vec<Hit>) {
-    let Some(obj) = ctx
-        .snap
-        .index()
-        .by_name(&w.kind, &w.namespace, &w.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))
-    else {
+    let Some(obj) = ctx.object(&w.kind, &w.namespace, &w.name) else {
         return;
     };
     let v = obj.value();

@@ -85,12 +85,7 @@ pub(super) fn pod_event(
 /// The smallest memory limit among the pod's containers (init containers included), as
 /// written in its spec: (container, limit).
 fn smallest_memory_limit(ctx: &Ctx, pod: &ObjectRef) -> Option<(String, String)> {
-    let obj = ctx
-        .snap
-        .index()
-        .by_name("Pod", &pod.namespace, &pod.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?;
+    let obj = ctx.object("Pod", &pod.namespace, &pod.name)?;
     let v = obj.value();
     let mut best: Option<(f64, String, String)> = None;
     for list in ["/spec/containers", "/spec/initContainers"] {

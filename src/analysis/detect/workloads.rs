@@ -543,11 +543,7 @@ fn oom_killed_pod(ctx: &Ctx, job: &ObjectRef) -> Option<(String, String, String)
 /// When a CronJob last ran successfully (`status.lastSuccessfulTime`).
 fn last_success(ctx: &Ctx, cronjob: &ObjectRef) -> Option<i64> {
     let v = ctx
-        .snap
-        .index()
-        .by_name("CronJob", &cronjob.namespace, &cronjob.name)
-        .first()
-        .and_then(|id| ctx.snap.get(*id))?
+        .object("CronJob", &cronjob.namespace, &cronjob.name)?
         .value();
     jstr(&v, &["status", "lastSuccessfulTime"]).and_then(parse_ts)
 }
