@@ -274,6 +274,11 @@ fn failure_classes_and_their_near_misses() {
                 .expect("write bundle");
         }
         let report = case.cluster.diagnose(case.symptom);
+        // Same cluster, same question: byte-identical answer.
+        let again = case.cluster.diagnose(case.symptom);
+        if serde_json::to_string(&report).ok() != serde_json::to_string(&again).ok() {
+            problems.push(format!("{}: two runs differ", case.name));
+        }
         let got = first_root(&report);
         let got_category = report.root_causes.first().map(|r| r.category.clone());
         let mut ok = got.as_deref() == case.want;
