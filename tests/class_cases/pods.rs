@@ -392,6 +392,29 @@ pub fn cases() -> Vec<Case> {
             category: Some("RequestExceedsNodeCapacity"),
         },
         Case {
+            name: "request-beyond-nodes-autoscaler-adds-one (twin)",
+            symptom: "risk model never starts",
+            cluster: {
+                let mut c = too_big(true);
+                for p in c.pods("risk-model") {
+                    c.event(
+                        "Pod",
+                        &p,
+                        false,
+                        "TriggeredScaleUp",
+                        "pod triggered scale-up: [{eks-memory-optimized-4ac6 0->1 (max: 3)}]",
+                        20,
+                        20,
+                        1,
+                    );
+                }
+                c
+            },
+            want: Some("Deployment/risk-model"),
+            never: &["RequestExceedsNodeCapacity"],
+            category: Some("Unschedulable"),
+        },
+        Case {
             name: "request-fits-an-empty-node (twin)",
             symptom: "risk model never starts",
             cluster: too_big(false),

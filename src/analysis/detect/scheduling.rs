@@ -156,6 +156,21 @@ pub(super) fn beyond_any_node(
     if over.is_empty() {
         return None;
     }
+    // A node autoscaler adding a node for it (cluster-autoscaler's TriggeredScaleUp,
+    // Karpenter's Nominated): a larger node may be on its way; not a verdict yet.
+    let scaling = ctx
+        .snap
+        .index()
+        .events_for("Pod", &pod.meta.namespace, &pod.meta.name)
+        .iter()
+        .filter_map(|id| ctx.snap.get(*id))
+        .any(|e| {
+            let j = e.json();
+            j.contains("\"TriggeredScaleUp\"") || j.contains("\"Nominated\"")
+        });
+    if scaling {
+        return None;
+    }
     let loc = format!(
         "Pod {}/{} spec.containers[].resources",
         pod.meta.namespace, pod.meta.name
