@@ -203,7 +203,6 @@ pub const CLASSES: &[(&str, &[&str], &[&str])] = &[
             "not receiving",
             "missing",
             "export",
-            "report",
             "emails",
             "cron",
             "batch",
