@@ -457,8 +457,18 @@ pub fn explain(fleet: &Fleet, req: &Request) -> Result<Explanation, ExplainError
                 sentences.push(format!("Timeline: {}.", ph.narrative));
             } else if q.at.is_some() || top.is_none() {
                 let warn = shown.iter().filter(|e| e.is_problem()).count();
+                // With nothing failing now, the warnings on record are history.
+                let current = p
+                    .hits
+                    .iter()
+                    .any(|h| h.severity >= Severity::Warning && h.resolved.is_none());
+                let what = if current || warn == 0 {
+                    "of them problems"
+                } else {
+                    "of them warnings on record, none failing now"
+                };
                 sentences.push(format!(
-                    "{}: {} entries between {} and {} ({}), {warn} of them problems{}.",
+                    "{}: {} entries between {} and {} ({}), {warn} {what}{}.",
                     p.name,
                     total,
                     tz_fmt(from),
