@@ -68,6 +68,13 @@ pub(super) fn mark(ctx: &Ctx, hits: &mut [Hit], logs: &super::LogStats) {
             node_resolution(ctx, h)
         } else if h.subject.kind == "CronJob" && matches!(h.kind, "JobFailed" | "OOMKilled") {
             cronjob_succeeded_since(ctx, h)
+        } else if matches!(h.kind, "Restarts" | "OOMKilled")
+            && h.severity == Severity::Warning
+            && h.evidence
+                .iter()
+                .any(|e| e.location.ends_with("restartCount"))
+        {
+            restarts_settled(ctx, h)
         } else if matches!(h.kind, "UnboundedMemoryUse" | "EphemeralStorageExhaustion") {
             let w = h.subject.clone();
             let hl = health
@@ -320,6 +327,45 @@ fn pod_started(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
     (first > last).then(|| Resolution {
         at: Some(first),
         why: format!("pod {} has been running since {}", pod.name, fmt_ts(first)),
+        was: h.severity,
+    })
+}
+
+/// Restarts of a container that has run, ready, for three times as long as it ever ran
+/// between them (and at least 30 minutes) since the last one: they stopped. A container
+/// that keeps failing every so often is not settled by one quiet spell shorter than that.
+fn restarts_settled(ctx: &Ctx, h: &Hit) -> Option<Resolution> {
+    let pod = h.via.iter().rev().find(|v| v.kind == "Pod")?;
+    let v = ctx.object("Pod", &pod.namespace, &pod.name)?.value();
+    let created = jstr(&v, &["metadata", "creationTimestamp"]).and_then(parse_ts)?;
+    let mut settled: Option<(String, i64)> = None;
+    for cs in v
+        .pointer("/status/containerStatuses")?
+        .as_array()?
+        .iter()
+        .filter(|c| jint(c, &["restartCount"]).unwrap_or(0) > 0)
+    {
+        let ready = cs.get("ready").and_then(|r| r.as_bool()) == Some(true);
+        let started = jstr(cs, &["state", "running", "startedAt"]).and_then(parse_ts)?;
+        let restarts = jint(cs, &["restartCount"]).unwrap_or(1).max(1);
+        let between = (started - created).max(0) / restarts;
+        let quiet = ctx.now - started;
+        if !ready || quiet < (3 * between).max(1800) {
+            return None;
+        }
+        let name = jstr(cs, &["name"]).unwrap_or("").to_string();
+        if settled.as_ref().is_none_or(|(_, s)| started > *s) {
+            settled = Some((name, started));
+        }
+    }
+    let (name, started) = settled?;
+    Some(Resolution {
+        at: Some(started),
+        why: format!(
+            "container {name} of pod {} has run, ready, since {}: longer than it ever ran between its restarts",
+            pod.name,
+            fmt_ts(started)
+        ),
         was: h.severity,
     })
 }

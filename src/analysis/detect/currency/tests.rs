@@ -375,3 +375,41 @@ fn a_node_pressure_that_cleared_is_history_and_one_that_holds_is_not() {
         Severity::Critical
     );
 }
+
+/// A running, ready pod whose container restarted `restarts` times, the last one
+/// `last_restart` minutes ago, the pod created `age` minutes ago.
+fn restarted_pod(restarts: i64, last_restart: i64, age: i64) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-5d8f7c9b4-x7k2p", "namespace": "prod", "uid": "p-r",
+                     "labels": {"app": "web"}, "creationTimestamp": ago(age),
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                         "name": "web-5d8f7c9b4", "uid": "rs-web-5d8f7c9b4", "controller": true}]},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "web", "image": "registry.example/x:1"}]},
+        "status": {"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": ago(last_restart - 1)}],
+            "containerStatuses": [{"name": "web", "ready": true, "restartCount": restarts,
+                "state": {"running": {"startedAt": ago(last_restart)}},
+                "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                    "startedAt": ago(last_restart + 2), "finishedAt": ago(last_restart)}}}]}})
+}
+
+#[test]
+fn restarts_long_settled_are_history_and_recurring_ones_are_not() {
+    // Four restarts while the cluster came up three days ago; running, ready since.
+    let h = hits(vec![
+        deployment("web", 1, 1),
+        replicaset("web-5d8f7c9b4", "web"),
+        restarted_pod(4, 60 * 72 - 10, 60 * 72),
+    ]);
+    let f = find(&h, "Restarts", "web");
+    assert_eq!(f.severity, Severity::Info, "{f:#?}");
+    assert!(f.resolved.as_ref().unwrap().why.contains("since"));
+
+    // Six restarts over three hours, the last 20 minutes ago: it keeps failing.
+    let h = hits(vec![
+        deployment("web", 1, 1),
+        replicaset("web-5d8f7c9b4", "web"),
+        restarted_pod(6, 20, 180),
+    ]);
+    assert_eq!(find(&h, "Restarts", "web").severity, Severity::Warning);
+}
