@@ -285,8 +285,47 @@ fn bound_to_missing_node(missing: bool) -> Cluster {
     c
 }
 
+/// One of three replicas cannot pull its image after being rescheduled (the tag was
+/// deleted from the registry); the other two serve. Twin: all three run.
+fn one_replica_cannot_pull(failing: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("statement-api", 3, &[]);
+    if failing {
+        let pod = c.pods("statement-api")[2].clone();
+        c.edit("Pod", &pod, |p| {
+            p["metadata"]["creationTimestamp"] = json!(ago(50));
+            p["status"]["phase"] = json!("Pending");
+            p["status"]["conditions"][3]["status"] = json!("False");
+            p["status"]["containerStatuses"][0]["ready"] = json!(false);
+            p["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "ImagePullBackOff",
+                "message": "Back-off pulling image \"ghcr.io/acme/statement-api:4.2.1\""}});
+        });
+        c.ready("statement-api", 2);
+        c.event("Pod", &pod, true, "Failed",
+            "Failed to pull image \"ghcr.io/acme/statement-api:4.2.1\": rpc error: code = NotFound desc = failed to pull and unpack image \"ghcr.io/acme/statement-api:4.2.1\": failed to resolve reference \"ghcr.io/acme/statement-api:4.2.1\": ghcr.io/acme/statement-api:4.2.1: not found",
+            50, 1, 14);
+    }
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "one-replica-cannot-pull-its-image",
+            symptom: "some statement downloads fail",
+            cluster: one_replica_cannot_pull(true),
+            want: Some("Deployment/statement-api"),
+            never: &[],
+            category: Some("ImagePullBackOff"),
+        },
+        Case {
+            name: "all-replicas-running (twin)",
+            symptom: "some statement downloads fail",
+            cluster: one_replica_cannot_pull(false),
+            want: None,
+            never: &["ImagePullBackOff"],
+            category: None,
+        },
         Case {
             name: "pods-bound-to-a-missing-node",
             symptom: "fraud rules are not applied",

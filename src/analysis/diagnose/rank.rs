@@ -13,7 +13,7 @@
 //! | the symptom's classes favour its category / it is named / it is upstream of what is named | 12 / 8 / 5 |
 //! | neighbours: failing workloads it calls or that call it | 3 each, up to 9 |
 //! | down: none of its replicas is ready | 6 |
-//! | isolated (unless down): no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
+//! | isolated (unless down, or missing replicas by a critical failure of its own): no failing object points at it, depends on it, calls it, is called by it, is related to it or lies on its finding's path | −8 |
 //! | effect: its strongest finding blames another failing object | −20 |
 //!
 //! Ties are broken by subject (kind, namespace, name). A candidate needs an intrinsic
@@ -278,10 +278,16 @@ pub fn rank(
         }
         // Down and current: an entry point or a leaf backend with nothing serving is the
         // answer even when nothing else shows it.
+        // Degraded now (replicas missing) by a critical failure of its own: it explains
+        // itself, whether or not anything else shows it.
+        let degraded = top.severity == Severity::Critical
+            && ix
+                .iter()
+                .any(|i| hits[*i].kind == "ReplicasUnavailable" && hits[*i].resolved.is_none());
         if down {
             score += DOWN;
             reasons.push("none of its replicas is ready".to_string());
-        } else if !connected {
+        } else if !connected && !degraded {
             score -= ISOLATED;
             reasons.push("nothing failing is connected to it".to_string());
         }
