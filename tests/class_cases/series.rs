@@ -77,8 +77,60 @@ fn cascade(inventory_first: bool) -> Cluster {
     c
 }
 
+/// pricing's CPU is throttled in `share` of its CFS periods for the last 15 minutes (rates,
+/// as capture stores them), after an hour without; every other workload runs unthrottled.
+fn throttled(share: f64) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("pricing", 2, &[]).app(
+        "orders",
+        2,
+        &[("PRICING_URL", "http://pricing.payments.svc.cluster.local")],
+    );
+    for app in ["pricing", "orders"] {
+        for pod in c.pods(app) {
+            let labels = json!({"namespace": "payments", "pod": pod, "container": app});
+            c.series(
+                "container_cpu_cfs_periods_total",
+                labels.clone(),
+                &[10.0; 30],
+            );
+            let throttled: Vec<f64> = (0..30)
+                .map(|m| {
+                    if app == "pricing" && m >= 15 {
+                        10.0 * share
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            c.series(
+                "container_cpu_cfs_throttled_periods_total",
+                labels,
+                &throttled,
+            );
+        }
+    }
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "cpu-throttled-alone",
+            symptom: "orders are slow",
+            cluster: throttled(0.7),
+            want: Some("Deployment/pricing"),
+            never: &[],
+            category: Some("CPUThrottling"),
+        },
+        Case {
+            name: "cpu-throttled-now-and-then (twin)",
+            symptom: "orders are slow",
+            cluster: throttled(0.1),
+            want: None,
+            never: &["CPUThrottling"],
+            category: None,
+        },
         Case {
             name: "latency-cascade-deepest-slow-callee",
             symptom: "the storefront is slow",
