@@ -87,7 +87,8 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub interval: Duration,
     /// Prometheus base URL (e.g. http://localhost:9090 after a port-forward): adds range
-    /// queries for CPU, memory, throttling, restarts and network over --window. No
+    /// queries for CPU, memory, throttling, restarts and network over --window, and, where
+    /// exported, request latency, requests by status and node TCP retransmits. No
     /// credentials are sent. With several contexts, this one Prometheus is queried for each.
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,

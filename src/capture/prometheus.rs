@@ -40,6 +40,9 @@ const POINTS: u64 = 120;
 pub(crate) struct Query {
     pub name: &'static str,
     pub promql: String,
+    /// An application or node series many clusters lack: stored only when the answer holds
+    /// series, so that a bundle has no empty files for what was never exported.
+    pub optional: bool,
 }
 
 /// The step of a window: window / 120, rounded to whole seconds, at least 15 s.
@@ -79,8 +82,12 @@ pub(crate) fn queries(namespaces: &[String], step: u64) -> Vec<Query> {
     let by_pod = "sum by (namespace, pod)";
     let c = selector(true);
     let p = selector(false);
-    let q = |name: &'static str, promql: String| Query { name, promql };
-    vec![
+    let q = |name: &'static str, promql: String| Query {
+        name,
+        promql,
+        optional: false,
+    };
+    let mut all = vec![
         q(
             "container_cpu_cfs_periods_total",
             format!("{by_container} (rate(container_cpu_cfs_periods_total{c}{range}))"),
@@ -110,6 +117,103 @@ pub(crate) fn queries(namespaces: &[String], step: u64) -> Vec<Query> {
             format!(
                 "max by (namespace, pod, container) (kube_pod_container_status_restarts_total{p})"
             ),
+        ),
+    ];
+    all.extend(application_queries(ns.as_deref(), &range));
+    all
+}
+
+/// Request latency (the 90th percentile of the common HTTP histograms: Prometheus client
+/// libraries, Spring's Micrometer, OpenTelemetry, Istio), request counters by status, and
+/// node TCP retransmissions. Stored as `<histogram>_p90` for a quantile the query computes,
+/// else under the metric's name.
+fn application_queries(ns: Option<&str>, range: &str) -> Vec<Query> {
+    let with = |extra: &str| {
+        let m: Vec<&str> = [extra, ns.unwrap_or("")]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect();
+        if m.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", m.join(","))
+        }
+    };
+    let istio_ns = ns
+        .map(|n| n.replacen("namespace=~", "destination_workload_namespace=~", 1))
+        .unwrap_or_default();
+    let istio = {
+        let m: Vec<&str> = ["reporter=\"destination\"", istio_ns.as_str()]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect();
+        format!("{{{}}}", m.join(","))
+    };
+    let q = |name: &'static str, promql: String| Query {
+        name,
+        promql,
+        optional: true,
+    };
+    let p90 = |bucket: &str, by: &str, sel: &str| {
+        format!("histogram_quantile(0.9, sum by ({by}, le) (rate({bucket}{sel}{range})))")
+    };
+    let pods = with("");
+    vec![
+        q(
+            "http_request_duration_seconds_p90",
+            p90(
+                "http_request_duration_seconds_bucket",
+                "namespace, pod",
+                &pods,
+            ),
+        ),
+        q(
+            "http_requests_total",
+            format!("sum by (namespace, pod, code) (rate(http_requests_total{pods}{range}))"),
+        ),
+        q(
+            "http_server_request_duration_seconds_p90",
+            p90(
+                "http_server_request_duration_seconds_bucket",
+                "namespace, pod",
+                &pods,
+            ),
+        ),
+        q(
+            "http_server_requests_seconds_count",
+            format!(
+                "sum by (namespace, pod, outcome) (rate(http_server_requests_seconds_count{pods}{range}))"
+            ),
+        ),
+        q(
+            "http_server_requests_seconds_p90",
+            p90(
+                "http_server_requests_seconds_bucket",
+                "namespace, pod",
+                &pods,
+            ),
+        ),
+        q(
+            "istio_request_duration_milliseconds_p90",
+            p90(
+                "istio_request_duration_milliseconds_bucket",
+                "destination_workload_namespace, destination_workload",
+                &istio,
+            ),
+        ),
+        q(
+            "istio_requests_total",
+            format!(
+                "sum by (destination_workload_namespace, destination_workload, response_code) (rate(istio_requests_total{istio}{range}))"
+            ),
+        ),
+        q(
+            "node_netstat_Tcp_OutSegs",
+            format!("sum by (instance) (rate(node_netstat_Tcp_OutSegs{range}))"),
+        ),
+        q(
+            "node_netstat_Tcp_RetransSegs",
+            format!("sum by (instance) (rate(node_netstat_Tcp_RetransSegs{range}))"),
         ),
     ]
 }
@@ -250,6 +354,7 @@ pub(crate) async fn query_all(
             continue;
         };
         match result {
+            Ok((_, 0)) if q.optional => {}
             Ok((raw, n)) => {
                 series.insert(q.name.to_string(), raw);
                 collector.items = n;
@@ -284,7 +389,10 @@ mod tests {
 
     #[test]
     fn every_series_is_queried_under_its_metric_name() {
-        let qs = queries(&[], 30);
+        let qs: Vec<Query> = queries(&[], 30)
+            .into_iter()
+            .filter(|q| !q.optional)
+            .collect();
         let names: Vec<&str> = qs.iter().map(|q| q.name).collect();
         assert_eq!(
             names,
@@ -326,13 +434,46 @@ mod tests {
     #[test]
     fn namespaces_restrict_every_query() {
         let qs = queries(&["shop".into(), "a.b".into()], 600);
-        for q in &qs {
+        // Node series have no namespace.
+        for q in qs.iter().filter(|q| !q.name.starts_with("node_")) {
             assert!(q.promql.contains("namespace=~\"shop|a\\.b\""), "{q:?}");
         }
         assert!(
             qs[4].promql.contains("[600s]"),
             "rate range follows a long step"
         );
+    }
+
+    #[test]
+    fn application_series_are_optional_quantiles_and_rates() {
+        let qs = queries(&[], 30);
+        let app: Vec<&Query> = qs.iter().filter(|q| q.optional).collect();
+        assert_eq!(app.len(), 9);
+        for q in &app {
+            if q.name.ends_with("_p90") {
+                let bucket = format!("{}_bucket", q.name.trim_end_matches("_p90"));
+                assert!(
+                    q.promql.starts_with("histogram_quantile(0.9, sum by ("),
+                    "{q:?}"
+                );
+                assert!(q.promql.contains(&format!("rate({bucket}")), "{q:?}");
+                assert!(q.promql.contains(", le)"), "{q:?}");
+            } else {
+                assert!(q.promql.contains(&format!("rate({}", q.name)), "{q:?}");
+            }
+        }
+        let istio = app
+            .iter()
+            .find(|q| q.name == "istio_requests_total")
+            .unwrap();
+        assert!(
+            istio.promql.contains("reporter=\"destination\""),
+            "{istio:?}"
+        );
+        // The names keep the analysis' reading of them: latency, requests, retransmits.
+        let names: Vec<&str> = app.iter().map(|q| q.name).collect();
+        assert!(names.contains(&"http_server_requests_seconds_p90"));
+        assert!(names.contains(&"node_netstat_Tcp_RetransSegs"));
     }
 
     #[test]

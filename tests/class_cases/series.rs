@@ -113,6 +113,44 @@ fn throttled(share: f64) -> Cluster {
     c
 }
 
+/// The same cascade read from Istio's telemetry as capture stores it: the 90th percentile
+/// of `istio_request_duration_milliseconds` per destination workload, in milliseconds.
+fn istio_cascade() -> Cluster {
+    let mut c = Cluster::new();
+    c.app("pricing-db", 1, &[])
+        .app(
+            "inventory",
+            2,
+            &[(
+                "PRICING_DB_HOST",
+                "pricing-db.payments.svc.cluster.local:80",
+            )],
+        )
+        .app(
+            "orders",
+            2,
+            &[(
+                "INVENTORY_URL",
+                "http://inventory.payments.svc.cluster.local",
+            )],
+        );
+    for (app, before, after, onset) in [
+        ("pricing-db", 9.0, 9.0, 0),
+        ("inventory", 45.0, 950.0, 15),
+        ("orders", 60.0, 990.0, 14),
+    ] {
+        let values: Vec<f64> = (0..30)
+            .map(|m| if 29 - m < onset { after } else { before })
+            .collect();
+        c.series(
+            "istio_request_duration_milliseconds_p90",
+            json!({"destination_workload_namespace": "payments", "destination_workload": app}),
+            &values,
+        );
+    }
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -135,6 +173,14 @@ pub fn cases() -> Vec<Case> {
             name: "latency-cascade-deepest-slow-callee",
             symptom: "the storefront is slow",
             cluster: cascade(true),
+            want: Some("Deployment/inventory"),
+            never: &[],
+            category: Some("LatencyIncrease"),
+        },
+        Case {
+            name: "latency-cascade-from-istio-telemetry",
+            symptom: "orders are slow",
+            cluster: istio_cascade(),
             want: Some("Deployment/inventory"),
             never: &[],
             category: Some("LatencyIncrease"),

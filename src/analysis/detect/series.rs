@@ -53,9 +53,11 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
         if lower.contains("client") {
             continue;
         }
-        let is_latency = (lower.contains("duration") || lower.contains("latency"))
-            && !lower.ends_with("_count")
-            && !lower.ends_with("_sum");
+        // A stored quantile (capture's `<histogram>_p90`) is a latency whatever its name.
+        let is_latency =
+            (lower.contains("duration") || lower.contains("latency") || lower.ends_with("_p90"))
+                && !lower.ends_with("_count")
+                && !lower.ends_with("_sum");
         let is_requests = !is_latency
             && (lower.ends_with("requests_total")
                 || lower.ends_with("_requests_count")
