@@ -32,15 +32,22 @@ pub fn query_range(snap: &Snapshot, query: Option<&str>) -> (u16, String) {
 }
 
 /// The stored metric whose name is an identifier of `promql` (the longest, should
-/// several be).
+/// several be). A stored `<histogram>_p90` (the 90th percentile capture computed) answers
+/// a `histogram_quantile` over that histogram's buckets.
 fn named_metric<'s>(snap: &'s Snapshot, promql: &str) -> Option<&'s str> {
     let idents: std::collections::BTreeSet<&str> = promql
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .filter(|s| !s.is_empty())
         .collect();
+    let quantile = idents.contains("histogram_quantile");
     snap.prometheus
         .keys()
-        .filter(|k| idents.contains(k.as_str()))
+        .filter(|k| {
+            idents.contains(k.as_str())
+                || (quantile
+                    && k.strip_suffix("_p90")
+                        .is_some_and(|h| idents.contains(format!("{h}_bucket").as_str())))
+        })
         .max_by_key(|k| k.len())
         .map(String::as_str)
 }
@@ -68,5 +75,23 @@ mod tests {
         assert_eq!(code, 200);
         assert!(body.contains("\"result\":[]"), "{body}");
         assert_eq!(query_range(&snap, None).0, 400);
+    }
+
+    #[test]
+    fn a_stored_quantile_answers_the_query_that_computed_it() {
+        let mut snap = crate::fixture::snapshot();
+        let stored = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"a"},"values":[[1,"0.2"]]}]}}"#;
+        snap.prometheus.insert(
+            "http_request_duration_seconds_p90".into(),
+            serde_json::value::RawValue::from_string(stored.into()).unwrap(),
+        );
+        let q = "histogram_quantile(0.9, sum by (namespace, pod, le) (rate(http_request_duration_seconds_bucket[300s])))";
+        assert_eq!(query_range(&snap, Some(q)), (200, stored.to_string()));
+        // The buckets themselves, asked without the quantile, are not what was stored.
+        let (_, body) = query_range(
+            &snap,
+            Some("rate(http_request_duration_seconds_bucket[300s])"),
+        );
+        assert!(body.contains("\"result\":[]"), "{body}");
     }
 }
