@@ -30,6 +30,10 @@ fn expected_steps(case: &str) -> &'static [&'static str] {
             &["kubectl scale deployment/ledger -n payments --replicas=2"]
         }
         "isolated-leaf-crash-looping" => &["fx-rates"],
+        // The last applied manifest's count wins over the ReplicaSet's annotation.
+        "scaled-to-zero-applied-manifest" => {
+            &["kubectl scale deployment/ledger -n payments --replicas=3"]
+        }
         "sandbox-oom-memory-limit-too-low" => &["-c receipt-renderer --limits=memory=256Mi"],
         "request-beyond-any-node" => &["-c risk-model --requests=memory=13824Mi"],
         "hostpath-type-mount-failure" => &["reason=FailedMount"],
@@ -191,6 +195,23 @@ fn cases() -> Vec<Case> {
             want: Some("Deployment/ledger"),
             never: &["ServiceSelectorMismatch"],
             category: None,
+        },
+        Case {
+            name: "scaled-to-zero-applied-manifest",
+            symptom: "settlements fail with connection refused",
+            cluster: {
+                let mut c = scaled_to_zero(true);
+                c.edit("Deployment", "ledger", |d| {
+                    d["metadata"]["annotations"] = json!({
+                        "kubectl.kubernetes.io/last-applied-configuration":
+                            "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"ledger\",\"namespace\":\"payments\"},\"spec\":{\"replicas\":3}}"
+                    });
+                });
+                c
+            },
+            want: Some("Deployment/ledger"),
+            never: &["ServiceSelectorMismatch"],
+            category: Some("ScaledToZero"),
         },
         Case {
             name: "scaled-to-zero-callers-fine (twin)",

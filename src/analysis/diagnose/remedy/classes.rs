@@ -24,7 +24,8 @@ pub(super) fn remedies(
             let mem = Quantity::Bytes;
             let mut steps = Vec::new();
             let mut how = Vec::new();
-            for c in facts.containers(w).iter().filter(|c| !c.init) {
+            // Init containers too: the runtime starts them first, under their own limit.
+            for c in facts.containers(w).iter() {
                 let Some(limit) = c.limit("memory") else {
                     continue;
                 };
@@ -484,6 +485,7 @@ impl Facts<'_> {
         self.object(w)
             .and_then(|v| {
                 v.pointer("/spec/template/spec/schedulerName")
+                    .or(v.pointer("/spec/jobTemplate/spec/template/spec/schedulerName"))
                     .or(v.pointer("/spec/schedulerName"))
                     .and_then(|s| s.as_str())
                     .map(str::to_string)
@@ -495,6 +497,25 @@ impl Facts<'_> {
     /// the `deployment.kubernetes.io/desired-replicas` annotation of its newest
     /// ReplicaSet, an autoscaler's minimum, or 1.
     fn replicas_before_scale_down(&self, w: &ObjectRef) -> (i64, String) {
+        // What was last applied (kubectl apply's annotation), when it wants replicas: the
+        // count the owners of the manifest meant; a `kubectl scale` does not touch it.
+        let applied = self
+            .object(w)
+            .and_then(|v| {
+                v.pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+                    .and_then(|a| a.as_str())
+                    .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+            })
+            .and_then(|m| m.pointer("/spec/replicas").and_then(|r| r.as_i64()))
+            .filter(|r| *r > 0);
+        if let Some(r) = applied {
+            return (
+                r,
+                format!(
+                    "{r} is the replica count of its last applied manifest (annotation kubectl.kubernetes.io/last-applied-configuration)"
+                ),
+            );
+        }
         let mut newest: Option<(i64, String, i64)> = None;
         for r in self.rel.to(w) {
             if r.kind != crate::engine::RelationKind::OwnedBy || r.from.kind != "ReplicaSet" {
