@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod object;
 pub mod quantity;
 pub mod rtype;
+pub mod selector;
 pub mod snapshot;
 pub mod usage;
 

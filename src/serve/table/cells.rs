@@ -147,47 +147,18 @@ pub(super) fn format_labels(m: Option<&Map<String, Value>>) -> String {
         .join(",")
 }
 
-/// `metav1.LabelSelectorAsSelector(sel).String()`: requirements sorted by key; `None` for an
-/// operator the API would reject.
-pub(super) fn label_selector_string(sel: Option<&Value>) -> Option<String> {
-    let Some(sel) = sel else {
-        return Some(String::new());
-    };
-    let mut reqs: Vec<(String, String)> = Vec::new();
-    if let Some(m) = map_at(sel, &["matchLabels"]) {
-        for (k, v) in m {
-            reqs.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or(""))));
-        }
+/// `metav1.LabelSelectorAsSelector(sel).String()` (`model::selector`); an absent selector
+/// is the empty string.
+pub(super) fn label_selector_text(sel: Option<&Value>) -> Option<String> {
+    match sel {
+        None => Some(String::new()),
+        Some(sel) => crate::model::selector::label_selector_text(sel),
     }
-    for e in list_at(sel, &["matchExpressions"]) {
-        let key = str_at(e, &["key"]);
-        let mut values: Vec<&str> = list_at(e, &["values"])
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        values.sort_unstable();
-        values.dedup();
-        let text = match str_at(e, &["operator"]) {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => return None,
-        };
-        reqs.push((key.to_string(), text));
-    }
-    reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    Some(
-        reqs.into_iter()
-            .map(|(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(","),
-    )
 }
 
 /// `metav1.FormatLabelSelector`: "<none>" for an empty selector, "<error>" for an invalid one.
 pub(super) fn format_label_selector(sel: Option<&Value>) -> String {
-    match label_selector_string(sel) {
+    match label_selector_text(sel) {
         None => "<error>".into(),
         Some(s) if s.is_empty() => "<none>".into(),
         Some(s) => s,

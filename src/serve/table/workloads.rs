@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::cells::{
     age, at, bool_at, condition, container_cells, format_label_selector, format_labels, int_at,
-    label_selector_string, len_at, list_at, map_at, name_of, opt_int_at, or_placeholder, since,
+    label_selector_text, len_at, list_at, map_at, name_of, opt_int_at, or_placeholder, since,
     str_at, time_at,
 };
 use super::duration::human_duration_nanos;
@@ -110,7 +110,7 @@ pub(super) fn print_deployment(d: &Value, now: Timestamp) -> Row {
     let desired = opt_int_at(d, &["spec", "replicas"]).unwrap_or(1);
     let (names, images) = container_cells(list_at(d, &["spec", "template", "spec", "containers"]));
     let selector =
-        label_selector_string(at(d, &["spec", "selector"])).unwrap_or_else(|| "<invalid>".into());
+        label_selector_text(at(d, &["spec", "selector"])).unwrap_or_else(|| "<invalid>".into());
     Row::new(vec![
         json!(name_of(d)),
         json!(format!(

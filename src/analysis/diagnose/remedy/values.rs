@@ -13,6 +13,7 @@ use crate::analysis::detect::Hit;
 use crate::engine::{ObjectRef, RelationKind, Relations};
 use crate::model::Snapshot;
 use crate::model::quantity;
+use crate::model::selector::label_selector_text;
 use crate::model::usage::Usage;
 
 /// What the remedies read: the snapshot, its relations and the root cause's findings.
@@ -148,12 +149,12 @@ impl<'a> Facts<'a> {
         let sel = spec
             .get("selector")
             .or_else(|| spec.pointer("/jobTemplate/spec/selector"))
-            .and_then(selector_string)
+            .and_then(label_selector_text)
             .filter(|s| !s.is_empty());
         sel.or_else(|| {
             spec.pointer("/template/metadata/labels")
                 .or_else(|| spec.pointer("/jobTemplate/spec/template/metadata/labels"))
-                .and_then(selector_string)
+                .and_then(label_selector_text)
                 .filter(|s| !s.is_empty())
         })
     }
@@ -564,56 +565,6 @@ fn container_words<'t>(text: &'t str, out: &mut BTreeSet<&'t str>) {
     }
 }
 
-/// A label selector (`{matchLabels, matchExpressions}`, or a plain map as Services and
-/// ReplicationControllers write it) as kubectl's `-l` text, requirements sorted by key as
-/// `metav1.LabelSelectorAsSelector` prints them. `None` for an operator the API rejects.
-pub fn selector_string(sel: &Value) -> Option<String> {
-    let obj = sel.as_object()?;
-    let structured = obj.contains_key("matchLabels") || obj.contains_key("matchExpressions");
-    let mut reqs: Vec<(String, String)> = Vec::new();
-    let labels = if structured {
-        sel.get("matchLabels").and_then(Value::as_object)
-    } else {
-        Some(obj)
-    };
-    for (k, v) in labels.into_iter().flatten() {
-        reqs.push((k.clone(), format!("{k}={}", v.as_str()?)));
-    }
-    for e in sel
-        .get("matchExpressions")
-        .filter(|_| structured)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let key = e.get("key").and_then(Value::as_str)?;
-        let mut values: Vec<&str> = e
-            .get("values")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        values.sort_unstable();
-        values.dedup();
-        let text = match e.get("operator").and_then(Value::as_str)? {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => return None,
-        };
-        reqs.push((key.to_string(), text));
-    }
-    reqs.sort();
-    Some(
-        reqs.into_iter()
-            .map(|(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(","),
-    )
-}
-
 /// Text safe to paste into a POSIX shell: as is when it holds only ordinary characters,
 /// else single-quoted.
 pub fn shell_quote(s: &str) -> String {
@@ -768,7 +719,7 @@ mod tests {
 
     #[test]
     fn selectors_print_as_kubectl_reads_them() {
-        let s = |v: Value| selector_string(&v);
+        let s = |v: Value| label_selector_text(&v);
         assert_eq!(
             s(json!({"matchLabels": {"app": "auth"}})).as_deref(),
             Some("app=auth")
