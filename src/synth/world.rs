@@ -166,6 +166,20 @@ impl World {
             .collect()
     }
 
+    /// ReplicaSets a Deployment owns, sorted by name.
+    pub fn owned_rs(&self, ns: &str, deployment: &str) -> Vec<String> {
+        self.names("ReplicaSet", Some(ns))
+            .into_iter()
+            .map(|(_, n)| n)
+            .filter(|n| {
+                self.get("ReplicaSet", ns, n).is_some_and(|r| {
+                    r["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+                        && r["metadata"]["ownerReferences"][0]["name"] == deployment
+                })
+            })
+            .collect()
+    }
+
     pub fn add_signals(&mut self, s: ContainerSignals) {
         let k = key(&s.namespace, &s.pod, &s.container);
         self.signals.containers.push(s);

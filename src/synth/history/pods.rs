@@ -117,24 +117,10 @@ fn revision(rs: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// ReplicaSets a Deployment owns, sorted by name.
-pub(super) fn owned_rs(world: &World, ns: &str, deployment: &str) -> Vec<String> {
-    world
-        .names("ReplicaSet", Some(ns))
-        .into_iter()
-        .map(|(_, n)| n)
-        .filter(|n| {
-            world.get("ReplicaSet", ns, n).is_some_and(|r| {
-                r["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
-                    && r["metadata"]["ownerReferences"][0]["name"] == deployment
-            })
-        })
-        .collect()
-}
-
 /// The highest revision among a Deployment's ReplicaSets.
 pub(super) fn max_revision(world: &World, ns: &str, deployment: &str) -> u64 {
-    owned_rs(world, ns, deployment)
+    world
+        .owned_rs(ns, deployment)
         .iter()
         .filter_map(|r| world.get("ReplicaSet", ns, r))
         .map(revision)
@@ -143,7 +129,8 @@ pub(super) fn max_revision(world: &World, ns: &str, deployment: &str) -> u64 {
 }
 
 fn current_rs(world: &World, ns: &str, deployment: &str) -> Option<String> {
-    owned_rs(world, ns, deployment)
+    world
+        .owned_rs(ns, deployment)
         .into_iter()
         .max_by_key(|r| world.get("ReplicaSet", ns, r).map(revision).unwrap_or(0))
 }

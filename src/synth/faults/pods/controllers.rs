@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::synth::world::World;
 
-use super::pod::owned_rs;
 use super::scheduler::node_views;
 
 /// Recomputes ReplicaSet/Deployment/StatefulSet status, the EndpointSlice and the PDB of an
@@ -45,7 +44,7 @@ pub(super) fn reconcile(world: &mut World, ns: &str, app: &str, since: f64) {
         .collect();
     let at = world.at(since);
     if let Some(dep) = world.get("Deployment", ns, app).cloned() {
-        let rss = owned_rs(world, ns, app);
+        let rss = world.owned_rs(ns, app);
         let (mut total_spec, mut actual, mut ready, mut updated, mut newest) =
             (0u64, 0u64, 0u64, 0u64, (0u64, String::new()));
         for r in &rss {

@@ -372,24 +372,10 @@ pub(super) fn patch_current_template(
     }
 }
 
-/// ReplicaSets owned by the app's Deployment, sorted by name.
-pub(super) fn owned_rs(world: &World, ns: &str, app: &str) -> Vec<String> {
-    world
-        .names("ReplicaSet", Some(ns))
-        .into_iter()
-        .map(|(_, n)| n)
-        .filter(|n| {
-            world.get("ReplicaSet", ns, n).is_some_and(|r| {
-                r["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
-                    && r["metadata"]["ownerReferences"][0]["name"] == app
-            })
-        })
-        .collect()
-}
-
 /// The app's ReplicaSet of the highest revision.
 pub(super) fn current_rs(world: &World, ns: &str, app: &str) -> Result<String, String> {
-    owned_rs(world, ns, app)
+    world
+        .owned_rs(ns, app)
         .into_iter()
         .max_by_key(|r| {
             world

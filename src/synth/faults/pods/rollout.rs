@@ -9,7 +9,7 @@ use crate::synth::signals::ContainerSignals;
 use crate::synth::topology::Topology;
 use crate::synth::world::World;
 
-use super::pod::{fresh_pod, fresh_signals, owned_rs, remove_pod};
+use super::pod::{fresh_pod, fresh_signals, remove_pod};
 use super::stable_rng;
 
 pub(super) struct Rollout {
@@ -94,7 +94,8 @@ pub(super) fn rollout_stuck(
     };
 
     // The old ReplicaSet, its pods, and what the new pods inherit from them.
-    let old_rs: Vec<String> = owned_rs(world, &ns, &app)
+    let old_rs: Vec<String> = world
+        .owned_rs(&ns, &app)
         .into_iter()
         .filter(|r| {
             world
