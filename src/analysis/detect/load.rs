@@ -51,32 +51,24 @@ impl Step {
 }
 
 /// The step in a series of (time, value) points sorted by time, if there is one: the
-/// split with the largest rise of the median.
+/// change point that leaves the least absolute deviation around the two sides' medians (a
+/// clean step has one split that explains it, where the largest ratio of medians has
+/// many), kept when the level before is a baseline, the level after is at least [`STEP`]
+/// times it, and four in five points after stand above the midpoint between the two.
 pub fn step(points: &[(i64, f64)]) -> Option<Step> {
+    step_above(points, MIN_BASELINE)
+}
+
+/// [`step`] with the level before that counts as a baseline (CPU cores for the load, any
+/// positive level for shares and latencies).
+pub(super) fn step_above(points: &[(i64, f64)], baseline: f64) -> Option<Step> {
     let n = points.len();
-    if n < 2 * MIN_POINTS {
+    let (i, before, after) = change_point(points)?;
+    if before < baseline || before <= 0.0 || after / before < STEP {
         return None;
     }
-    let mut best: Option<(f64, usize, f64, f64)> = None;
-    for i in MIN_POINTS..=n - MIN_POINTS {
-        let before = median(points[..i].iter().map(|p| p.1));
-        let after = median(points[i..].iter().map(|p| p.1));
-        if before < MIN_BASELINE {
-            continue;
-        }
-        let r = after / before;
-        if best.is_none_or(|b| r > b.0 + 1e-12) {
-            best = Some((r, i, before, after));
-        }
-    }
-    let (r, i, before, after) = best?;
-    if r < STEP {
-        return None;
-    }
-    // Sustained: the level after stays above everything before (a ramp of a few points
-    // from the rate window is allowed).
-    let top_before = points[..i].iter().map(|p| p.1).fold(f64::MIN, f64::max);
-    let above = points[i..].iter().filter(|p| p.1 > top_before).count();
+    let mid = (before + after) / 2.0;
+    let above = points[i..].iter().filter(|p| p.1 > mid).count();
     if above * 5 < (n - i) * 4 {
         return None;
     }
@@ -85,6 +77,36 @@ pub fn step(points: &[(i64, f64)]) -> Option<Step> {
         before,
         after,
     })
+}
+
+/// Longest series the change point looks at point by point.
+const MAX_POINTS: usize = 720;
+
+/// The split (at least [`MIN_POINTS`] a side) that leaves the least absolute deviation
+/// around the two sides' medians: (index of the first point after, median before, median
+/// after).
+pub(super) fn change_point(points: &[(i64, f64)]) -> Option<(usize, f64, f64)> {
+    let n = points.len();
+    // Quadratic in the points: a long series is looked at in at most MAX_POINTS steps.
+    if n > MAX_POINTS {
+        let stride = n.div_ceil(MAX_POINTS);
+        let thin: Vec<(i64, f64)> = points.iter().step_by(stride).copied().collect();
+        let (i, b, a) = change_point(&thin)?;
+        return Some(((i * stride).min(n - 1), b, a));
+    }
+    if n < 2 * MIN_POINTS {
+        return None;
+    }
+    let med = |p: &[(i64, f64)]| median(p.iter().map(|x| x.1));
+    let deviation = |p: &[(i64, f64)], m: f64| p.iter().map(|x| (x.1 - m).abs()).sum::<f64>();
+    (MIN_POINTS..=n - MIN_POINTS)
+        .map(|i| {
+            let (b, a) = (med(&points[..i]), med(&points[i..]));
+            let cost = deviation(&points[..i], b) + deviation(&points[i..], a);
+            (i, b, a, cost)
+        })
+        .min_by(|x, y| x.3.total_cmp(&y.3).then(x.0.cmp(&y.0)))
+        .map(|(i, b, a, _)| (i, b, a))
 }
 
 pub(super) fn median(values: impl Iterator<Item = f64>) -> f64 {

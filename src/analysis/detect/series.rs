@@ -11,8 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::load::Step;
-use super::load::median;
+use super::load::{change_point, step_above};
 use super::metrics::{Matrix, Series, Shape, numbers, per_second, shape};
 use super::{Ctx, Hit, fmt_ts, human_duration};
 use crate::analysis::report::Severity;
@@ -26,8 +25,6 @@ const LATENCY_FLOOR: f64 = 0.05;
 const ERRORS_BEFORE: f64 = 0.01;
 const ERRORS_AFTER: f64 = 0.05;
 const ERRORS_CRITICAL: f64 = 0.2;
-/// Longest series the change point looks at point by point.
-const MAX_POINTS: usize = 720;
 /// Callee and caller slowdowns this close belong to one cascade.
 const TOGETHER: i64 = 5 * 60;
 
@@ -95,7 +92,9 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
             continue;
         }
         let points = combine(&series, f64::max);
-        let Some(s) = step(&points) else { continue };
+        let Some(s) = step_above(&points, 0.0) else {
+            continue;
+        };
         if s.ratio() < LATENCY_STEP || s.after < LATENCY_FLOOR {
             continue;
         }
@@ -315,57 +314,6 @@ fn rates(points: &[(i64, f64)]) -> Points {
     per_second(points, sh)
 }
 
-/// The step in a series, found as the change point that leaves the least absolute
-/// deviation around the two sides' medians (a clean step has one split that explains it,
-/// where the largest ratio of medians has many), kept when the level after is at least
-/// [`super::load::STEP`] times the level before and four in five points after stand above
-/// the midpoint between the two.
-fn step(points: &[(i64, f64)]) -> Option<Step> {
-    let n = points.len();
-    let (i, before, after) = change_point(points)?;
-    if before <= 0.0 || after / before < super::load::STEP {
-        return None;
-    }
-    let mid = (before + after) / 2.0;
-    let above = points[i..].iter().filter(|p| p.1 > mid).count();
-    if above * 5 < (n - i) * 4 {
-        return None;
-    }
-    Some(Step {
-        onset: points[i].0,
-        before,
-        after,
-    })
-}
-
-/// The split (at least three points a side) that leaves the least absolute deviation
-/// around the two sides' medians: (index of the first point after, median before, median
-/// after).
-fn change_point(points: &[(i64, f64)]) -> Option<(usize, f64, f64)> {
-    const SIDE: usize = 3;
-    let n = points.len();
-    // Quadratic in the points: a long series is looked at in at most MAX_POINTS steps.
-    if n > MAX_POINTS {
-        let stride = n.div_ceil(MAX_POINTS);
-        let thin: Points = points.iter().step_by(stride).copied().collect();
-        let (i, b, a) = change_point(&thin)?;
-        return Some(((i * stride).min(n - 1), b, a));
-    }
-    if n < 2 * SIDE {
-        return None;
-    }
-    let median = |p: &[(i64, f64)]| median(p.iter().map(|x| x.1));
-    let deviation = |p: &[(i64, f64)], m: f64| p.iter().map(|x| (x.1 - m).abs()).sum::<f64>();
-    (SIDE..=n - SIDE)
-        .map(|i| {
-            let (b, a) = (median(&points[..i]), median(&points[i..]));
-            let cost = deviation(&points[..i], b) + deviation(&points[i..], a);
-            (i, b, a, cost)
-        })
-        .min_by(|x, y| x.3.total_cmp(&y.3).then(x.0.cmp(&y.0)))
-        .map(|(i, b, a, _)| (i, b, a))
-}
-
 /// Several series of one workload merged per timestamp with `f`.
 fn combine(series: &[Points], f: impl Fn(f64, f64) -> f64) -> Points {
     let mut at: BTreeMap<i64, f64> = BTreeMap::new();
@@ -498,9 +446,11 @@ fn retransmits(ctx: &Ctx, name: &str, result: &[Series], out: &mut Vec<Hit>) {
             });
         let st = match &share {
             // At least 1% of segments retransmitted after the step.
-            Some(share) => step(share).filter(|st| st.ratio() >= 3.0 && st.after >= 0.01),
+            Some(share) => {
+                step_above(share, 0.0).filter(|st| st.ratio() >= 3.0 && st.after >= 0.01)
+            }
             // Without the segments sent, only a large absolute step.
-            None => step(&points).filter(|st| st.ratio() >= 3.0 && st.after >= 10.0),
+            None => step_above(&points, 0.0).filter(|st| st.ratio() >= 3.0 && st.after >= 10.0),
         };
         let Some(st) = st else { continue };
         let unit = |v: f64| {
@@ -692,13 +642,13 @@ mod tests {
         };
         let mut v = vec![0.1; 15];
         v.extend([2.0; 15]);
-        let s = step(&pts(&v)).unwrap();
+        let s = step_above(&pts(&v), 0.0).unwrap();
         assert_eq!(s.onset, 15 * 60);
         let drift: Vec<f64> = (0..30).map(|i| 0.1 + 0.001 * i as f64).collect();
-        assert!(step(&pts(&drift)).is_none());
+        assert!(step_above(&pts(&drift), 0.0).is_none());
         let mut blip = vec![0.1; 30];
         blip[12] = 3.0;
-        assert!(step(&pts(&blip)).is_none());
+        assert!(step_above(&pts(&blip), 0.0).is_none());
     }
 
     #[test]
