@@ -601,6 +601,115 @@ pub(super) fn latency_origin(ctx: &Ctx, hits: &mut [Hit]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    const NOW: &str = "2026-10-03T09:30:00Z";
+
+    /// A matrix answer of these series, one point a minute ending at `NOW`.
+    fn matrix(series: &[(Value, Vec<f64>)]) -> Box<serde_json::value::RawValue> {
+        let end: i64 = NOW.parse::<jiff::Timestamp>().unwrap().as_second();
+        let result: Vec<Value> = series
+            .iter()
+            .map(|(labels, values)| {
+                let n = values.len() as i64;
+                let points: Vec<Value> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| json!([end - (n - 1 - i as i64) * 60, v.to_string()]))
+                    .collect();
+                json!({"metric": labels, "values": points})
+            })
+            .collect();
+        serde_json::value::to_raw_value(
+            &json!({"status": "success", "data": {"resultType": "matrix", "result": result}}),
+        )
+        .unwrap()
+    }
+
+    /// The findings of `detect` on a Deployment `api` (one pod) and a node `n1`
+    /// (10.0.0.5), with these Prometheus answers.
+    fn findings(prometheus: Vec<(&str, Box<serde_json::value::RawValue>)>) -> Vec<Hit> {
+        let objects = vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "prod", "uid": "d1"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}, "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "x"}]}}}}),
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "api-5d8f7c9b4", "namespace": "prod", "uid": "r1",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d1", "controller": true}]},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}, "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "x"}]}}}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-5d8f7c9b4-x7k2p", "namespace": "prod", "uid": "p1", "labels": {"app": "api"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-5d8f7c9b4", "uid": "r1", "controller": true}]},
+                "spec": {"nodeName": "n1", "containers": [{"name": "api", "image": "x"}]}, "status": {"phase": "Running"}}),
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "uid": "n1"},
+                "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}}),
+        ];
+        let mut snap = crate::fixture::snapshot_of(NOW, objects);
+        for (name, raw) in prometheus {
+            snap.prometheus.insert(name.to_string(), raw);
+        }
+        let rel = crate::engine::Relations::build(&snap);
+        let ctx = Ctx::new(&snap, &rel, vec![], None);
+        let mut out = Vec::new();
+        detect(&ctx, &mut out);
+        out
+    }
+
+    /// Per-second rates: `before` for 15 minutes, then `after`.
+    fn stepped(before: f64, after: f64) -> Vec<f64> {
+        (0..30)
+            .map(|m| if m < 15 { before } else { after })
+            .collect()
+    }
+
+    #[test]
+    fn a_rising_share_of_server_errors_is_found_and_a_steady_one_is_not() {
+        let pod = json!({"namespace": "prod", "pod": "api-5d8f7c9b4-x7k2p", "code": "200"});
+        let failed = json!({"namespace": "prod", "pod": "api-5d8f7c9b4-x7k2p", "code": "503"});
+        let rising = matrix(&[
+            (pod.clone(), vec![100.0; 30]),
+            (failed.clone(), stepped(0.0, 30.0)),
+        ]);
+        let h = findings(vec![("http_requests_total", rising)]);
+        assert!(
+            h.iter()
+                .any(|h| h.kind == "ErrorRateIncrease" && h.subject.name == "api"),
+            "{h:#?}"
+        );
+        // 3% of requests failing all along: a steady state, not a change.
+        let steady = matrix(&[(pod, vec![100.0; 30]), (failed, vec![3.0; 30])]);
+        assert!(findings(vec![("http_requests_total", steady)]).is_empty());
+    }
+
+    #[test]
+    fn retransmits_count_as_a_share_of_segments_sent() {
+        let node = json!({"instance": "10.0.0.5:9100"});
+        // Retransmits up thirtyfold while traffic stays: the network degraded.
+        let h = findings(vec![
+            (
+                "node_netstat_Tcp_RetransSegs",
+                matrix(&[(node.clone(), stepped(2.0, 60.0))]),
+            ),
+            (
+                "node_netstat_Tcp_OutSegs",
+                matrix(&[(node.clone(), vec![2000.0; 30])]),
+            ),
+        ]);
+        assert!(
+            h.iter()
+                .any(|h| h.kind == "NodeNetworkDegraded" && h.subject.name == "n1"),
+            "{h:#?}"
+        );
+        // Retransmits up as much as the traffic: the share is flat, no degradation.
+        let h = findings(vec![
+            (
+                "node_netstat_Tcp_RetransSegs",
+                matrix(&[(node.clone(), stepped(2.0, 60.0))]),
+            ),
+            (
+                "node_netstat_Tcp_OutSegs",
+                matrix(&[(node, stepped(2000.0, 60000.0))]),
+            ),
+        ]);
+        assert!(h.is_empty(), "{h:#?}");
+    }
 
     #[test]
     fn the_90th_percentile_is_interpolated_within_its_bucket() {
