@@ -249,7 +249,15 @@ fn hostile_case() -> Case {
     nodes.dedup_by(|a, b| a.id == b.id);
     edges.sort();
     edges.dedup_by(|a, b| a.from == b.from && a.to == b.to);
-    Case::new("hostile", ServiceMap { nodes, edges }, states)
+    Case::new(
+        "hostile",
+        ServiceMap {
+            nodes,
+            edges,
+            ..Default::default()
+        },
+        states,
+    )
 }
 
 fn cases() -> &'static [Case] {

@@ -483,7 +483,11 @@ mod tests {
             },
         ];
         edges.sort();
-        ServiceMap { nodes, edges }
+        ServiceMap {
+            nodes,
+            edges,
+            unresolved: Vec::new(),
+        }
     }
 
     #[test]

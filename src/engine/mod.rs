@@ -18,7 +18,7 @@
 //! their templates, references are interned so the per-pod work moves integers.
 //! At 150,000 pods (a million relations) a build takes a few seconds and ~350 MiB.
 
-pub(crate) mod hosts;
+mod hosts;
 mod log_addresses;
 pub mod relations;
 pub mod servicemap;

@@ -57,6 +57,27 @@ const MAX_LOG_EVIDENCE: usize = 3;
 pub struct ServiceMap {
     pub nodes: Vec<MapNode>,
     pub edges: Vec<MapEdge>,
+    /// Configuration naming a Service the snapshot does not have, sorted: the references
+    /// that resolve to nothing, for the analyses to judge (a typo, a Service deleted). Not
+    /// part of the map's rendering: the finding an analysis makes of it is.
+    #[serde(skip)]
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// A workload's configured address that names an in-cluster Service that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unresolved {
+    pub from: ObjectRef,
+    /// The Service it names, and its namespace.
+    pub service: String,
+    pub namespace: String,
+    /// Written in an in-cluster form (`x.ns.svc…`, `x.ns` of a namespace that exists):
+    /// surely meant for a Service; a bare `x:80` or `http://x` may be anything.
+    pub qualified: bool,
+    /// The host as written, and where.
+    pub host: String,
+    pub evidence: Evidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -227,6 +248,8 @@ struct SvcInfo {
 enum Target {
     Service(ObjectRef),
     External(String),
+    /// An in-cluster Service name with no such Service: (name, namespace, qualified, host).
+    Missing(String, String, bool, String),
     Nothing,
 }
 
@@ -245,6 +268,7 @@ struct MapBuilder<'a> {
     edges: BTreeMap<(ObjectRef, ObjectRef), BTreeSet<Evidence>>,
     own: HashMap<ObjectRef, BTreeSet<ObjectRef>>,
     cm_cache: HashMap<(String, String), std::rc::Rc<CmHits>>,
+    unresolved: BTreeSet<Unresolved>,
 }
 
 impl<'a> MapBuilder<'a> {
@@ -261,6 +285,7 @@ impl<'a> MapBuilder<'a> {
             edges: BTreeMap::new(),
             own: HashMap::new(),
             cm_cache: HashMap::new(),
+            unresolved: BTreeSet::new(),
         };
         for svc in snap.items("", "services") {
             let view: ServiceView = svc.typed().unwrap_or_default();
@@ -330,7 +355,13 @@ impl<'a> MapBuilder<'a> {
                 Form::Url | Form::HostPort => true,
             };
             return if allowed {
-                found(self.service(ns, h)).unwrap_or(Target::Nothing)
+                found(self.service(ns, h)).unwrap_or_else(|| {
+                    if h == "localhost" {
+                        Target::Nothing
+                    } else {
+                        Target::Missing(h.to_string(), ns.to_string(), false, h.to_string())
+                    }
+                })
             } else {
                 Target::Nothing
             };
@@ -357,7 +388,13 @@ impl<'a> MapBuilder<'a> {
             || labels.contains(&"svc")
             || (labels.len() == 2 && self.namespaces.contains_key(labels[1]));
         if internal {
-            return Target::Nothing;
+            // `name.ns` or `name.ns.svc[.cluster.local]` with no such Service.
+            let svc_form = labels.len() == 2 || labels[2] == "svc";
+            return if svc_form && self.namespaces.contains_key(labels[1]) {
+                Target::Missing(labels[0].into(), labels[1].into(), true, h.to_string())
+            } else {
+                Target::Nothing
+            };
         }
         let external_form = match hit.form {
             Form::Url | Form::HostPort => true,
@@ -387,6 +424,17 @@ impl<'a> MapBuilder<'a> {
                     service_for: None,
                 });
                 id
+            }
+            Target::Missing(service, namespace, qualified, host) => {
+                self.unresolved.insert(Unresolved {
+                    from: from.clone(),
+                    service,
+                    namespace,
+                    qualified,
+                    host,
+                    evidence: ev,
+                });
+                return;
             }
             Target::Nothing => return,
         };
@@ -433,6 +481,7 @@ impl<'a> MapBuilder<'a> {
         self.network_policies();
         self.ingresses();
         ServiceMap {
+            unresolved: self.unresolved.into_iter().collect(),
             nodes: self.nodes.into_values().collect(),
             edges: self
                 .edges
@@ -616,7 +665,7 @@ impl<'a> MapBuilder<'a> {
                         text: item.to_string(),
                     };
                     match self.resolve(&hit, ns, "") {
-                        Target::Nothing => {}
+                        Target::Nothing | Target::Missing(..) => {}
                         t => {
                             self.add(&w.id, t, ev);
                             continue;
@@ -1151,6 +1200,56 @@ mod tests {
         assert_eq!(
             map.dependents_of(&p("inventory")),
             vec![&p("checkout"), &p("zeta")]
+        );
+    }
+
+    #[test]
+    fn names_of_no_service_are_kept_as_unresolved_by_their_shape() {
+        let s = snapshot(
+            vec![
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "pay", "uid": "ns-pay"}}),
+                svc("pay", "ledger", "10.96.9.9", 80),
+                dep("pay", "ledger", json!([]), json!({}), json!({})),
+                dep(
+                    "pay",
+                    "invoicing",
+                    env(&[
+                        ("A", "http://ledgr.pay.svc.cluster.local:80"),
+                        ("B", "ledgr.pay:80"),
+                        ("C", "ledgr:80"),
+                        ("D", "https://api.stripe.com"),
+                        ("E", "http://localhost:8080"),
+                        ("F", "otel-collector.observability.svc:4317"),
+                        ("G", "ledger:80"),
+                    ]),
+                    json!({}),
+                    json!({}),
+                ),
+            ],
+            vec![],
+        );
+        let rel = Relations::build(&s);
+        let map = rel.service_map();
+        let got: Vec<(&str, &str, bool)> = map
+            .unresolved
+            .iter()
+            .map(|u| (u.host.as_str(), u.service.as_str(), u.qualified))
+            .collect();
+        // In-cluster forms of a namespace the snapshot has, and a bare name, with no such
+        // Service; never an external host, localhost, a namespace not captured, or a
+        // name that resolves.
+        assert_eq!(
+            got,
+            vec![
+                ("ledgr", "ledgr", false),
+                ("ledgr.pay", "ledgr", true),
+                ("ledgr.pay.svc.cluster.local", "ledgr", true),
+            ]
+        );
+        assert!(
+            map.unresolved
+                .iter()
+                .all(|u| u.from == r("Deployment", "pay", "invoicing"))
         );
     }
 

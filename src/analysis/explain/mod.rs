@@ -166,6 +166,7 @@ fn scoped_map(map: &ServiceMap, namespaces: &[String]) -> ServiceMap {
         .collect();
     let ids: BTreeSet<&ObjectRef> = edges.iter().flat_map(|e| [&e.from, &e.to]).collect();
     ServiceMap {
+        unresolved: Vec::new(),
         nodes: map
             .nodes
             .iter()
@@ -230,7 +231,14 @@ fn focus_map(map: &ServiceMap, focus: &BTreeSet<ObjectRef>) -> (ServiceMap, usiz
             e
         })
         .collect();
-    (ServiceMap { nodes, edges }, total)
+    (
+        ServiceMap {
+            nodes,
+            edges,
+            unresolved: Vec::new(),
+        },
+        total,
+    )
 }
 
 /// Keeps at most [`MAX_ENTRIES`]: all problems and changes first, then the rest, in time
