@@ -3,4 +3,4 @@
 # hostile bundles, packaging manifests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"

@@ -30,6 +30,9 @@ fn manifest_comes_first_and_lists_every_file_with_its_hash() {
     assert_eq!(entries[0].0, "manifest.json");
     let manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
     assert_eq!(manifest["format"], "kubectl-intel.bundle/v1");
+    // The writer is the binary, whichever of its crates writes the manifest.
+    assert_eq!(manifest["tool"]["name"], "kubectl-intel");
+    assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));
     let files = manifest["files"].as_array().unwrap();
     assert_eq!(files.len(), entries.len() - 1);
     for ((path, content), listed) in entries[1..].iter().zip(files) {

@@ -1,13 +1,12 @@
 //! `kubectl intel diagnose "SYMPTOM"`: loads the clusters, runs the analysis, renders.
 
+use super::Exit;
 use clap::{Args, ValueEnum};
 
 use crate::analysis::diagnose::{Request, diagnose_prepared, prepare};
 use crate::analysis::render;
 use crate::capture::CaptureOptions;
 use crate::source::{LiveArgs, SourceArgs};
-
-use super::exit;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -48,13 +47,13 @@ pub struct DiagnoseArgs {
 pub(super) fn load(
     source: &SourceArgs,
     opts: &CaptureOptions,
-) -> anyhow::Result<Result<crate::source::Loaded, u8>> {
+) -> anyhow::Result<Result<crate::source::Loaded, Exit>> {
     let loaded = match source.load(opts, false) {
         Ok(l) => l,
         Err(e) => {
             if e.downcast_ref::<crate::capture::CaptureError>().is_some() {
                 eprintln!("error: {e:#}");
-                return Ok(Err(exit::NOTHING_CAPTURED));
+                return Ok(Err(Exit::NothingCaptured));
             }
             return Err(e);
         }
@@ -65,7 +64,7 @@ pub(super) fn load(
     Ok(Ok(loaded))
 }
 
-pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
+pub fn run(args: &DiagnoseArgs) -> anyhow::Result<Exit> {
     let opts = args.live.options(&args.namespaces);
     let loaded = match load(&args.source, &opts)? {
         Ok(l) => l,
@@ -88,5 +87,5 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<u8> {
     // GiB at 150,000 pods) took a third of a second on one core, for nothing.
     std::mem::forget(prepared);
     std::mem::forget(loaded);
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

@@ -1,11 +1,10 @@
 //! `kubectl intel explain "QUESTION"`: loads the clusters, runs the analysis, renders.
 
+use super::Exit;
 use clap::{Args, ValueEnum};
 
 use crate::analysis::explain::{Request, explain, render};
 use crate::source::SourceArgs;
-
-use super::exit;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExplainFormat {
@@ -92,7 +91,7 @@ fn diagrams(x: &crate::analysis::explain::Explanation, format: ExplainFormat) ->
     out
 }
 
-pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
+pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     let req = Request {
         question: args.question.clone(),
         namespaces: {
@@ -108,7 +107,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
     // Check the request before loading anything: a typo costs no capture.
     if let Err(e) = explain(&crate::model::Fleet::default(), &req) {
         eprintln!("error: {e}");
-        return Ok(exit::USAGE);
+        return Ok(Exit::Usage);
     }
     // A live capture's Prometheus range covers the timeline window.
     let window = args
@@ -125,7 +124,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(exit::USAGE);
+            return Ok(Exit::Usage);
         }
     };
     let out = match args.output {
@@ -135,5 +134,5 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         ExplainFormat::Mermaid | ExplainFormat::Dot => diagrams(&x, args.output),
     };
     print!("{out}");
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

@@ -1,6 +1,7 @@
 //! `kubectl intel inspect`: what a bundle holds, where it came from, what failed during its
 //! capture, and whether its files still match the manifest.
 
+use super::Exit;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use crate::bundle::{Integrity, read_bundle};
 use crate::model::manifest::{ClusterInfo, CollectorError, Redaction, Window};
 
-use super::{Format, InspectArgs, exit};
+use super::{Format, InspectArgs};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,7 +61,7 @@ struct CollectorRow<'a> {
     errors: &'a [CollectorError],
 }
 
-pub(super) fn run(args: &InspectArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
     let loaded = read_bundle(&args.bundle)?;
     let snap = &loaded.snapshot;
     let m = &snap.manifest;
@@ -112,9 +113,9 @@ pub(super) fn run(args: &InspectArgs) -> anyhow::Result<u8> {
             loaded.integrity.missing.len(),
             loaded.integrity.unlisted.len()
         );
-        return Ok(exit::INTEGRITY);
+        return Ok(Exit::Integrity);
     }
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 fn text(r: &Report<'_>) -> String {

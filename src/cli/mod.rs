@@ -10,20 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, documented in `docs/cli.md`.
-pub mod exit {
-    pub const OK: u8 = 0;
-    /// I/O, network or an unexpected failure.
-    pub const FAILURE: u8 = 1;
-    /// Bad command-line usage (clap's own code).
-    pub const USAGE: u8 = 2;
-    /// The input bundle is invalid, hostile or of an unsupported format.
-    pub const BAD_BUNDLE: u8 = 3;
-    /// `inspect --verify` found files that do not match the manifest.
-    pub const INTEGRITY: u8 = 4;
-    /// `capture` got nothing usable from the cluster.
-    pub const NOTHING_CAPTURED: u8 = 5;
-}
+pub use intel_exit::Exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,38 +114,27 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
+                Exit::Usage
             } else {
-                exit::OK
+                Exit::Ok
             });
         }
     };
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => ExitCode::from(exit),
         Err(e) => {
             eprintln!("error: {e:#}");
-            let code = if e
+            // The error knows its code where its type has one (a bad bundle); anything
+            // else is a failure.
+            let exit = e
                 .downcast_ref::<crate::bundle::BundleError>()
-                .is_some_and(is_input_error)
-            {
-                exit::BAD_BUNDLE
-            } else {
-                exit::FAILURE
-            };
-            ExitCode::from(code)
+                .map_or(Exit::Failure, crate::bundle::BundleError::exit);
+            ExitCode::from(exit)
         }
     }
 }
 
-fn is_input_error(e: &crate::bundle::BundleError) -> bool {
-    !matches!(
-        e,
-        crate::bundle::BundleError::Write { .. }
-            | crate::bundle::BundleError::InvalidContent { .. }
-    )
-}
-
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Demo(args) => {
@@ -171,7 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 manifest.cluster.name,
                 manifest.captured_at
             );
-            Ok(exit::OK)
+            Ok(Exit::Ok)
         }
         Command::Serve(args) => crate::serve::run(args),
         Command::Synth(args) => synth(&args),
@@ -182,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
+fn synth(args: &SynthArgs) -> anyhow::Result<Exit> {
     use crate::synth::{Options, Scenario, scenario::library};
     if args.list {
         for (name, text) in library::SCENARIOS {
@@ -196,7 +172,7 @@ fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
                 .unwrap_or_default();
             println!("{name:32} {description}");
         }
-        return Ok(exit::OK);
+        return Ok(Exit::Ok);
     }
     let scenario = args
         .scenario
@@ -219,7 +195,7 @@ fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
     };
     let snap = crate::synth::generate(&opts, scenario.as_ref())?;
     let Some(out) = &args.out else {
-        return Ok(exit::USAGE);
+        return Ok(Exit::Usage);
     };
     let manifest = crate::bundle::write_bundle(&snap, out)?;
     eprintln!(
@@ -230,7 +206,7 @@ fn synth(args: &SynthArgs) -> anyhow::Result<u8> {
         snap.nodes().len(),
         manifest.files.len() + 1
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]

@@ -1,0 +1,285 @@
+//! Rendering a [`Report`] for people: plain text for the terminal, Markdown for a ticket
+//! or an MCP answer. JSON is the report itself (`serde_json`). Evidence text from logs and
+//! events is untrusted data: Markdown puts it in code spans, never as prose.
+
+use std::fmt::Write as _;
+
+use super::report::{Report, Severity};
+
+fn sev(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// Inline code that cannot be broken out of: backticks inside become `'`.
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'").replace('\n', " "))
+}
+
+pub fn text(r: &Report) -> String {
+    let mut o = String::new();
+    let clusters: Vec<String> = r
+        .clusters
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (captured {}, {} pods, {} nodes)",
+                c.name, c.captured_at, c.pods, c.nodes
+            )
+        })
+        .collect();
+    let _ = writeln!(o, "{}: {:?}", r.analysis, r.request.text);
+    let _ = writeln!(o, "clusters: {}", clusters.join("; "));
+    let _ = writeln!(o, "read as: {}\n", r.request.classes.join(", "));
+    let _ = writeln!(o, "SUMMARY\n  {}\n", r.summary);
+    if !r.root_causes.is_empty() {
+        let _ = writeln!(o, "ROOT CAUSES");
+        for rc in &r.root_causes {
+            let _ = writeln!(
+                o,
+                "  {}. {} [{}] score {:.1}",
+                rc.rank,
+                rc.subject.label(),
+                rc.category,
+                rc.score
+            );
+            for reason in &rc.reasons {
+                let _ = writeln!(o, "       - {reason}");
+            }
+            if let Some(chain) = r.chains.get(rc.chain) {
+                let _ = writeln!(o, "     chain:");
+                for l in &chain.links {
+                    if let Some(p) = branch_parent(chain, l) {
+                        let _ = writeln!(
+                            o,
+                            "       also {} --{}--> {}",
+                            p.subject.label(),
+                            l.reason,
+                            l.subject.label()
+                        );
+                    } else if l.reason.is_empty() {
+                        let _ = writeln!(o, "       {}", l.subject.label());
+                    } else {
+                        let _ = writeln!(o, "       --{}--> {}", l.reason, l.subject.label());
+                    }
+                }
+            }
+        }
+        let _ = writeln!(o);
+    }
+    if !r.recommendations.is_empty() {
+        let _ = writeln!(o, "RECOMMENDATIONS");
+        for rec in &r.recommendations {
+            let _ = writeln!(
+                o,
+                "  {}. [{} | risk {}] {}",
+                rec.rank, rec.horizon, rec.risk, rec.title
+            );
+            let _ = writeln!(o, "     why: {}", rec.why);
+            let _ = writeln!(o, "     expect: {}", rec.expected_effect);
+            for s in &rec.steps {
+                let _ = writeln!(o, "       $ {s}");
+            }
+            for v in &rec.verify {
+                let _ = writeln!(o, "     verify: {v}");
+            }
+            for v in &rec.rollback {
+                let _ = writeln!(o, "     roll back: {v}");
+            }
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "IMPACT");
+    for s in &r.impact.services {
+        let _ = writeln!(
+            o,
+            "  {} {}: {}/{} ready",
+            s.state,
+            s.subject.label(),
+            s.ready_replicas,
+            s.replicas
+        );
+    }
+    for e in &r.impact.entry_points {
+        let _ = writeln!(o, "  entry point: {e}");
+    }
+    if let Some(b) = &r.impact.business {
+        if let Some(v) = b.revenue_per_hour_at_risk {
+            let _ = writeln!(o, "  revenue at risk: {v:.0} per hour");
+        }
+        if let Some(v) = b.users_affected {
+            let _ = writeln!(o, "  users affected: {v:.0}");
+        }
+    }
+    let _ = writeln!(o, "  {}\n", r.impact.note);
+    if !r.findings.is_empty() {
+        let _ = writeln!(o, "FINDINGS ({})", r.findings.len());
+        for f in r.findings.iter().take(40) {
+            let _ = writeln!(
+                o,
+                "  {} {:8} {} [{}] {}",
+                f.id,
+                sev(f.severity),
+                f.subject.label(),
+                f.kind,
+                f.message
+            );
+            if let Some(res) = &f.resolved {
+                let _ = writeln!(o, "       resolved: {}", res.why);
+            }
+        }
+        if r.findings.len() > 40 {
+            let _ = writeln!(o, "  … {} more (-o json lists all)", r.findings.len() - 40);
+        }
+        let _ = writeln!(o);
+    }
+    if !r.limitations.is_empty() {
+        let _ = writeln!(o, "LIMITATIONS");
+        for l in &r.limitations {
+            let _ = writeln!(o, "  - {l}");
+        }
+    }
+    o
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## {}: {}\n", r.analysis, code(&r.request.text));
+    for c in &r.clusters {
+        let _ = writeln!(
+            o,
+            "- cluster **{}**, captured {} ({} pods, {} nodes; evidence: {})",
+            c.name,
+            c.captured_at,
+            c.pods,
+            c.nodes,
+            if c.sources.is_empty() {
+                "resources only".to_string()
+            } else {
+                c.sources.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(o, "\n### Summary\n\n{}\n", r.summary);
+    if !r.root_causes.is_empty() {
+        let _ = writeln!(
+            o,
+            "### Root causes\n\n| rank | subject | category | score |\n|---|---|---|---|"
+        );
+        for rc in &r.root_causes {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {:.1} |",
+                rc.rank,
+                rc.subject.label(),
+                rc.category,
+                rc.score
+            );
+        }
+        if let Some(top) = r.root_causes.first() {
+            if let Some(chain) = r.chains.get(top.chain) {
+                let _ = writeln!(o, "\n**Causality chain**\n");
+                for (i, l) in chain.links.iter().enumerate() {
+                    if let Some(p) = branch_parent(chain, l) {
+                        let _ = writeln!(
+                            o,
+                            "1. also {} *{}* → {}",
+                            p.subject.label(),
+                            l.reason,
+                            l.subject.label()
+                        );
+                    } else if i == 0 {
+                        let _ = writeln!(o, "1. {}", l.subject.label());
+                    } else {
+                        let _ = writeln!(o, "1. *{}* → {}", l.reason, l.subject.label());
+                    }
+                }
+            }
+        }
+        let _ = writeln!(o);
+    }
+    if !r.recommendations.is_empty() {
+        let _ = writeln!(o, "### Recommendations\n");
+        for rec in &r.recommendations {
+            let _ = writeln!(
+                o,
+                "{}. **{}** ({}, risk {}): {} Expected: {}.",
+                rec.rank, rec.title, rec.horizon, rec.risk, rec.why, rec.expected_effect
+            );
+            if !rec.steps.is_empty() {
+                let _ = writeln!(o, "   ```sh");
+                for s in &rec.steps {
+                    let _ = writeln!(o, "   {s}");
+                }
+                let _ = writeln!(o, "   ```");
+            }
+            for v in &rec.verify {
+                let _ = writeln!(o, "   - verify: {}", code(v));
+            }
+            for v in &rec.rollback {
+                let _ = writeln!(o, "   - roll back: {}", code(v));
+            }
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "### Impact\n");
+    for s in &r.impact.services {
+        let _ = writeln!(
+            o,
+            "- {} **{}**: {}/{} ready",
+            s.state,
+            s.subject.label(),
+            s.ready_replicas,
+            s.replicas
+        );
+    }
+    for e in &r.impact.entry_points {
+        let _ = writeln!(o, "- entry point {}", code(e));
+    }
+    let _ = writeln!(o, "\n{}\n", r.impact.note);
+    if !r.findings.is_empty() {
+        let _ = writeln!(
+            o,
+            "### Findings\n\n| id | severity | subject | kind | since | evidence |\n|---|---|---|---|---|---|"
+        );
+        for f in r.findings.iter().take(60) {
+            let mut ev = f
+                .evidence
+                .first()
+                .map(|e| format!("{} {}: {}", e.source, e.location, e.text))
+                .unwrap_or_default();
+            if let Some(res) = &f.resolved {
+                ev = format!("resolved: {}; {ev}", res.why);
+            }
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} |",
+                f.id,
+                sev(f.severity),
+                f.subject.label(),
+                f.kind,
+                f.since.clone().unwrap_or_default(),
+                code(&super::detect::clip(&ev, 200)).replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(o);
+    }
+    if !r.limitations.is_empty() {
+        let _ = writeln!(o, "### Limitations\n");
+        for l in &r.limitations {
+            let _ = writeln!(o, "- {l}");
+        }
+    }
+    o
+}
+
+/// The link a branch follows from; `None` for a link that follows the previous one.
+fn branch_parent<'a>(
+    chain: &'a crate::report::Chain,
+    l: &crate::report::ChainLink,
+) -> Option<&'a crate::report::ChainLink> {
+    l.from.and_then(|i| chain.links.get(i))
+}
