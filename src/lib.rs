@@ -17,6 +17,7 @@ pub use intel_fixture as fixture;
 pub use intel_mcp as mcp;
 pub use intel_model as model;
 pub use intel_redact as redact;
+pub use intel_scheduler as scheduler;
 pub use intel_serve as serve;
 pub use intel_source as source;
 pub use intel_synth as synth;

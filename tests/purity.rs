@@ -26,6 +26,7 @@ const PURE: &[&str] = &[
     "intel-model",
     "intel-redact",
     "intel-engine",
+    "intel-scheduler",
     "intel-analysis",
     "intel-fixture",
     "intel-exit",

@@ -4,6 +4,7 @@
 mod diagnose;
 mod explain;
 mod inspect;
+mod schedule;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Explain what a cluster did: why, what happened when, how services connect, impact, alert gaps.
     Explain(explain::ExplainArgs),
+    /// Would these pods fit, where, and if not, exactly why (kube-scheduler's verdict, offline).
+    Schedule(schedule::ScheduleArgs),
     /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
     Mcp(crate::mcp::McpArgs),
 }
@@ -154,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Capture(args) => crate::capture::run(args),
         Command::Diagnose(args) => diagnose::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Schedule(args) => schedule::run(&args),
         Command::Mcp(args) => crate::mcp::run(args),
     }
 }

@@ -163,14 +163,8 @@ pub fn scenario_snapshot(
     kubectl_intel::model::Snapshot,
     kubectl_intel::synth::Scenario,
 ) {
-    use kubectl_intel::synth::{Options, Scenario};
-    let scenario = Scenario::resolve(name).expect("library scenario");
-    let opts = Options {
-        seed: scenario.seed.unwrap_or(1),
-        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
-        ..Options::default()
-    };
-    let snap = kubectl_intel::synth::generate(&opts, Some(&scenario)).expect("generate");
+    let scenario = kubectl_intel::synth::Scenario::resolve(name).expect("library scenario");
+    let snap = kubectl_intel::synth::scenario_snapshot(name).expect("generate");
     (snap, scenario)
 }
 pub mod cluster;

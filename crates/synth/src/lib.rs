@@ -22,6 +22,18 @@ pub mod world;
 pub use generate::{Options, SynthError, generate};
 pub use scenario::Scenario;
 
+/// A library scenario as `kubectl intel synth --scenario NAME` writes it: its own seed
+/// and node count, the default size otherwise.
+pub fn scenario_snapshot(name: &str) -> Result<intel_model::Snapshot, SynthError> {
+    let scenario = Scenario::resolve(name)?;
+    let opts = Options {
+        seed: scenario.seed.unwrap_or(1),
+        nodes: scenario.nodes.unwrap_or(Options::default().nodes),
+        ..Options::default()
+    };
+    generate(&opts, Some(&scenario))
+}
+
 /// The demo cluster behind `kubectl intel demo`: the shop during the brief's first incident
 /// (a leaking auth rollout cascading to the database and the edge).
 pub fn demo() -> Result<intel_model::Snapshot, SynthError> {
