@@ -157,8 +157,37 @@ fn manifests_are_scheduled_from_their_pod_template() {
     ]);
     assert_eq!(code, 0, "{err}");
     let answer: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(answer["pods"][0]["name"], "report-new");
-    assert_eq!(answer["pods"][0]["schedulable"], true, "{out}");
+    let pod = &answer["pods"][0];
+    assert_eq!(pod["name"], "report-new");
+    assert_eq!(pod["schedulable"], true, "{out}");
+    // Where it would go: the choice is one of the best-scored nodes, which fit.
+    let choice = pod["choice"].as_str().unwrap();
+    assert!(
+        pod["best"].as_array().unwrap().iter().any(|n| n == choice),
+        "{pod}"
+    );
+    assert!(
+        pod["nodes"].as_array().unwrap().iter().any(|n| n == choice),
+        "{pod}"
+    );
+    let totals: Vec<i64> = pod["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["total"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !totals.is_empty() && totals.windows(2).all(|w| w[0] >= w[1]),
+        "{totals:?}"
+    );
+    assert_eq!(pod["scores"][0]["node"], choice);
+    assert!(
+        pod["unscored"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "InterPodAffinity")
+    );
     // The near miss: the same Deployment asking for more CPU than any node has.
     let huge = dir.path().join("huge.yaml");
     std::fs::write(&huge, deployment("500")).unwrap();

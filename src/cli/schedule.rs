@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::Exit;
-use crate::scheduler::{Cluster, PodInfo, Verdict, simulate};
+use crate::scheduler::score::NodeScore;
+use crate::scheduler::{Cluster, PodInfo, Verdict, place, simulate};
 use crate::source::{LiveArgs, SourceArgs};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,9 +70,34 @@ struct PodAnswer {
     reasons: BTreeMap<String, Vec<String>>,
     /// Where evicting lower-priority pods would make room.
     preemption_node: Option<String>,
+    /// Where it would go: the first by name of the best-scored nodes (the scheduler picks
+    /// one of `best` at random).
+    choice: Option<String>,
+    best: Vec<String>,
+    /// The five best scores with each plugin's weighted part.
+    scores: Vec<NodeScore>,
+    /// Score plugins not modelled.
+    unscored: Vec<&'static str>,
 }
 
-fn answer(v: Verdict) -> PodAnswer {
+/// A pod's verdict with, when it fits, where it would go.
+#[derive(Clone)]
+struct Answered {
+    verdict: Verdict,
+    placement: Option<crate::scheduler::Placement>,
+}
+
+fn answered(cluster: &Cluster, pod: &PodInfo) -> Answered {
+    let verdict = simulate(cluster, pod);
+    let placement = verdict.schedulable.then(|| place(cluster, pod, 0).0);
+    Answered { verdict, placement }
+}
+
+fn answer(a: Answered) -> PodAnswer {
+    let Answered {
+        verdict: v,
+        placement,
+    } = a;
     let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (node, status) in &v.rejected {
         for r in &status.reasons {
@@ -91,6 +117,16 @@ fn answer(v: Verdict) -> PodAnswer {
         nodes: v.feasible,
         reasons,
         preemption_node: v.preemption_node,
+        choice: placement.as_ref().and_then(|p| p.node.clone()),
+        best: placement
+            .as_ref()
+            .map(|p| p.best.clone())
+            .unwrap_or_default(),
+        scores: placement
+            .as_ref()
+            .map(|p| p.scores.iter().take(5).cloned().collect())
+            .unwrap_or_default(),
+        unscored: placement.map(|p| p.unscored).unwrap_or_default(),
     }
 }
 
@@ -164,7 +200,7 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Vec<Answered>)> = Vec::new();
     for (cluster_name, snap) in &loaded.fleet.clusters {
         let mut cluster = Cluster::from_snapshot(snap);
         let mut verdicts = Vec::new();
@@ -179,7 +215,7 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
             };
             // A bound pod is taken off its node: where would it go now?
             let node = cluster.unbind(i);
-            verdicts.push(simulate(&cluster, &cluster.pods[i].unbound()));
+            verdicts.push(answered(&cluster, &cluster.pods[i].unbound()));
             if let Some(node) = node {
                 cluster.bind(i, &node);
             }
@@ -189,11 +225,11 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
                 .filter(|&i| cluster.pods[i].bound.is_none() && !cluster.pods[i].terminal)
                 .collect();
             for i in pending {
-                verdicts.push(simulate(&cluster, &cluster.pods[i]));
+                verdicts.push(answered(&cluster, &cluster.pods[i]));
             }
         }
         if let Some(pod) = &from_file {
-            verdicts.push(simulate(&cluster, &PodInfo::from_pod(pod)));
+            verdicts.push(answered(&cluster, &PodInfo::from_pod(pod)));
         }
         out.push((cluster_name.to_string(), verdicts));
     }
@@ -203,7 +239,7 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
                 .iter()
                 .map(|(c, vs)| Answer {
                     cluster: c,
-                    pods: vs.iter().cloned().map(answer).collect(),
+                    pods: vs.iter().map(|a| answer(a.clone())).collect(),
                 })
                 .collect();
             let json = if answers.len() == 1 {
@@ -218,7 +254,7 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn text(out: &[(String, Vec<Verdict>)]) -> String {
+fn text(out: &[(String, Vec<Answered>)]) -> String {
     let mut s = String::new();
     for (cluster, verdicts) in out {
         if out.len() > 1 {
@@ -237,6 +273,27 @@ fn text(out: &[(String, Vec<Verdict>)]) -> String {
                     a.nodes.len(),
                     list(&a.nodes)
                 ));
+                if let (Some(choice), Some(top)) = (&a.choice, a.scores.first()) {
+                    let parts: Vec<String> = top
+                        .plugins
+                        .iter()
+                        .map(|p| format!("{} {}", p.plugin, p.score))
+                        .collect();
+                    s.push_str(&format!(
+                        "  best: {} (score {}: {}){}\n",
+                        choice,
+                        top.total,
+                        parts.join(", "),
+                        if a.best.len() > 1 {
+                            format!(
+                                "; {} nodes tie, the scheduler picks one at random",
+                                a.best.len()
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
                 continue;
             }
             s.push_str(&format!("{}/{}: does not fit\n", a.namespace, a.name));

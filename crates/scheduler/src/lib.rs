@@ -13,13 +13,16 @@
 
 pub mod cluster;
 pub mod filters;
+mod lite;
 pub mod message;
 pub mod resources;
+pub mod score;
 pub mod selectors;
 pub mod simulate;
 pub mod version;
 
 pub use cluster::{Cluster, NodeInfo, PodInfo};
 pub use filters::{Code, Status};
+pub use score::{Placement, place};
 pub use simulate::{Verdict, simulate};
 pub use version::KubeVersion;

@@ -109,8 +109,11 @@ impl State {
             anti_affinity_counts: Counts::new(),
             existing_anti_affinity_counts: Counts::new(),
         };
-        for (other, node) in cluster.bound_pods() {
-            // Existing pods' anti-affinity against the incoming pod.
+        // Existing pods' anti-affinity against the incoming pod.
+        for &i in &cluster.with_anti_affinity {
+            let (other, Some(node)) = (&cluster.pods[i], cluster.node_of(i)) else {
+                continue;
+            };
             for t in required(other, true) {
                 let term = Term::new(other, t);
                 if let Some(v) = node.labels.get(&term.key) {
@@ -121,6 +124,11 @@ impl State {
                     }
                 }
             }
+        }
+        if s.affinity.is_empty() && s.anti_affinity.is_empty() {
+            return s;
+        }
+        for (other, node) in cluster.bound_pods() {
             // The incoming pod's affinity: an existing pod counts if it matches all terms.
             if !s.affinity.is_empty() && s.affinity.iter().all(|t| t.matches(cluster, other)) {
                 for t in &s.affinity {

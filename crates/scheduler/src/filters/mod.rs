@@ -69,6 +69,11 @@ pub struct PreFilter {
     pub rejected: Option<Status>,
     /// NodeAffinity's `matchFields metadata.name` restriction: only these nodes are filtered.
     pub node_names: Option<std::collections::BTreeSet<String>>,
+    /// The claims the pod's volumes name.
+    claims: Vec<(String, bool)>,
+    /// VolumeRestrictions' verdict, the same on every node (a ReadWriteOncePod claim in
+    /// use anywhere).
+    restricted: Option<Status>,
     spread: spread::State,
     interpod: interpod::State,
 }
@@ -88,6 +93,8 @@ pub fn pre_filter(cluster: &Cluster, pod: &PodInfo) -> PreFilter {
     PreFilter {
         rejected,
         node_names,
+        restricted: volumes::restrictions(cluster, pod, &volumes::claims(pod)),
+        claims: volumes::claims(pod),
         spread: spread::State::new(cluster, pod),
         interpod: interpod::State::new(cluster, pod),
     }
@@ -106,10 +113,10 @@ pub fn filter(
         .or_else(|| node::affinity(pod, node))
         .or_else(|| node::ports(pod, node))
         .or_else(|| fit::fit(cluster.version, pod, node))
-        .or_else(|| volumes::restrictions(cluster, pod, node))
-        .or_else(|| volumes::limits(cluster, pod, node))
-        .or_else(|| volumes::binding(cluster, pod, node))
-        .or_else(|| volumes::zone(cluster, pod, node))
+        .or_else(|| pre.restricted.clone())
+        .or_else(|| volumes::limits(cluster, pod, &pre.claims, node))
+        .or_else(|| volumes::binding(cluster, pod, &pre.claims, node))
+        .or_else(|| volumes::zone(cluster, pod, &pre.claims, node))
         .or_else(|| pre.spread.filter(pod, node))
         .or_else(|| pre.interpod.filter(node))
 }

@@ -11,8 +11,9 @@ use crate::cluster::{Cluster, NodeInfo, PodInfo};
 use crate::selectors::terms_match;
 
 /// The claims a pod's volumes name, with whether the claim is a generic ephemeral volume's
-/// (named `<pod>-<volume>` and made by a controller).
-fn claims(pod: &PodInfo) -> Vec<(String, bool)> {
+/// (named `<pod>-<volume>` and made by a controller). Computed once per pod (PreFilter):
+/// the filters run on every node.
+pub fn claims(pod: &PodInfo) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for v in pod.spec.volumes.iter().flatten() {
         if let Some(pvc) = &v.persistent_volume_claim {
@@ -115,9 +116,12 @@ fn access_modes(pvc: &PersistentVolumeClaim) -> &[String] {
 }
 
 /// VolumeRestrictions: a ReadWriteOncePod claim another pod already uses, anywhere.
-pub fn restrictions(cluster: &Cluster, pod: &PodInfo, _node: &NodeInfo) -> Option<Status> {
-    let rwop: BTreeSet<String> = claims(pod)
-        .into_iter()
+pub fn restrictions(cluster: &Cluster, pod: &PodInfo, claims: &[(String, bool)]) -> Option<Status> {
+    if claims.is_empty() {
+        return None;
+    }
+    let rwop: BTreeSet<&String> = claims
+        .iter()
         .filter(|(name, _)| {
             claim(cluster, pod, name)
                 .is_some_and(|c| access_modes(c).iter().any(|m| m == "ReadWriteOncePod"))
@@ -130,7 +134,7 @@ pub fn restrictions(cluster: &Cluster, pod: &PodInfo, _node: &NodeInfo) -> Optio
     let used = cluster.bound_pods().any(|(other, _)| {
         other.namespace == pod.namespace
             && other.name != pod.name
-            && claims(other).iter().any(|(n, _)| rwop.contains(n))
+            && self::claims(other).iter().any(|(n, _)| rwop.contains(n))
     });
     used.then(|| {
         Status::unschedulable(
@@ -142,10 +146,14 @@ pub fn restrictions(cluster: &Cluster, pod: &PodInfo, _node: &NodeInfo) -> Optio
 
 /// The CSI volumes (driver → volume handles) a pod's claims put on a node: bound claims by
 /// their volume's handle, unbound ones as a new volume of their class's provisioner.
-fn csi_volumes(cluster: &Cluster, pod: &PodInfo) -> BTreeMap<String, BTreeSet<String>> {
+fn csi_volumes(
+    cluster: &Cluster,
+    pod: &PodInfo,
+    claims: &[(String, bool)],
+) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (name, _) in claims(pod) {
-        let Some(pvc) = claim(cluster, pod, &name) else {
+    for (name, _) in claims {
+        let Some(pvc) = claim(cluster, pod, name) else {
             continue;
         };
         if let Some(pv) = bound_volume(cluster, pvc) {
@@ -164,15 +172,24 @@ fn csi_volumes(cluster: &Cluster, pod: &PodInfo) -> BTreeMap<String, BTreeSet<St
 }
 
 /// NodeVolumeLimits: more CSI volumes of one driver than the node's CSINode allows.
-pub fn limits(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> Option<Status> {
+pub fn limits(
+    cluster: &Cluster,
+    pod: &PodInfo,
+    claims: &[(String, bool)],
+    node: &NodeInfo,
+) -> Option<Status> {
+    if claims.is_empty() {
+        return None;
+    }
     let csinode = cluster.csinodes.get(&node.name)?;
-    let new = csi_volumes(cluster, pod);
+    let new = csi_volumes(cluster, pod, claims);
     if new.is_empty() {
         return None;
     }
     let mut attached: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for &p in &node.pods {
-        for (driver, handles) in csi_volumes(cluster, &cluster.pods[p]) {
+        let other = &cluster.pods[p];
+        for (driver, handles) in csi_volumes(cluster, other, &self::claims(other)) {
             attached.entry(driver).or_default().extend(handles);
         }
     }
@@ -258,10 +275,15 @@ fn static_match(
 /// VolumeBinding's filter: a bound volume's node affinity, and for a claim waiting for its
 /// consumer, a static volume on this node or a provisioner whose allowed topologies admit
 /// it.
-pub fn binding(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> Option<Status> {
+pub fn binding(
+    cluster: &Cluster,
+    pod: &PodInfo,
+    claims: &[(String, bool)],
+    node: &NodeInfo,
+) -> Option<Status> {
     let (mut bound_conflict, mut bind_conflict) = (false, false);
-    for (name, _) in claims(pod) {
-        let Some(pvc) = claim(cluster, pod, &name) else {
+    for (name, _) in claims {
+        let Some(pvc) = claim(cluster, pod, name) else {
             continue;
         };
         if let Some(pv) = bound_volume(cluster, pvc) {
@@ -275,9 +297,9 @@ pub fn binding(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> Option<Stat
             continue;
         };
         let satisfied = if sc.provisioner == "kubernetes.io/no-provisioner" {
-            static_match(cluster, pod, &name, pvc, node)
+            static_match(cluster, pod, name, pvc, node)
         } else {
-            static_match(cluster, pod, &name, pvc, node)
+            static_match(cluster, pod, name, pvc, node)
                 || sc
                     .allowed_topologies
                     .as_deref()
@@ -317,12 +339,17 @@ const TOPOLOGY_LABELS: &[&str] = &[
 
 /// VolumeZone: a bound volume labelled with zones (or regions) the node is not in. A node
 /// with no zone or region label at all is not constrained.
-pub fn zone(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> Option<Status> {
-    if !TOPOLOGY_LABELS.iter().any(|l| node.labels.contains_key(*l)) {
+pub fn zone(
+    cluster: &Cluster,
+    pod: &PodInfo,
+    claims: &[(String, bool)],
+    node: &NodeInfo,
+) -> Option<Status> {
+    if claims.is_empty() || !TOPOLOGY_LABELS.iter().any(|l| node.labels.contains_key(*l)) {
         return None;
     }
-    for (name, _) in claims(pod) {
-        let Some(pv) = claim(cluster, pod, &name).and_then(|c| bound_volume(cluster, c)) else {
+    for (name, _) in claims {
+        let Some(pv) = claim(cluster, pod, name).and_then(|c| bound_volume(cluster, c)) else {
             continue;
         };
         for (key, value) in pv.metadata.labels.iter().flatten() {

@@ -9,6 +9,7 @@ mod fit;
 mod interpod;
 mod node;
 mod preemption;
+mod score;
 mod spread;
 mod volumes;
 

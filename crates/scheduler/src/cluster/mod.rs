@@ -11,7 +11,12 @@ use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
 use intel_model::Snapshot;
 
 use crate::resources::{Resources, pod_non_zero_requests, pod_requests};
+
+mod whatif;
+
 use crate::version::{DEFAULT_VERSION, KubeVersion};
+use whatif::Change;
+pub use whatif::Mark;
 
 /// A host port a container binds (`NodePorts`): protocol, host IP (`0.0.0.0` when unset)
 /// and port.
@@ -53,36 +58,57 @@ pub struct PodInfo {
 }
 
 impl PodInfo {
+    /// From a typed Pod (a manifest, a test): only the fields the scheduler reads are kept.
     pub fn from_pod(pod: &Pod) -> PodInfo {
-        let spec = pod.spec.clone().unwrap_or_default();
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        let json = serde_json::to_string(pod).unwrap_or_default();
+        crate::lite::parse(&json)
+            .map(PodInfo::from_parts)
+            .unwrap_or_else(|| {
+                PodInfo::from_parts(crate::lite::Parts {
+                    namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+                    name: pod.metadata.name.clone().unwrap_or_default(),
+                    labels: BTreeMap::new(),
+                    terminating: false,
+                    phase: None,
+                    spec: PodSpec::default(),
+                })
+            })
+    }
+
+    /// From a pod's JSON as the snapshot holds it; `None` when it is not a pod.
+    pub fn from_json(json: &str) -> Option<PodInfo> {
+        crate::lite::parse(json).map(PodInfo::from_parts)
+    }
+
+    fn from_parts(p: crate::lite::Parts) -> PodInfo {
+        let spec = p.spec;
         let mut host_ports = Vec::new();
         for c in &spec.containers {
-            for p in c.ports.iter().flatten() {
-                if let Some(port) = p.host_port.filter(|p| *p > 0) {
+            for port in c.ports.iter().flatten() {
+                if let Some(number) = port.host_port.filter(|p| *p > 0) {
                     host_ports.push(HostPort {
-                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                        ip: p
+                        protocol: port.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                        ip: port
                             .host_ip
                             .clone()
                             .filter(|ip| !ip.is_empty())
                             .unwrap_or_else(|| "0.0.0.0".into()),
-                        port,
+                        port: number,
                     });
                 }
             }
         }
         PodInfo {
-            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-            name: pod.metadata.name.clone().unwrap_or_default(),
-            labels: pod.metadata.labels.clone().unwrap_or_default(),
+            namespace: p.namespace,
+            name: p.name,
+            labels: p.labels,
             bound: spec.node_name.clone().filter(|n| !n.is_empty()),
             priority: spec.priority.unwrap_or(0),
             requests: pod_requests(&spec),
             non_zero: pod_non_zero_requests(&spec),
             host_ports,
-            terminal: matches!(phase, Some("Succeeded" | "Failed")),
-            terminating: pod.metadata.deletion_timestamp.is_some(),
+            terminal: matches!(p.phase.as_deref(), Some("Succeeded" | "Failed")),
+            terminating: p.terminating,
             spec,
         }
     }
@@ -153,6 +179,12 @@ pub struct Cluster {
     pod_ix: BTreeMap<(String, String), usize>,
     /// Pod position → the position in `nodes` of the node it is bound to.
     placement: Vec<Option<usize>>,
+    /// Pods with required anti-affinity terms: the only ones whose terms can keep a new
+    /// pod off a node, so the only ones InterPodAffinity reads for every pod.
+    pub(crate) with_anti_affinity: Vec<usize>,
+    /// What-if changes since the snapshot, newest last, so that [`Cluster::revert`] undoes
+    /// what changed and nothing else.
+    journal: Vec<Change>,
     pub pvcs: BTreeMap<(String, String), PersistentVolumeClaim>,
     pub pvs: BTreeMap<String, PersistentVolume>,
     pub classes: BTreeMap<String, StorageClass>,
@@ -189,7 +221,6 @@ impl Cluster {
             .and_then(KubeVersion::parse)
             .unwrap_or(DEFAULT_VERSION);
         let nodes: Vec<Node> = typed(snap, "", "nodes");
-        let pods: Vec<Pod> = typed(snap, "", "pods");
         let mut c = Cluster {
             version,
             ..Cluster::default()
@@ -197,8 +228,10 @@ impl Cluster {
         for n in &nodes {
             c.add_node(NodeInfo::from_node(n));
         }
-        for p in &pods {
-            c.add_pod(PodInfo::from_pod(p));
+        for p in snap.pods() {
+            if let Some(info) = PodInfo::from_json(p.json()) {
+                c.add_pod(info);
+            }
         }
         for pvc in typed::<PersistentVolumeClaim>(snap, "", "persistentvolumeclaims") {
             let key = (
@@ -221,6 +254,7 @@ impl Cluster {
         }
         let namespaces: Vec<Namespace> = typed(snap, "", "namespaces");
         c.namespaces_known = !namespaces.is_empty();
+        c.journal.clear();
         for ns in namespaces {
             c.namespaces.insert(
                 ns.metadata.name.clone().unwrap_or_default(),
@@ -230,12 +264,23 @@ impl Cluster {
         c
     }
 
-    /// Adds a node (replacing one of the same name).
-    pub fn add_node(&mut self, node: NodeInfo) {
-        if let Some(&i) = self.node_ix.get(&node.name) {
-            self.nodes[i] = node;
-            return;
+    /// Adds a node with nothing bound to it; false when one of that name exists.
+    pub fn add_node(&mut self, mut node: NodeInfo) -> bool {
+        if self.node_ix.contains_key(&node.name) {
+            return false;
         }
+        node.pods.clear();
+        node.requested = Resources::default();
+        node.non_zero = (0, 0);
+        node.ports.clear();
+        self.journal.push(Change::NodeAdded {
+            name: node.name.clone(),
+        });
+        self.insert_node(node);
+        true
+    }
+
+    fn insert_node(&mut self, node: NodeInfo) {
         let at = self.nodes.partition_point(|n| n.name < node.name);
         self.nodes.insert(at, node);
         self.reindex_nodes();
@@ -262,8 +307,22 @@ impl Cluster {
         self.pod_ix
             .insert((pod.namespace.clone(), pod.name.clone()), i);
         let target = pod.bound.clone().filter(|_| !pod.terminal);
+        let anti = pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_some_and(|terms| !terms.is_empty());
+        if anti {
+            self.with_anti_affinity.push(i);
+        }
         self.pods.push(pod);
         self.placement.push(None);
+        self.journal.push(Change::PodAdded);
         if let Some(node) = target {
             self.bind(i, &node);
         }
@@ -292,12 +351,22 @@ impl Cluster {
     /// Binds pod `i` to `node`: its requests, scoring counts and host ports count there.
     /// False when the node does not exist.
     pub fn bind(&mut self, i: usize, node: &str) -> bool {
-        let Some(&n) = self.node_ix.get(node) else {
+        if !self.node_ix.contains_key(node) || i >= self.pods.len() {
             return false;
-        };
+        }
         if self.placement[i].is_some() {
             self.unbind(i);
         }
+        self.journal.push(Change::Bound { pod: i });
+        self.bind_raw(i, node, None)
+    }
+
+    /// Binds without journalling; `at` puts the pod back where it was in the node's list
+    /// (a revert restores the order, so answers after it are the same as before).
+    fn bind_raw(&mut self, i: usize, node: &str, at: Option<usize>) -> bool {
+        let Some(&n) = self.node_ix.get(node) else {
+            return false;
+        };
         self.placement[i] = Some(n);
         let pod = &self.pods[i];
         let info = &mut self.nodes[n];
@@ -305,15 +374,34 @@ impl Cluster {
         info.non_zero.0 += pod.non_zero.0;
         info.non_zero.1 += pod.non_zero.1;
         info.ports.extend(pod.host_ports.iter().cloned());
-        info.pods.push(i);
+        match at {
+            Some(at) if at <= info.pods.len() => info.pods.insert(at, i),
+            _ => info.pods.push(i),
+        }
         true
     }
 
     /// Takes pod `i` off the node it is bound to (if any); returns that node's name.
     pub fn unbind(&mut self, i: usize) -> Option<String> {
+        let (node, at) = self.unbind_raw(i)?;
+        self.journal.push(Change::Unbound {
+            pod: i,
+            node: node.clone(),
+            at,
+        });
+        Some(node)
+    }
+
+    /// Unbinds without journalling; returns the node and the pod's place in its list.
+    fn unbind_raw(&mut self, i: usize) -> Option<(String, usize)> {
         let n = self.placement.get_mut(i)?.take()?;
         let pod = &self.pods[i];
         let info = &mut self.nodes[n];
+        let at = info
+            .pods
+            .iter()
+            .position(|p| *p == i)
+            .unwrap_or(info.pods.len());
         info.pods.retain(|p| *p != i);
         info.requested.sub(&pod.requests);
         info.non_zero.0 -= pod.non_zero.0;
@@ -323,7 +411,7 @@ impl Cluster {
                 info.ports.remove(at);
             }
         }
-        Some(info.name.clone())
+        Some((info.name.clone(), at))
     }
 
     /// Every pod bound to some node, with that node: what the affinity and spread plugins

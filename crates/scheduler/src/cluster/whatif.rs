@@ -1,0 +1,128 @@
+//! What-ifs on one loaded cluster: every change is journalled, and [`Cluster::revert`]
+//! undoes the changes since a [`Mark`] newest first. A fork and its revert cost what
+//! changed, not the cluster (a copy of 150,000 pods for each question would not).
+
+use k8s_openapi::api::core::v1::Taint;
+
+use super::{Cluster, NodeInfo};
+
+/// A point in a cluster's what-if history ([`Cluster::mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark(usize);
+
+/// One journalled change, with what undoing it needs.
+#[derive(Debug, Clone)]
+pub(super) enum Change {
+    PodAdded,
+    Bound {
+        pod: usize,
+    },
+    Unbound {
+        pod: usize,
+        node: String,
+        at: usize,
+    },
+    NodeAdded {
+        name: String,
+    },
+    /// A node taken out (its pods were unbound first, each journalled).
+    NodeRemoved {
+        node: Box<NodeInfo>,
+    },
+    /// A node's taints or cordon before an edit.
+    NodeEdited {
+        name: String,
+        taints: Vec<Taint>,
+        unschedulable: bool,
+    },
+}
+
+impl Cluster {
+    /// The current point of the what-if history.
+    pub fn mark(&self) -> Mark {
+        Mark(self.journal.len())
+    }
+
+    /// Undoes every change since `mark`, newest first.
+    pub fn revert(&mut self, mark: Mark) {
+        while self.journal.len() > mark.0 {
+            let Some(change) = self.journal.pop() else {
+                break;
+            };
+            match change {
+                Change::PodAdded => {
+                    let i = self.pods.len() - 1;
+                    self.unbind_raw(i);
+                    if let Some(p) = self.pods.pop() {
+                        self.pod_ix.remove(&(p.namespace, p.name));
+                    }
+                    self.placement.pop();
+                    if self.with_anti_affinity.last() == Some(&i) {
+                        self.with_anti_affinity.pop();
+                    }
+                }
+                Change::Bound { pod } => {
+                    self.unbind_raw(pod);
+                }
+                Change::Unbound { pod, node, at } => {
+                    self.bind_raw(pod, &node, Some(at));
+                }
+                Change::NodeAdded { name } => {
+                    self.nodes.retain(|n| n.name != name);
+                    self.reindex_nodes();
+                }
+                Change::NodeRemoved { node } => self.insert_node(*node),
+                Change::NodeEdited {
+                    name,
+                    taints,
+                    unschedulable,
+                } => {
+                    if let Some(&n) = self.node_ix.get(&name) {
+                        self.nodes[n].taints = taints;
+                        self.nodes[n].unschedulable = unschedulable;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes a node out of the cluster (a node or zone lost): its pods are unbound first
+    /// and returned, in the order they were bound, for the caller to place again.
+    pub fn remove_node(&mut self, name: &str) -> Option<Vec<usize>> {
+        let &n = self.node_ix.get(name)?;
+        let pods = self.nodes[n].pods.clone();
+        for &p in &pods {
+            self.unbind(p);
+        }
+        let node = self.nodes.remove(n);
+        self.journal.push(Change::NodeRemoved {
+            node: Box::new(node),
+        });
+        self.reindex_nodes();
+        Some(pods)
+    }
+
+    fn edit_node(&mut self, name: &str, edit: impl FnOnce(&mut NodeInfo)) -> bool {
+        let Some(&n) = self.node_ix.get(name) else {
+            return false;
+        };
+        self.journal.push(Change::NodeEdited {
+            name: name.to_string(),
+            taints: self.nodes[n].taints.clone(),
+            unschedulable: self.nodes[n].unschedulable,
+        });
+        edit(&mut self.nodes[n]);
+        true
+    }
+
+    /// Adds a taint to a node (a drained node stays, tainted, so its topology domain still
+    /// counts).
+    pub fn taint(&mut self, name: &str, taint: Taint) -> bool {
+        self.edit_node(name, |n| n.taints.push(taint))
+    }
+
+    /// Cordons (or uncordons) a node.
+    pub fn cordon(&mut self, name: &str, unschedulable: bool) -> bool {
+        self.edit_node(name, |n| n.unschedulable = unschedulable)
+    }
+}
