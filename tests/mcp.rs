@@ -281,6 +281,7 @@ fn stdio_raw_json_rpc() {
         "get_metrics",
         "get_timeline",
         "get_service_map",
+        "simulate_scheduling",
         "diagnose_cluster_issue",
         "explain_infrastructure_behavior",
     ] {

@@ -30,6 +30,7 @@ PRIMITIVES = [
     "get_metrics",
     "get_timeline",
     "get_service_map",
+    "simulate_scheduling",
 ]
 ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior"]
 PROMPTS = ["incident-triage", "post-incident-review", "pre-deploy-check"]
@@ -166,6 +167,29 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     edges = r.structured_content["edges"]
     assert edges and all(e["evidence"] for e in edges), edges[:1]
     ok(f"get_service_map: {len(edges)} edges touching auth, each with evidence")
+
+    # simulate_scheduling: a manifest that fits gets a placement, one that cannot gets
+    # kube-scheduler's message; nonsense is a tool error.
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "report", "namespace": "shop"},
+        "spec": {"template": {"metadata": {"labels": {"app": "report"}},
+                 "spec": {"containers": [{"name": "app", "image": "report:1",
+                          "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}},
+    }
+    r = await call(client, "simulate_scheduling", {"manifest": deployment})
+    sched = r.structured_content["pods"][0]
+    assert sched["schedulable"] and sched["choice"] in sched["best"] and sched["scores"], sched
+    deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "500"
+    r = await call(client, "simulate_scheduling", {"manifest": deployment})
+    sched = r.structured_content["pods"][0]
+    assert not sched["schedulable"] and sched["message"].startswith("0/"), sched
+    assert "Insufficient cpu" in sched["message"] and "nodes are available" in text_of(r), sched
+    r = await call(client, "simulate_scheduling", {"pending": True})
+    assert r.structured_content["total"] == len(r.structured_content["pods"]) or r.structured_content["nextCursor"]
+    await call_error(client, "simulate_scheduling", {}, "say which pods")
+    await call_error(client, "simulate_scheduling", {"pods": ["shop/no-such-pod"]}, "no pod shop/no-such-pod")
+    ok("simulate_scheduling: a placement, the scheduler's message, tool errors")
 
     # The analyses.
     r = await call(client, "diagnose_cluster_issue", {"symptom": SYMPTOM})

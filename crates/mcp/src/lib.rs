@@ -27,6 +27,7 @@ mod tools_data;
 mod tools_events;
 mod tools_graph;
 mod tools_logs;
+mod tools_schedule;
 
 use intel_exit::Exit;
 use std::net::SocketAddr;

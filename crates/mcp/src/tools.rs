@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::clusters::{ClusterData, Clusters};
-use super::{tools_data, tools_events, tools_graph, tools_logs};
+use super::{tools_data, tools_events, tools_graph, tools_logs, tools_schedule};
 
 /// A tool's answer: markdown for people and models, and the same facts as JSON.
 #[derive(Debug)]
@@ -210,6 +210,17 @@ static SPECS: LazyLock<Vec<Spec>> = LazyLock::new(|| {
              each edge with its evidence. Use it to find upstream causes and the blast radius \
              of a failing service.",
             Some(|d, a| typed(d, a, tools_graph::get_service_map)),
+        ),
+        spec::<tools_schedule::SimulateSchedulingInput, tools_schedule::SimulateSchedulingOutput>(
+            "simulate_scheduling",
+            "Simulate scheduling",
+            "kube-scheduler's verdict, offline: would these pods fit, on which nodes, and if \
+             not, exactly why — the FailedScheduling message the cluster's scheduler writes \
+             (`0/N nodes are available: …`), each reason with the nodes that gave it, and for \
+             a pod that fits the best-scored nodes. Ask about pods of the cluster \
+             (`pods`: namespace/name), every pending pod (`pending: true`), or a Pod or \
+             workload `manifest` before deploying it.",
+            Some(|d, a| typed(d, a, tools_schedule::simulate_scheduling)),
         ),
     ];
     specs.extend(super::tools_analysis::specs());

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod filters;
 mod lite;
 pub mod message;
+pub mod request;
 pub mod resources;
 pub mod score;
 pub mod selectors;

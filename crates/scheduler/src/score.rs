@@ -21,7 +21,7 @@ pub const MAX_NODE_SCORE: i64 = 100;
 pub const UNSCORED: &[&str] = &["InterPodAffinity", "PodTopologySpread", "ImageLocality"];
 
 /// One node's score: the weighted total and each plugin's weighted part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct NodeScore {
     pub node: String,
     pub total: i64,
@@ -29,7 +29,7 @@ pub struct NodeScore {
 }
 
 /// One score plugin's weighted part of a node's score.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PluginScore {
     pub plugin: &'static str,
     pub score: i64,
