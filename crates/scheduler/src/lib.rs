@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod filters;
+pub mod hints;
 mod lite;
 pub mod message;
 pub mod request;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, PodInfo};
+use crate::hints::{Hint, what_would_fit};
 use crate::score::{NodeScore, Placement, place};
 use crate::simulate::{Verdict, simulate};
 
@@ -57,9 +58,12 @@ pub struct PodAnswer {
     pub scores: Vec<NodeScore>,
     /// Score plugins not modelled.
     pub unscored: Vec<&'static str>,
+    /// For a pod that fits nowhere: changes that would let it, each checked by scheduling
+    /// it again with the change.
+    pub fixes: Vec<Hint>,
 }
 
-fn pod_answer(v: Verdict, placement: Option<Placement>) -> PodAnswer {
+fn pod_answer(v: Verdict, placement: Option<Placement>, fixes: Vec<Hint>) -> PodAnswer {
     let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (node, status) in &v.rejected {
         for r in &status.reasons {
@@ -87,13 +91,15 @@ fn pod_answer(v: Verdict, placement: Option<Placement>) -> PodAnswer {
             .map(|p| p.scores.iter().take(5).cloned().collect())
             .unwrap_or_default(),
         unscored: placement.map(|p| p.unscored).unwrap_or_default(),
+        fixes,
     }
 }
 
-fn answer_one(cluster: &Cluster, pod: &PodInfo) -> PodAnswer {
+fn answer_one(cluster: &mut Cluster, pod: &PodInfo) -> PodAnswer {
     let verdict = simulate(cluster, pod);
     let placement = verdict.schedulable.then(|| place(cluster, pod, 0).0);
-    pod_answer(verdict, placement)
+    let fixes = what_would_fit(cluster, pod, &verdict);
+    pod_answer(verdict, placement, fixes)
 }
 
 /// The pod a manifest describes: a Pod as it is; a workload's pod template with the
@@ -159,7 +165,8 @@ pub fn answer(cluster: &mut Cluster, req: &Request) -> Result<Vec<PodAnswer>, Re
         // A bound pod is taken off its node: where would it go now?
         let mark = cluster.mark();
         cluster.unbind(i);
-        out.push(answer_one(cluster, &cluster.pods[i].unbound()));
+        let pod = cluster.pods[i].unbound();
+        out.push(answer_one(cluster, &pod));
         cluster.revert(mark);
     }
     if req.pending {
@@ -167,7 +174,8 @@ pub fn answer(cluster: &mut Cluster, req: &Request) -> Result<Vec<PodAnswer>, Re
             .filter(|&i| cluster.pods[i].bound.is_none() && !cluster.pods[i].terminal)
             .collect();
         for i in pending {
-            out.push(answer_one(cluster, &cluster.pods[i]));
+            let pod = cluster.pods[i].clone();
+            out.push(answer_one(cluster, &pod));
         }
     }
     for m in &req.manifests {
@@ -236,6 +244,9 @@ pub fn text(answers: &[PodAnswer]) -> String {
             s.push_str(&format!(
                 "  preempting lower-priority pods on {n} would make room\n"
             ));
+        }
+        for f in &a.fixes {
+            s.push_str(&format!("  would fit: {} ({})\n", f.change, f.effect));
         }
     }
     s

@@ -121,6 +121,14 @@ pub fn filter(
         .or_else(|| pre.interpod.filter(node))
 }
 
+/// Whether the pod's volumes can be used on `node` (VolumeBinding's and VolumeZone's
+/// filters alone): where a pod pinned by its volumes could go at all.
+pub fn volumes_admit(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> bool {
+    let claims = volumes::claims(pod);
+    volumes::binding(cluster, pod, &claims, node).is_none()
+        && volumes::zone(cluster, pod, &claims, node).is_none()
+}
+
 /// Whether any toleration tolerates `taint`, exactly as `Toleration.ToleratesTaint`: the
 /// effect matches or the toleration has none; the key matches or the toleration has none;
 /// `Exists` ignores the value, `Equal` (or no operator) compares it.

@@ -6,6 +6,7 @@
 mod common;
 
 mod fit;
+mod hints;
 mod interpod;
 mod node;
 mod preemption;
