@@ -213,7 +213,10 @@ fn bad_requests_exit_2_with_the_reason() {
     let b = path.to_str().unwrap();
     let (code, _, err) = run(&["schedule", "--bundle", b]);
     assert_eq!(code, 2);
-    assert!(err.contains("--pod NS/NAME, --pending or -f FILE"), "{err}");
+    assert!(
+        err.contains("--pod NS/NAME, --pending, -f FILE or --drain NODE"),
+        "{err}"
+    );
     let (code, _, err) = run(&["schedule", "--pod", "shop/nope", "--bundle", b]);
     assert_eq!(code, 2);
     assert!(err.contains("no pod shop/nope"), "{err}");
@@ -236,4 +239,53 @@ fn bad_requests_exit_2_with_the_reason() {
         "/nonexistent.intel.tar.zst",
     ]);
     assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn draining_nodes_says_what_stays_blocks_and_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snap) = bundle(dir.path(), "pdb-blocks-node-drain");
+    let b = path.to_str().unwrap();
+    let nodes: Vec<String> = snap
+        .nodes()
+        .iter()
+        .map(|n| n.value()["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    let (mut blocked_by_budget, mut drained_with_moves) = (0, 0);
+    for node in &nodes {
+        let (code, out, err) = run(&["schedule", "--drain", node, "--bundle", b, "-o", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let answer: Value = serde_json::from_str(&out).unwrap();
+        let d = &answer["drains"][0];
+        assert_eq!(d["plan"]["node"], node.as_str());
+        let blocked = d["plan"]["pods"].as_array().unwrap().iter().any(|p| {
+            p[1]["outcome"] == "blocks"
+                && p[1]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("not enough pod disruption budget")
+        });
+        if blocked {
+            assert_eq!(d["plan"]["drainable"], false);
+            assert!(
+                d["placed"].as_array().unwrap().is_empty(),
+                "a blocked drain moves nothing"
+            );
+            blocked_by_budget += 1;
+        }
+        if d["plan"]["drainable"] == true && !d["placed"].as_array().unwrap().is_empty() {
+            drained_with_moves += 1;
+        }
+    }
+    assert!(
+        blocked_by_budget >= 1,
+        "the scenario's budget blocks a drain"
+    );
+    assert!(
+        drained_with_moves >= 1,
+        "other nodes drain and their pods find homes"
+    );
+    let (code, _, err) = run(&["schedule", "--drain", "no-such-node", "--bundle", b]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no node \"no-such-node\""), "{err}");
 }

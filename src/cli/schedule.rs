@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::Exit;
 use crate::scheduler::Cluster;
-use crate::scheduler::request::{PodAnswer, Request, answer, text};
+use crate::scheduler::drain::Drained;
+use crate::scheduler::request::{PodAnswer, Request, answer, drains, drains_text, text};
 use crate::source::{LiveArgs, SourceArgs};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +23,8 @@ pub enum ScheduleFormat {
 #[command(after_help = "Examples:\n  \
     kubectl intel schedule --pending --bundle prod.intel.tar.zst\n  \
     kubectl intel schedule --pod shop/checkout-7d9c5 --bundle prod.intel.tar.zst -o json\n  \
-    kubectl intel schedule -f deploy.yaml --context prod\n\n\
+    kubectl intel schedule -f deploy.yaml --context prod\n  \
+    kubectl intel schedule --drain ip-10-0-1-11.eu-west-1.compute.internal --bundle prod.intel.tar.zst\n\n\
     A pod that is running is taken off its node first: the answer is where it would go now.\n\
     -f takes a Pod, or a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob\n\
     (its pod template). The message is kube-scheduler's FailedScheduling text for the\n\
@@ -40,6 +42,10 @@ pub struct ScheduleArgs {
     /// A Pod or workload manifest (YAML or JSON); its pod template is scheduled.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Drain this node as cluster-autoscaler would (repeatable, one after the other): what
+    /// stays, what blocks the drain, where the evicted pods go.
+    #[arg(long, value_name = "NODE")]
+    pub drain: Vec<String>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -53,6 +59,8 @@ pub struct ScheduleArgs {
 struct ClusterAnswer<'a> {
     cluster: &'a str,
     pods: &'a [PodAnswer],
+    #[serde(skip_serializing_if = "<[Drained]>::is_empty")]
+    drains: &'a [Drained],
 }
 
 fn read_manifest(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
@@ -67,14 +75,15 @@ fn read_manifest(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
 }
 
 pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
-    if args.pod.is_empty() && !args.pending && args.file.is_none() {
-        eprintln!("error: say which pods: --pod NS/NAME, --pending or -f FILE");
+    if args.pod.is_empty() && !args.pending && args.file.is_none() && args.drain.is_empty() {
+        eprintln!("error: say which pods: --pod NS/NAME, --pending, -f FILE or --drain NODE");
         return Ok(Exit::Usage);
     }
     let mut req = Request {
         pods: args.pod.clone(),
         pending: args.pending,
         manifests: Vec::new(),
+        drains: args.drain.clone(),
     };
     if let Some(path) = &args.file {
         match read_manifest(path) {
@@ -90,11 +99,11 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let mut out: Vec<(String, Vec<PodAnswer>)> = Vec::new();
+    let mut out: Vec<(String, Vec<PodAnswer>, Vec<Drained>)> = Vec::new();
     for (name, snap) in &loaded.fleet.clusters {
         let mut cluster = Cluster::from_snapshot(snap);
-        match answer(&mut cluster, &req) {
-            Ok(answers) => out.push((name.clone(), answers)),
+        match answer(&mut cluster, &req).and_then(|a| Ok((a, drains(&mut cluster, &req)?))) {
+            Ok((answers, drained)) => out.push((name.clone(), answers, drained)),
             Err(e) => {
                 eprintln!("error: {e} (cluster {name})");
                 return Ok(Exit::Usage);
@@ -105,7 +114,11 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
         ScheduleFormat::Json => {
             let answers: Vec<ClusterAnswer> = out
                 .iter()
-                .map(|(cluster, pods)| ClusterAnswer { cluster, pods })
+                .map(|(cluster, pods, drains)| ClusterAnswer {
+                    cluster,
+                    pods,
+                    drains,
+                })
                 .collect();
             let json = if answers.len() == 1 {
                 serde_json::to_string_pretty(&answers[0])?
@@ -115,11 +128,14 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
             println!("{json}");
         }
         ScheduleFormat::Text => {
-            for (name, answers) in &out {
+            for (name, answers, drained) in &out {
                 if out.len() > 1 {
                     println!("cluster {name}");
                 }
-                print!("{}", text(answers));
+                if !answers.is_empty() || drained.is_empty() {
+                    print!("{}", text(answers));
+                }
+                print!("{}", drains_text(drained));
             }
         }
     }

@@ -9,7 +9,8 @@ use super::markdown::{fenced, header, paging};
 use super::page::{self, Page};
 use super::tools::{Answer, DataSource};
 use intel_scheduler::Cluster;
-use intel_scheduler::request::{PodAnswer, Request, answer, text};
+use intel_scheduler::drain::Drained;
+use intel_scheduler::request::{PodAnswer, Request, answer, drains, drains_text, text};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -25,6 +26,9 @@ pub struct SimulateSchedulingInput {
     /// A Pod, or a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob (its pod
     /// template), as a JSON object: would it fit, and where.
     pub manifest: Option<serde_json::Value>,
+    /// Nodes to drain as cluster-autoscaler would, one after the other: what stays, what
+    /// blocks the drain (with its reason), where the evicted pods go.
+    pub drain: Option<Vec<String>>,
     /// Pods per answer (default 50).
     pub limit: Option<usize>,
     /// The nextCursor of a previous answer.
@@ -41,6 +45,8 @@ pub struct SimulateSchedulingOutput {
     pub pods: Vec<PodAnswer>,
     pub total: usize,
     pub next_cursor: Option<String>,
+    /// The drains asked for, in order.
+    pub drains: Vec<Drained>,
 }
 
 pub fn simulate_scheduling(
@@ -53,10 +59,11 @@ pub fn simulate_scheduling(
         pods: input.pods.unwrap_or_default(),
         pending: input.pending.unwrap_or(false),
         manifests: input.manifest.into_iter().collect(),
+        drains: input.drain.unwrap_or_default(),
     };
-    if req.pods.is_empty() && !req.pending && req.manifests.is_empty() {
+    if req.pods.is_empty() && !req.pending && req.manifests.is_empty() && req.drains.is_empty() {
         return Err(
-            "say which pods: `pods` (namespace/name), `pending: true` or a `manifest`".into(),
+            "say which pods: `pods` (namespace/name), `pending: true`, a `manifest` or nodes to `drain`".into(),
         );
     }
     let snap = data
@@ -65,19 +72,21 @@ pub fn simulate_scheduling(
         .ok_or_else(|| format!("cluster {} holds no snapshot", data.name))?;
     let mut cluster = Cluster::from_snapshot(snap);
     let answers = answer(&mut cluster, &req).map_err(|e| e.to_string())?;
+    let drained = drains(&mut cluster, &req).map_err(|e| e.to_string())?;
     let Page {
         items,
         total,
         next_cursor,
     } = page::paginate(answers, offset, limit);
     let mut md = header("Scheduling simulation", data);
-    md.push_str(&fenced("text", &text(&items)));
+    md.push_str(&fenced("text", &(text(&items) + &drains_text(&drained))));
     md.push_str(&paging(items.len(), offset, total, next_cursor.as_deref()));
     let out = SimulateSchedulingOutput {
         source: DataSource::of(data),
         pods: items,
         total,
         next_cursor,
+        drains: drained,
     };
     Answer::new(md, &out)
 }

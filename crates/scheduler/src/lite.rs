@@ -22,6 +22,23 @@ struct Meta {
     labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     deletion_timestamp: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    owner_references: Option<Vec<OwnerLite>>,
+}
+
+#[derive(Deserialize, Default)]
+struct OwnerLite {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    controller: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct EmptyDirLite {
+    medium: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -53,6 +70,8 @@ struct VolumeLite {
     name: String,
     persistent_volume_claim: Option<PersistentVolumeClaimVolumeSource>,
     ephemeral: Option<serde::de::IgnoredAny>,
+    host_path: Option<serde::de::IgnoredAny>,
+    empty_dir: Option<EmptyDirLite>,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,18 +115,55 @@ pub struct Parts {
     pub terminating: bool,
     pub phase: Option<String>,
     pub spec: PodSpec,
+    /// What a drain reads: the controller's kind, the annotations cluster-autoscaler
+    /// honours, and the volumes that keep data on the node.
+    pub drain: crate::drain::DrainFacts,
 }
+
+/// The annotations a drain reads, kept; the rest are not the scheduler's business.
+const DRAIN_ANNOTATIONS: &[&str] = &[
+    "kubernetes.io/config.mirror",
+    "cluster-autoscaler.kubernetes.io/safe-to-evict",
+    "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes",
+];
 
 /// Parses a Pod's JSON into [`Parts`]; `None` for text that is not a pod object.
 pub fn parse(json: &str) -> Option<Parts> {
     let pod: PodLite = serde_json::from_str(json).ok()?;
     let spec = pod.spec.unwrap_or_default();
+    let annotations = pod.metadata.annotations.unwrap_or_default();
+    let drain = crate::drain::DrainFacts {
+        controller: pod
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .into_iter()
+            .find(|o| o.controller == Some(true))
+            .map(|o| o.kind),
+        annotations: annotations
+            .into_iter()
+            .filter(|(k, _)| DRAIN_ANNOTATIONS.contains(&k.as_str()))
+            .collect(),
+        local_volumes: spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter(|v| {
+                v.host_path.is_some()
+                    || v.empty_dir
+                        .as_ref()
+                        .is_some_and(|e| e.medium.as_deref() != Some("Memory"))
+            })
+            .map(|v| v.name.clone())
+            .collect(),
+    };
     Some(Parts {
         namespace: pod.metadata.namespace,
         name: pod.metadata.name,
         labels: pod.metadata.labels.unwrap_or_default(),
         terminating: pod.metadata.deletion_timestamp.is_some(),
         phase: pod.status.and_then(|s| s.phase),
+        drain,
         spec: PodSpec {
             containers: spec.containers.into_iter().map(Container::from).collect(),
             init_containers: spec

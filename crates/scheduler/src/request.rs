@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, PodInfo};
+use crate::drain::{Drained, Outcome, drain};
 use crate::hints::{Hint, what_would_fit};
 use crate::score::{NodeScore, Placement, place};
 use crate::simulate::{Verdict, simulate};
@@ -22,6 +23,9 @@ pub struct Request {
     pub pending: bool,
     /// Pods or workloads (their pod template), as parsed manifests.
     pub manifests: Vec<Value>,
+    /// Nodes to drain, one after the other (each with the ones before it drained), as
+    /// cluster-autoscaler would: what stays, what blocks, where the evicted pods go.
+    pub drains: Vec<String>,
 }
 
 /// A request that names what is not there: the message says what and how to fix it.
@@ -149,8 +153,8 @@ pub fn pod_from_manifest(value: &Value) -> Result<Pod, RequestError> {
     Ok(pod)
 }
 
-/// Answers `req` on `cluster`, pods in the order asked: named pods, then the pending ones
-/// (in snapshot order), then the manifests. The cluster is left as it was.
+/// Answers the pods of `req` on `cluster`, in the order asked: named pods, then the pending
+/// ones (in snapshot order), then the manifests. The cluster is left as it was.
 pub fn answer(cluster: &mut Cluster, req: &Request) -> Result<Vec<PodAnswer>, RequestError> {
     let mut out = Vec::new();
     for wanted in &req.pods {
@@ -183,6 +187,62 @@ pub fn answer(cluster: &mut Cluster, req: &Request) -> Result<Vec<PodAnswer>, Re
         out.push(answer_one(cluster, &PodInfo::from_pod(&pod)));
     }
     Ok(out)
+}
+
+/// Drains the nodes of `req` one after the other and says how each went; the cluster is
+/// left as it was.
+pub fn drains(cluster: &mut Cluster, req: &Request) -> Result<Vec<Drained>, RequestError> {
+    let mark = cluster.mark();
+    let mut out = Vec::new();
+    for node in &req.drains {
+        match drain(cluster, node, false) {
+            Some(d) => out.push(d),
+            None => {
+                cluster.revert(mark);
+                return Err(RequestError(format!("no node {node:?} in this cluster")));
+            }
+        }
+    }
+    cluster.revert(mark);
+    Ok(out)
+}
+
+/// Drains as text, a paragraph per node.
+pub fn drains_text(drains: &[Drained]) -> String {
+    let mut s = String::new();
+    for d in drains {
+        let blockers: Vec<&str> = d
+            .plan
+            .pods
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Blocks { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        if blockers.is_empty() {
+            s.push_str(&format!("drain {}: drainable\n", d.plan.node));
+        } else {
+            s.push_str(&format!(
+                "drain {}: blocked by {} pod(s): {}\n",
+                d.plan.node,
+                blockers.len(),
+                blockers.join("; ")
+            ));
+        }
+        for (pod, o) in &d.plan.pods {
+            if let Outcome::Stays { why } = o {
+                s.push_str(&format!("  {pod} stays: {why}\n"));
+            }
+        }
+        for (pod, node) in &d.placed {
+            s.push_str(&format!("  {pod} moves to {node}\n"));
+        }
+        for (pod, why) in &d.stuck {
+            s.push_str(&format!("  {pod} fits nowhere: {why}\n"));
+        }
+    }
+    s
 }
 
 /// Node names, the first ten and a count of the rest.

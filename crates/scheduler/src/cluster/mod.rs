@@ -55,6 +55,8 @@ pub struct PodInfo {
     pub terminal: bool,
     /// Has a deletionTimestamp (topology spread does not count it).
     pub terminating: bool,
+    /// What a node drain reads of it.
+    pub drain: crate::drain::DrainFacts,
 }
 
 impl PodInfo {
@@ -71,6 +73,7 @@ impl PodInfo {
                     terminating: false,
                     phase: None,
                     spec: PodSpec::default(),
+                    drain: crate::drain::DrainFacts::default(),
                 })
             })
     }
@@ -109,6 +112,7 @@ impl PodInfo {
             host_ports,
             terminal: matches!(p.phase.as_deref(), Some("Succeeded" | "Failed")),
             terminating: p.terminating,
+            drain: p.drain,
             spec,
         }
     }
@@ -193,6 +197,8 @@ pub struct Cluster {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Whether the snapshot listed Namespaces at all (a selector cannot be judged without).
     pub namespaces_known: bool,
+    /// PodDisruptionBudgets, for drains.
+    pub pdbs: Vec<crate::drain::Budget>,
 }
 
 impl Default for KubeVersion {
@@ -251,6 +257,13 @@ impl Cluster {
         for cn in typed::<CSINode>(snap, "storage.k8s.io", "csinodes") {
             c.csinodes
                 .insert(cn.metadata.name.clone().unwrap_or_default(), cn);
+        }
+        for pdb in typed::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(
+            snap,
+            "policy",
+            "poddisruptionbudgets",
+        ) {
+            c.pdbs.push(crate::drain::Budget::from_pdb(&pdb));
         }
         let namespaces: Vec<Namespace> = typed(snap, "", "namespaces");
         c.namespaces_known = !namespaces.is_empty();

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod drain;
 mod fit;
 mod hints;
 mod interpod;
