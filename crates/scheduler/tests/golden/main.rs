@@ -6,6 +6,7 @@
 mod common;
 
 mod drain;
+mod edges;
 mod fit;
 mod hints;
 mod interpod;
