@@ -181,13 +181,27 @@ fn manifests_are_scheduled_from_their_pod_template() {
         "{totals:?}"
     );
     assert_eq!(pod["scores"][0]["node"], choice);
-    assert!(
-        pod["unscored"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p == "InterPodAffinity")
+    assert_eq!(
+        pod["unscored"],
+        serde_json::json!([]),
+        "every default score plugin"
     );
+    let plugins: Vec<&str> = pod["scores"][0]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["plugin"].as_str().unwrap())
+        .collect();
+    // The Deployment's pods have no ReplicaSet or Service in the snapshot: no system
+    // default spreading to weigh; the rest are scored.
+    for want in [
+        "NodeResourcesFit",
+        "TaintToleration",
+        "NodeAffinity",
+        "ImageLocality",
+    ] {
+        assert!(plugins.contains(&want), "{want} in {plugins:?}");
+    }
     // The near miss: the same Deployment asking for more CPU than any node has.
     let huge = dir.path().join("huge.yaml");
     std::fs::write(&huge, deployment("500")).unwrap();

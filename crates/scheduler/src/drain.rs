@@ -25,8 +25,8 @@ const REPLICATED_KINDS: &[&str] = &["ReplicationController", "Job", "ReplicaSet"
 /// What a drain reads of a pod.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrainFacts {
-    /// The kind of its controller owner (`ownerReferences[].controller`).
-    pub controller: Option<String>,
+    /// The kind and name of its controller owner (`ownerReferences[].controller`).
+    pub controller: Option<(String, String)>,
     /// The annotations cluster-autoscaler honours (mirror, safe-to-evict, local volumes).
     pub annotations: BTreeMap<String, String>,
     /// Volumes that keep data on the node: hostPath, and emptyDir not backed by memory.
@@ -115,7 +115,8 @@ fn outcome(cluster: &Cluster, pod: &PodInfo, budgets: &mut [(usize, i32)]) -> Ou
             why: "already being deleted".into(),
         };
     }
-    if f.controller.as_deref() == Some("DaemonSet") {
+    let kind = f.controller.as_ref().map(|(k, _)| k.as_str());
+    if kind == Some("DaemonSet") {
         return Outcome::Stays {
             why: "a DaemonSet pod (it runs on every node)".into(),
         };
@@ -128,11 +129,7 @@ fn outcome(cluster: &Cluster, pod: &PodInfo, budgets: &mut [(usize, i32)]) -> Ou
     }
     let id = format!("{}/{}", pod.namespace, pod.name);
     let block = |reason, message: String| Outcome::Blocks { reason, message };
-    if !f
-        .controller
-        .as_deref()
-        .is_some_and(|k| REPLICATED_KINDS.contains(&k))
-    {
+    if !kind.is_some_and(|k| REPLICATED_KINDS.contains(&k)) {
         return block(
             BlockReason::NotReplicated,
             format!("{id} is not replicated"),

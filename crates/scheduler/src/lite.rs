@@ -33,6 +33,8 @@ struct OwnerLite {
     #[serde(default)]
     kind: String,
     #[serde(default)]
+    name: String,
+    #[serde(default)]
     controller: Option<bool>,
 }
 
@@ -49,12 +51,14 @@ struct ContainerLite {
     resources: Option<ResourceRequirements>,
     ports: Option<Vec<ContainerPort>>,
     restart_policy: Option<String>,
+    image: Option<String>,
 }
 
 impl From<ContainerLite> for Container {
     fn from(c: ContainerLite) -> Container {
         Container {
             name: c.name,
+            image: c.image,
             resources: c.resources,
             ports: c.ports,
             restart_policy: c.restart_policy,
@@ -139,7 +143,7 @@ pub fn parse(json: &str) -> Option<Parts> {
             .unwrap_or_default()
             .into_iter()
             .find(|o| o.controller == Some(true))
-            .map(|o| o.kind),
+            .map(|o| (o.kind, o.name)),
         annotations: annotations
             .into_iter()
             .filter(|(k, _)| DRAIN_ANNOTATIONS.contains(&k.as_str()))

@@ -142,6 +142,19 @@ pub struct NodeInfo {
     /// Positions in [`Cluster::pods`] of the pods bound here, in snapshot order.
     pub pods: Vec<usize>,
     pub ports: Vec<HostPort>,
+    /// Container images present (`status.images`): every name an image is known by,
+    /// normalised with `:latest` where untagged, and its size in bytes.
+    pub images: Vec<(Vec<String>, i64)>,
+}
+
+/// `normalizedImageName`: an image named without a tag or digest is `:latest`.
+pub fn normalized_image(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
 }
 
 impl NodeInfo {
@@ -167,6 +180,23 @@ impl NodeInfo {
             non_zero: (0, 0),
             pods: Vec::new(),
             ports: Vec::new(),
+            images: node
+                .status
+                .as_ref()
+                .and_then(|s| s.images.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    (
+                        i.names
+                            .iter()
+                            .flatten()
+                            .map(|n| normalized_image(n))
+                            .collect(),
+                        i.size_bytes.unwrap_or(0),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -186,6 +216,15 @@ pub struct Cluster {
     /// Pods with required anti-affinity terms: the only ones whose terms can keep a new
     /// pod off a node, so the only ones InterPodAffinity reads for every pod.
     pub(crate) with_anti_affinity: Vec<usize>,
+    /// Pods with required pod affinity or preferred affinity or anti-affinity: the only
+    /// ones whose terms weigh on another pod's score (required anti-affinity filters, it
+    /// does not score).
+    pub(crate) with_affinity: Vec<usize>,
+    /// Pods by namespace: spreading and affinity count the pods of one namespace.
+    pub(crate) by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Per image name, its size and how many nodes have it (ImageLocality), computed on
+    /// first use and forgotten when nodes come or go.
+    images: std::sync::OnceLock<BTreeMap<String, (i64, usize)>>,
     /// What-if changes since the snapshot, newest last, so that [`Cluster::revert`] undoes
     /// what changed and nothing else.
     journal: Vec<Change>,
@@ -199,6 +238,14 @@ pub struct Cluster {
     pub namespaces_known: bool,
     /// PodDisruptionBudgets, for drains.
     pub pdbs: Vec<crate::drain::Budget>,
+    /// Services' selectors by namespace, and the selectors of ReplicaSets, StatefulSets
+    /// and ReplicationControllers by (namespace, kind, name): what the system default
+    /// topology spreading selects a pod's siblings with.
+    pub service_selectors: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+    pub owner_selectors: BTreeMap<
+        (String, String, String),
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    >,
 }
 
 impl Default for KubeVersion {
@@ -265,6 +312,44 @@ impl Cluster {
         ) {
             c.pdbs.push(crate::drain::Budget::from_pdb(&pdb));
         }
+        for svc in typed::<k8s_openapi::api::core::v1::Service>(snap, "", "services") {
+            if let Some(sel) = svc.spec.and_then(|s| s.selector).filter(|s| !s.is_empty()) {
+                c.service_selectors
+                    .entry(svc.metadata.namespace.unwrap_or_default())
+                    .or_default()
+                    .push(sel);
+            }
+        }
+        let key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, kind: &str| {
+            (
+                m.namespace.clone().unwrap_or_default(),
+                kind.to_string(),
+                m.name.clone().unwrap_or_default(),
+            )
+        };
+        for rs in typed::<k8s_openapi::api::apps::v1::ReplicaSet>(snap, "apps", "replicasets") {
+            c.owner_selectors
+                .insert(key(&rs.metadata, "ReplicaSet"), rs.spec.selector.clone());
+        }
+        for ss in typed::<k8s_openapi::api::apps::v1::StatefulSet>(snap, "apps", "statefulsets") {
+            c.owner_selectors
+                .insert(key(&ss.metadata, "StatefulSet"), ss.spec.selector.clone());
+        }
+        for rc in typed::<k8s_openapi::api::core::v1::ReplicationController>(
+            snap,
+            "",
+            "replicationcontrollers",
+        ) {
+            if let Some(sel) = rc.spec.as_ref().and_then(|s| s.selector.clone()) {
+                c.owner_selectors.insert(
+                    key(&rc.metadata, "ReplicationController"),
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                        match_labels: Some(sel),
+                        match_expressions: None,
+                    },
+                );
+            }
+        }
         let namespaces: Vec<Namespace> = typed(snap, "", "namespaces");
         c.namespaces_known = !namespaces.is_empty();
         c.journal.clear();
@@ -299,7 +384,14 @@ impl Cluster {
         self.reindex_nodes();
     }
 
+    /// ImageLocality's image states of the current nodes.
+    pub fn image_states(&self) -> &BTreeMap<String, (i64, usize)> {
+        self.images
+            .get_or_init(|| crate::score::image::image_states(&self.nodes))
+    }
+
     fn reindex_nodes(&mut self) {
+        self.images = std::sync::OnceLock::new();
         self.node_ix = self
             .nodes
             .iter()
@@ -333,6 +425,27 @@ impl Cluster {
         if anti {
             self.with_anti_affinity.push(i);
         }
+        let scores_others = pod.spec.affinity.as_ref().is_some_and(|a| {
+            a.pod_affinity.as_ref().is_some_and(|x| {
+                x.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+                    .is_some_and(|t| !t.is_empty())
+                    || x.preferred_during_scheduling_ignored_during_execution
+                        .as_ref()
+                        .is_some_and(|t| !t.is_empty())
+            }) || a.pod_anti_affinity.as_ref().is_some_and(|x| {
+                x.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+                    .is_some_and(|t| !t.is_empty())
+            })
+        });
+        if scores_others {
+            self.with_affinity.push(i);
+        }
+        self.by_namespace
+            .entry(pod.namespace.clone())
+            .or_default()
+            .push(i);
         self.pods.push(pod);
         self.placement.push(None);
         self.journal.push(Change::PodAdded);
@@ -425,6 +538,15 @@ impl Cluster {
             }
         }
         Some((info.name.clone(), at))
+    }
+
+    /// The pods of a namespace that are bound, with their nodes.
+    pub(crate) fn bound_in(&self, namespace: &str) -> impl Iterator<Item = (&PodInfo, &NodeInfo)> {
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter_map(move |&p| Some((&self.pods[p], self.node_of(p)?)))
     }
 
     /// Every pod bound to some node, with that node: what the affinity and spread plugins

@@ -54,11 +54,19 @@ impl Cluster {
                     let i = self.pods.len() - 1;
                     self.unbind_raw(i);
                     if let Some(p) = self.pods.pop() {
+                        if let Some(list) = self.by_namespace.get_mut(&p.namespace) {
+                            if list.last() == Some(&i) {
+                                list.pop();
+                            }
+                        }
                         self.pod_ix.remove(&(p.namespace, p.name));
                     }
                     self.placement.pop();
                     if self.with_anti_affinity.last() == Some(&i) {
                         self.with_anti_affinity.pop();
+                    }
+                    if self.with_affinity.last() == Some(&i) {
+                        self.with_affinity.pop();
                     }
                 }
                 Change::Bound { pod } => {

@@ -4,7 +4,7 @@
 
 mod fit;
 mod interpod;
-mod node;
+pub(crate) mod node;
 mod spread;
 mod volumes;
 

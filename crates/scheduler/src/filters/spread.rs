@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
 use super::{Status, node, tolerates};
@@ -67,36 +68,36 @@ impl State {
             return State { constraints };
         }
         let tolerations = pod.spec.tolerations.as_deref().unwrap_or_default();
-        for n in &cluster.nodes {
-            // A node counts only if it has every constraint's key.
-            if !constraints.iter().all(|c| n.labels.contains_key(&c.key)) {
-                continue;
-            }
-            for (c, spec) in constraints.iter_mut().zip(&specs) {
-                let affinity_policy = spec.node_affinity_policy.as_deref().unwrap_or("Honor");
-                let taints_policy = spec.node_taints_policy.as_deref().unwrap_or("Ignore");
-                if affinity_policy == "Honor" && node::affinity(pod, n).is_some() {
-                    continue;
-                }
-                if taints_policy == "Honor"
+        // Whether node `n` counts for constraint `spec`: it has every constraint's key, and
+        // passes the constraint's node inclusion policies.
+        let eligible = |spec: &TopologySpreadConstraint, n: &NodeInfo| {
+            let affinity_policy = spec.node_affinity_policy.as_deref().unwrap_or("Honor");
+            let taints_policy = spec.node_taints_policy.as_deref().unwrap_or("Ignore");
+            specs.iter().all(|c| n.labels.contains_key(&c.topology_key))
+                && !(affinity_policy == "Honor" && node::affinity(pod, n).is_some())
+                && !(taints_policy == "Honor"
                     && n.taints.iter().any(|t| {
                         matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
                             && !tolerates(tolerations, t)
-                    })
-                {
-                    continue;
+                    }))
+        };
+        // Every eligible node's domain exists, with or without matching pods.
+        for n in &cluster.nodes {
+            for (c, spec) in constraints.iter_mut().zip(&specs) {
+                if eligible(spec, n) {
+                    c.counts.entry(n.labels[&c.key].clone()).or_insert(0);
                 }
-                let matching = n
-                    .pods
-                    .iter()
-                    .map(|&p| &cluster.pods[p])
-                    .filter(|p| {
-                        p.namespace == pod.namespace
-                            && !p.terminating
-                            && label_selector_matches(c.selector.as_ref(), &p.labels)
-                    })
-                    .count() as i64;
-                *c.counts.entry(n.labels[&c.key].clone()).or_default() += matching;
+            }
+        }
+        // Matching pods are of the pod's namespace: walk those, not every node's pods.
+        for (other, n) in cluster.bound_in(&pod.namespace) {
+            if other.terminating {
+                continue;
+            }
+            for (c, spec) in constraints.iter_mut().zip(&specs) {
+                if label_selector_matches(c.selector.as_ref(), &other.labels) && eligible(spec, n) {
+                    *c.counts.entry(n.labels[&c.key].clone()).or_default() += 1;
+                }
             }
         }
         State { constraints }

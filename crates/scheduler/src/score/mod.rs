@@ -3,11 +3,17 @@
 //! (`numFeasibleNodesToFind`), score them, take the best. The real scheduler breaks ties at
 //! random; a placement here reports every best node and chooses the first by name.
 //!
-//! Scored: NodeResourcesFit's LeastAllocated (weight 1), NodeResourcesBalancedAllocation
-//! (1), TaintToleration (3, PreferNoSchedule taints) and NodeAffinity (2, preferred terms).
-//! Not yet: InterPodAffinity's and PodTopologySpread's preferences and ImageLocality; a
-//! placement says so in `unscored`.
+//! The default profile's score plugins and weights: NodeResourcesFit's LeastAllocated (1),
+//! NodeResourcesBalancedAllocation (1), TaintToleration (3, PreferNoSchedule taints),
+//! NodeAffinity (2, preferred terms), PodTopologySpread (2, `ScheduleAnyway` constraints or
+//! the system defaults over the pod's siblings, `spread.rs`), InterPodAffinity (2,
+//! preferences both ways, `affinity.rs`) and ImageLocality (1, `image.rs`).
 
+mod affinity;
+pub(crate) mod image;
+mod spread;
+
+use k8s_openapi::api::core::v1::Toleration;
 use serde::Serialize;
 
 use crate::cluster::{Cluster, NodeInfo, PodInfo};
@@ -17,8 +23,9 @@ use crate::selectors::term_matches;
 /// `framework.MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;
 
-/// The score plugins not modelled yet (their preferences do not move a placement here).
-pub const UNSCORED: &[&str] = &["InterPodAffinity", "PodTopologySpread", "ImageLocality"];
+/// Score plugins of the default profile not modelled (none since every default one is; a
+/// placement still lists what it left out, for the day a profile adds one).
+pub const UNSCORED: &[&str] = &[];
 
 /// One node's score: the weighted total and each plugin's weighted part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -83,10 +90,10 @@ fn balanced(cluster: &Cluster, node: &NodeInfo, pod: &PodInfo) -> Option<i64> {
     Some(((1.0 - std) * MAX_NODE_SCORE as f64) as i64)
 }
 
-/// PreferNoSchedule taints the pod does not tolerate (raw, before normalising).
-fn intolerable_preferences(node: &NodeInfo, pod: &PodInfo) -> i64 {
-    let tolerations: Vec<_> = pod
-        .spec
+/// The pod's tolerations that can tolerate a PreferNoSchedule taint (no effect, or that
+/// one): `getAllTolerationPreferNoSchedule`.
+fn prefer_no_schedule_tolerations(pod: &PodInfo) -> Vec<Toleration> {
+    pod.spec
         .tolerations
         .iter()
         .flatten()
@@ -96,10 +103,14 @@ fn intolerable_preferences(node: &NodeInfo, pod: &PodInfo) -> i64 {
                 .is_none_or(|e| e.is_empty() || e == "PreferNoSchedule")
         })
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// PreferNoSchedule taints the pod does not tolerate (raw, before normalising).
+fn intolerable_preferences(node: &NodeInfo, tolerations: &[Toleration]) -> i64 {
     node.taints
         .iter()
-        .filter(|t| t.effect == "PreferNoSchedule" && !tolerates(&tolerations, t))
+        .filter(|t| t.effect == "PreferNoSchedule" && !tolerates(tolerations, t))
         .count() as i64
 }
 
@@ -140,37 +151,75 @@ fn normalize(raw: &mut [i64], reverse: bool) {
 
 /// Scores `pod` on `nodes` (positions in `cluster.nodes`, all feasible).
 pub fn score(cluster: &Cluster, pod: &PodInfo, nodes: &[usize]) -> Vec<NodeScore> {
+    let parts = parts(cluster, pod, nodes);
+    nodes
+        .iter()
+        .zip(&parts)
+        .map(|(&n, p)| node_score(&cluster.nodes[n], p))
+        .collect()
+}
+
+/// The score plugins in the order a breakdown lists them.
+const PLUGINS: [&str; 7] = [
+    "NodeResourcesFit",
+    "TaintToleration",
+    "NodeAffinity",
+    "PodTopologySpread",
+    "InterPodAffinity",
+    "NodeResourcesBalancedAllocation",
+    "ImageLocality",
+];
+
+/// Each plugin's weighted score for one node, `None` where the plugin skipped the pod.
+type Parts = [Option<i64>; 7];
+
+fn node_score(n: &NodeInfo, p: &Parts) -> NodeScore {
+    NodeScore {
+        node: n.name.clone(),
+        total: p.iter().flatten().sum(),
+        plugins: PLUGINS
+            .iter()
+            .zip(p)
+            .filter_map(|(plugin, s)| s.map(|score| PluginScore { plugin, score }))
+            .collect(),
+    }
+}
+
+/// The weighted scores of every plugin on every node (no names, no allocation per node:
+/// a placement scores hundreds of nodes and keeps five).
+fn parts(cluster: &Cluster, pod: &PodInfo, nodes: &[usize]) -> Vec<Parts> {
     let infos: Vec<&NodeInfo> = nodes.iter().map(|&n| &cluster.nodes[n]).collect();
+    let tolerations = prefer_no_schedule_tolerations(pod);
     let mut taints: Vec<i64> = infos
         .iter()
-        .map(|n| intolerable_preferences(n, pod))
+        .map(|n| intolerable_preferences(n, &tolerations))
         .collect();
     normalize(&mut taints, true);
     let mut affinity: Vec<i64> = infos.iter().map(|n| preferred_affinity(n, pod)).collect();
     normalize(&mut affinity, false);
+    let spread = spread::scores(cluster, pod, nodes);
+    let pod_affinity = affinity::scores(cluster, pod, nodes);
+    let images = cluster.image_states();
+    let pod_images = image::pod_images(pod);
     infos
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let mut plugins = vec![
-                ("NodeResourcesFit", least_allocated(n, pod)),
-                ("TaintToleration", 3 * taints[i]),
-                ("NodeAffinity", 2 * affinity[i]),
-            ];
-            if let Some(b) = balanced(cluster, n, pod) {
-                plugins.push(("NodeResourcesBalancedAllocation", b));
-            }
-            NodeScore {
-                node: n.name.clone(),
-                total: plugins.iter().map(|(_, s)| s).sum(),
-                plugins: plugins
-                    .into_iter()
-                    .map(|(plugin, score)| PluginScore { plugin, score })
-                    .collect(),
-            }
+            [
+                Some(least_allocated(n, pod)),
+                Some(3 * taints[i]),
+                Some(2 * affinity[i]),
+                spread.as_ref().map(|s| 2 * s[i]),
+                pod_affinity.as_ref().map(|a| 2 * a[i]),
+                balanced(cluster, n, pod),
+                Some(image::score(images, cluster.nodes.len(), n, &pod_images)),
+            ]
         })
         .collect()
 }
+
+/// How many node scores a placement keeps.
+pub const TOP_SCORES: usize = 5;
 
 /// Where a pod would go.
 #[derive(Debug, Clone, Serialize)]
@@ -180,7 +229,7 @@ pub struct Placement {
     pub node: Option<String>,
     /// Every node with the best score (the real scheduler picks one of them at random).
     pub best: Vec<String>,
-    /// The scores of the nodes scored, best first.
+    /// The best scores (at most [`TOP_SCORES`]), best first.
     pub scores: Vec<NodeScore>,
     /// Score plugins not modelled.
     pub unscored: Vec<&'static str>,
@@ -238,16 +287,26 @@ pub fn place(cluster: &Cluster, pod: &PodInfo, start: usize) -> (Placement, usiz
         }
     }
     let next = (start + processed) % n;
-    let mut scores = score(cluster, pod, &feasible);
-    scores.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.node.cmp(&b.node)));
-    if let Some(top) = scores.first().map(|s| s.total) {
-        placement.best = scores
+    let parts = parts(cluster, pod, &feasible);
+    let mut ranked: Vec<(i64, &str, usize)> = feasible
+        .iter()
+        .zip(&parts)
+        .enumerate()
+        .map(|(i, (&n, p))| (p.iter().flatten().sum(), cluster.nodes[n].name.as_str(), i))
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    if let Some(&(top, _, _)) = ranked.first() {
+        placement.best = ranked
             .iter()
-            .take_while(|s| s.total == top)
-            .map(|s| s.node.clone())
+            .take_while(|r| r.0 == top)
+            .map(|r| r.1.to_string())
             .collect();
         placement.node = placement.best.first().cloned();
     }
-    placement.scores = scores;
+    placement.scores = ranked
+        .iter()
+        .take(TOP_SCORES)
+        .map(|&(_, _, i)| node_score(&cluster.nodes[feasible[i]], &parts[i]))
+        .collect();
     (placement, next)
 }

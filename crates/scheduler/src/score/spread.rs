@@ -1,0 +1,229 @@
+//! PodTopologySpread's score: the pod's `ScheduleAnyway` constraints, or the system
+//! defaults (per host, skew 3; per zone, skew 5) over the pod's siblings — the pods the
+//! Services, ReplicaSet, StatefulSet or ReplicationController of the pod select.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+use crate::cluster::{Cluster, NodeInfo, PodInfo};
+use crate::filters::{node as node_filters, tolerates};
+use crate::selectors::label_selector_matches;
+
+use super::MAX_NODE_SCORE;
+
+const HOSTNAME: &str = "kubernetes.io/hostname";
+const ZONE: &str = "topology.kubernetes.io/zone";
+
+struct Constraint {
+    key: String,
+    max_skew: i64,
+    /// `None` selects nothing (the API's nil selector).
+    selector: Option<LabelSelector>,
+    honour_affinity: bool,
+    honour_taints: bool,
+}
+
+/// `DefaultSelector`: the labels of every Service selecting the pod, merged, plus the
+/// requirements of its controller's selector. Empty when nothing selects the pod.
+fn default_selector(cluster: &Cluster, pod: &PodInfo) -> Option<LabelSelector> {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for sel in cluster
+        .service_selectors
+        .get(&pod.namespace)
+        .into_iter()
+        .flatten()
+    {
+        if sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
+            labels.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    let mut exprs: Vec<LabelSelectorRequirement> = Vec::new();
+    if let Some((kind, name)) = &pod.drain.controller {
+        if let Some(owner) =
+            cluster
+                .owner_selectors
+                .get(&(pod.namespace.clone(), kind.clone(), name.clone()))
+        {
+            for (k, v) in owner.match_labels.iter().flatten() {
+                exprs.push(LabelSelectorRequirement {
+                    key: k.clone(),
+                    operator: "In".into(),
+                    values: Some(vec![v.clone()]),
+                });
+            }
+            exprs.extend(owner.match_expressions.iter().flatten().cloned());
+        }
+    }
+    (!labels.is_empty() || !exprs.is_empty()).then_some(LabelSelector {
+        match_labels: Some(labels),
+        match_expressions: Some(exprs),
+    })
+}
+
+fn constraints(cluster: &Cluster, pod: &PodInfo) -> (Vec<Constraint>, bool) {
+    let own = pod
+        .spec
+        .topology_spread_constraints
+        .as_deref()
+        .unwrap_or_default();
+    if !own.is_empty() {
+        let cs = own
+            .iter()
+            .filter(|c| c.when_unsatisfiable == "ScheduleAnyway")
+            .map(|c: &TopologySpreadConstraint| {
+                let mut selector = c.label_selector.clone();
+                if let Some(sel) = selector.as_mut() {
+                    for key in c.match_label_keys.iter().flatten() {
+                        if let Some(v) = pod.labels.get(key) {
+                            sel.match_expressions.get_or_insert_with(Vec::new).push(
+                                LabelSelectorRequirement {
+                                    key: key.clone(),
+                                    operator: "In".into(),
+                                    values: Some(vec![v.clone()]),
+                                },
+                            );
+                        }
+                    }
+                }
+                Constraint {
+                    key: c.topology_key.clone(),
+                    max_skew: i64::from(c.max_skew),
+                    selector,
+                    honour_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+                    honour_taints: c.node_taints_policy.as_deref() == Some("Honor"),
+                }
+            })
+            .collect();
+        return (cs, true);
+    }
+    let Some(selector) = default_selector(cluster, pod) else {
+        return (Vec::new(), false);
+    };
+    let system = [(HOSTNAME, 3), (ZONE, 5)]
+        .into_iter()
+        .map(|(key, max_skew)| Constraint {
+            key: key.into(),
+            max_skew,
+            selector: Some(selector.clone()),
+            honour_affinity: true,
+            honour_taints: false,
+        })
+        .collect();
+    (system, false)
+}
+
+/// Raw scores per feasible node (`None`: the plugin skips the pod), then normalised.
+pub(super) fn scores(cluster: &Cluster, pod: &PodInfo, feasible: &[usize]) -> Option<Vec<i64>> {
+    let (cs, require_all) = constraints(cluster, pod);
+    if cs.is_empty() {
+        return None;
+    }
+    let has_all = |n: &NodeInfo| cs.iter().all(|c| n.labels.contains_key(&c.key));
+    let mut ignored: BTreeSet<usize> = BTreeSet::new();
+    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+    for &f in feasible {
+        let n = &cluster.nodes[f];
+        if require_all && !has_all(n) {
+            ignored.insert(f);
+            continue;
+        }
+        for (i, c) in cs.iter().enumerate() {
+            if c.key != HOSTNAME {
+                if let Some(v) = n.labels.get(&c.key) {
+                    counts[i].entry(v.clone()).or_insert(0);
+                }
+            }
+        }
+    }
+    let weights: Vec<f64> = cs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let size = if c.key == HOSTNAME {
+                feasible.len() - ignored.len()
+            } else {
+                counts[i].len()
+            };
+            ((size + 2) as f64).ln()
+        })
+        .collect();
+    let tolerations = pod.spec.tolerations.as_deref().unwrap_or_default();
+    // Matching pods per node, for the per-host constraints (counted at Score on the node
+    // itself, whatever the policies).
+    let mut per_node: Vec<BTreeMap<*const NodeInfo, i64>> = vec![BTreeMap::new(); cs.len()];
+    // Only the pod's namespace counts: walk its pods, not every node's.
+    for (other, n) in cluster.bound_in(&pod.namespace) {
+        if other.terminating {
+            continue;
+        }
+        for (i, c) in cs.iter().enumerate() {
+            if c.key == HOSTNAME && label_selector_matches(c.selector.as_ref(), &other.labels) {
+                *per_node[i].entry(std::ptr::from_ref(n)).or_default() += 1;
+            }
+        }
+        if require_all && !has_all(n) {
+            continue;
+        }
+        for (i, c) in cs.iter().enumerate() {
+            let Some(v) = n.labels.get(&c.key) else {
+                continue;
+            };
+            let Some(count) = counts[i].get_mut(v) else {
+                continue;
+            };
+            if !label_selector_matches(c.selector.as_ref(), &other.labels) {
+                continue;
+            }
+            if c.honour_affinity && node_filters::affinity(pod, n).is_some() {
+                continue;
+            }
+            if c.honour_taints
+                && n.taints.iter().any(|t| {
+                    matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
+                        && !tolerates(tolerations, t)
+                })
+            {
+                continue;
+            }
+            *count += 1;
+        }
+    }
+    let raw: Vec<Option<i64>> = feasible
+        .iter()
+        .map(|&f| {
+            if ignored.contains(&f) {
+                return None;
+            }
+            let n = &cluster.nodes[f];
+            let mut score = 0.0;
+            for (i, c) in cs.iter().enumerate() {
+                if let Some(v) = n.labels.get(&c.key) {
+                    let cnt = if c.key == HOSTNAME {
+                        per_node[i]
+                            .get(&std::ptr::from_ref(n))
+                            .copied()
+                            .unwrap_or(0)
+                    } else {
+                        counts[i].get(v).copied().unwrap_or(0)
+                    };
+                    score += cnt as f64 * weights[i] + (c.max_skew - 1) as f64;
+                }
+            }
+            Some(score.round() as i64)
+        })
+        .collect();
+    let valid = raw.iter().flatten();
+    let min = valid.clone().copied().min().unwrap_or(0);
+    let max = valid.copied().max().unwrap_or(0);
+    Some(
+        raw.iter()
+            .map(|s| match s {
+                None => 0,
+                Some(_) if max == 0 => MAX_NODE_SCORE,
+                Some(s) => MAX_NODE_SCORE * (max + min - s) / max,
+            })
+            .collect(),
+    )
+}
