@@ -19,6 +19,13 @@ echo; echo "== kubectl intel explain \"what happened, and why didn't our alerts 
 $bin explain "what happened, and why didn't our alerts catch it?" --bundle "$work/demo.intel.tar.zst" \
   | sed -n '/^SUMMARY/,/^$/p;/^TIMELINE/,/^$/p;/^ALERT GAPS/,/^$/p' | sed -n "1,60p"
 
+# The scheduler engine: drain the node the first shop pod runs on, as cluster-autoscaler
+# would, and see where what it evicts goes.
+node=$(tar --zstd -xOf "$work/demo.intel.tar.zst" resources/core/v1/pods.json \
+  | python3 -c 'import json, sys; print(next(p["spec"]["nodeName"] for p in json.load(sys.stdin)["items"] if p["metadata"]["namespace"] == "shop" and p["spec"].get("nodeName")))')
+echo; echo "== kubectl intel schedule --drain $node"
+$bin schedule --drain "$node" --bundle "$work/demo.intel.tar.zst"
+
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &
   server=$!

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, EphemeralVolumeSource, PersistentVolumeClaimVolumeSource,
-    PodSpec, ResourceRequirements, Toleration, TopologySpreadConstraint, Volume,
+    AWSElasticBlockStoreVolumeSource, Affinity, Container, ContainerPort, EphemeralVolumeSource,
+    GCEPersistentDiskVolumeSource, ISCSIVolumeSource, PersistentVolumeClaimVolumeSource, PodSpec,
+    RBDVolumeSource, ResourceRequirements, Toleration, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Deserialize;
@@ -76,6 +77,11 @@ struct VolumeLite {
     ephemeral: Option<serde::de::IgnoredAny>,
     host_path: Option<serde::de::IgnoredAny>,
     empty_dir: Option<EmptyDirLite>,
+    // The inline disks VolumeRestrictions checks for conflicts on a node.
+    gce_persistent_disk: Option<GCEPersistentDiskVolumeSource>,
+    aws_elastic_block_store: Option<AWSElasticBlockStoreVolumeSource>,
+    rbd: Option<RBDVolumeSource>,
+    iscsi: Option<ISCSIVolumeSource>,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +195,10 @@ pub fn parse(json: &str) -> Option<Parts> {
                         name: v.name,
                         persistent_volume_claim: v.persistent_volume_claim,
                         ephemeral: v.ephemeral.map(|_| EphemeralVolumeSource::default()),
+                        gce_persistent_disk: v.gce_persistent_disk,
+                        aws_elastic_block_store: v.aws_elastic_block_store,
+                        rbd: v.rbd,
+                        iscsi: v.iscsi,
                         ..Volume::default()
                     })
                     .collect()

@@ -113,6 +113,7 @@ pub fn filter(
         .or_else(|| node::affinity(pod, node))
         .or_else(|| node::ports(pod, node))
         .or_else(|| fit::fit(cluster.version, pod, node))
+        .or_else(|| volumes::disk_conflict(cluster, pod, node))
         .or_else(|| pre.restricted.clone())
         .or_else(|| volumes::limits(cluster, pod, &pre.claims, node))
         .or_else(|| volumes::binding(cluster, pod, &pre.claims, node))

@@ -144,6 +144,63 @@ pub fn restrictions(cluster: &Cluster, pod: &PodInfo, claims: &[(String, bool)])
     })
 }
 
+/// `isVolumeConflict`: two inline disks that cannot be attached to one node twice — the
+/// same GCE PD unless both read-only, the same EBS volume, the same RBD image (pool and
+/// image, a monitor in common) or iSCSI IQN unless both read-only.
+fn disks_conflict(
+    a: &k8s_openapi::api::core::v1::Volume,
+    b: &k8s_openapi::api::core::v1::Volume,
+) -> bool {
+    if let (Some(x), Some(y)) = (&a.gce_persistent_disk, &b.gce_persistent_disk) {
+        return x.pd_name == y.pd_name && !(x.read_only == Some(true) && y.read_only == Some(true));
+    }
+    if let (Some(x), Some(y)) = (&a.aws_elastic_block_store, &b.aws_elastic_block_store) {
+        return x.volume_id == y.volume_id;
+    }
+    if let (Some(x), Some(y)) = (&a.iscsi, &b.iscsi) {
+        return x.iqn == y.iqn && !(x.read_only == Some(true) && y.read_only == Some(true));
+    }
+    if let (Some(x), Some(y)) = (&a.rbd, &b.rbd) {
+        let pool = |r: &k8s_openapi::api::core::v1::RBDVolumeSource| {
+            r.pool.clone().unwrap_or_else(|| "rbd".into())
+        };
+        return x.monitors.iter().any(|m| y.monitors.contains(m))
+            && pool(x) == pool(y)
+            && x.image == y.image
+            && !(x.read_only == Some(true) && y.read_only == Some(true));
+    }
+    false
+}
+
+/// VolumeRestrictions' disk check: an inline disk of the pod already attached on the node
+/// by another pod.
+pub fn disk_conflict(cluster: &Cluster, pod: &PodInfo, node: &NodeInfo) -> Option<Status> {
+    let disks: Vec<&k8s_openapi::api::core::v1::Volume> = pod
+        .spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| {
+            v.gce_persistent_disk.is_some()
+                || v.aws_elastic_block_store.is_some()
+                || v.rbd.is_some()
+                || v.iscsi.is_some()
+        })
+        .collect();
+    if disks.is_empty() {
+        return None;
+    }
+    let clash = node.pods.iter().any(|&p| {
+        cluster.pods[p]
+            .spec
+            .volumes
+            .iter()
+            .flatten()
+            .any(|theirs| disks.iter().any(|ours| disks_conflict(ours, theirs)))
+    });
+    clash.then(|| Status::unschedulable("VolumeRestrictions", "node(s) had no available disk"))
+}
+
 /// The CSI volumes (driver → volume handles) a pod's claims put on a node: bound claims by
 /// their volume's handle, unbound ones as a new volume of their class's provisioner.
 fn csi_volumes(

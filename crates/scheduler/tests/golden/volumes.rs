@@ -365,3 +365,91 @@ fn read_write_once_pod_and_attach_limits() {
         None,
     );
 }
+
+/// VolumeRestrictions' inline disks (`TestGCEDiskConflicts`, `TestAWSDiskConflicts`,
+/// `TestRBDDiskConflicts`, `TestISCSIDiskConflicts` in kube-scheduler's volume restrictions
+/// tests): the same disk twice on a node conflicts unless both mounts are read-only.
+#[test]
+fn inline_disks_conflict_on_one_node() {
+    let holder = |volume: Value| {
+        let mut p = pod_with(
+            "old",
+            "",
+            "",
+            json!({"spec": {"nodeName": "n1", "volumes": [volume]}, "status": {"phase": "Running"}}),
+        );
+        p["metadata"]["name"] = json!("old");
+        p
+    };
+    let wants = |volume: Value| pod_with("db", "", "", json!({"spec": {"volumes": [volume]}}));
+    const DISK: &str = "0/1 nodes are available: 1 node(s) had no available disk. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+    let n1 = || node_with("n1", "4", "8Gi", json!({}));
+    let gce = |pd: &str, ro: bool| json!({"name": "d", "gcePersistentDisk": {"pdName": pd, "readOnly": ro}});
+    expect(
+        "GCE same disk",
+        V131,
+        vec![n1(), holder(gce("foo", false))],
+        wants(gce("foo", false)),
+        Some(DISK),
+    );
+    expect(
+        "GCE other disk",
+        V131,
+        vec![n1(), holder(gce("foo", false))],
+        wants(gce("bar", false)),
+        None,
+    );
+    expect(
+        "GCE both read-only",
+        V131,
+        vec![n1(), holder(gce("foo", true))],
+        wants(gce("foo", true)),
+        None,
+    );
+    let ebs = |id: &str| json!({"name": "d", "awsElasticBlockStore": {"volumeID": id}});
+    expect(
+        "EBS same volume",
+        V131,
+        vec![n1(), holder(ebs("vol-1"))],
+        wants(ebs("vol-1")),
+        Some(DISK),
+    );
+    expect(
+        "EBS other volume",
+        V131,
+        vec![n1(), holder(ebs("vol-1"))],
+        wants(ebs("vol-2")),
+        None,
+    );
+    let rbd =
+        |mons: Value, image: &str| json!({"name": "d", "rbd": {"monitors": mons, "image": image}});
+    expect(
+        "RBD shared monitor, same image",
+        V131,
+        vec![n1(), holder(rbd(json!(["a", "b"]), "foo"))],
+        wants(rbd(json!(["b", "c"]), "foo")),
+        Some(DISK),
+    );
+    expect(
+        "RBD no monitor in common",
+        V131,
+        vec![n1(), holder(rbd(json!(["a"]), "foo"))],
+        wants(rbd(json!(["c"]), "foo")),
+        None,
+    );
+    let iscsi = |iqn: &str| json!({"name": "d", "iscsi": {"targetPortal": "10.0.0.1:3260", "iqn": iqn, "lun": 0}});
+    expect(
+        "iSCSI same IQN",
+        V131,
+        vec![n1(), holder(iscsi("iqn.2016-12.server:storage.target01"))],
+        wants(iscsi("iqn.2016-12.server:storage.target01")),
+        Some(DISK),
+    );
+    expect(
+        "iSCSI other IQN",
+        V131,
+        vec![n1(), holder(iscsi("iqn.2016-12.server:storage.target01"))],
+        wants(iscsi("iqn.2017-12.server:storage.target01")),
+        None,
+    );
+}
