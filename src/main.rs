@@ -32,6 +32,15 @@ fn main() -> std::process::ExitCode {
         // SAFETY: called first thing, before any other thread exists; mimalloc reads the
         // option when it next decides whether to purge.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+        // A one-shot command whose reader went away (`… | head`) ends quietly, as Unix
+        // tools do, instead of panicking in `println!` on EPIPE: Rust ignores SIGPIPE, so
+        // put the default action back. The servers keep ignoring it (a client that hangs
+        // up must not stop them).
+        #[cfg(unix)]
+        // SAFETY: restoring a signal's default disposition touches no memory of ours.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
     kubectl_intel::cli::main()
 }

@@ -56,3 +56,37 @@ fn usage_errors_exit_2_and_missing_bundles_exit_3() {
         "{err}"
     );
 }
+
+/// A reader that goes away (`kubectl intel synth --list | head -1`) ends the command
+/// quietly, like any Unix tool, instead of a panic on the broken pipe.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_command_without_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-intel"))
+        .args(["synth", "--list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    // Killed by SIGPIPE (or done before it wrote again): never the panic's exit code 101.
+    assert_ne!(status.code(), Some(101), "{status:?} {err}");
+}

@@ -200,7 +200,9 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
         assert top == expect_root_cause, f"root cause {top}, expected {expect_root_cause}"
     ok(f"diagnose_cluster_issue: root cause {top}")
     await call_error(client, "diagnose_cluster_issue", {}, "symptom")
-    ok("diagnose_cluster_issue: missing symptom is a tool error")
+    r = await call(client, "diagnose_cluster_issue", {"symptom": ""})
+    assert r.structured_content["rootCauses"], "an empty symptom is a full triage"
+    ok("diagnose_cluster_issue: missing symptom is a tool error, an empty one a full triage")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})
     report = r.structured_content

@@ -22,6 +22,13 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use super::server::IntelServer;
 
+/// The credentials of an `Authorization: Bearer <token>` header. The scheme is
+/// case-insensitive (RFC 7235 §2.1: `bearer`, `BEARER` are the same scheme).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, credentials) = header.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("Bearer").then_some(credentials)
+}
+
 /// Reads a bearer token: the file's content, surrounding whitespace removed.
 pub fn read_token(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
@@ -94,7 +101,7 @@ async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Respons
             .headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .is_some_and(|got| constant_time_eq(got.trim().as_bytes(), token.as_bytes()));
         if !ok {
             return (
@@ -183,6 +190,16 @@ async fn shutdown() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
+        assert_eq!(bearer(""), None);
+    }
 
     #[test]
     fn origins_are_checked_by_host() {

@@ -30,7 +30,7 @@ pub struct DiagnoseInput {
     pub cluster: Option<String>,
     /// What is wrong, in plain words, as the user said it: "checkout is slow", "auth pods
     /// keep restarting", "users get 504 at the edge". Services and workloads named here are
-    /// matched against the cluster.
+    /// matched against the cluster. Empty: a full health triage.
     pub symptom: String,
     /// Only look at these namespaces (default: all).
     pub namespaces: Option<Vec<String>>,
@@ -87,10 +87,8 @@ fn report_schema() -> Arc<JsonObject> {
 
 pub fn diagnose_cluster_issue(data: &ClusterData, input: DiagnoseInput) -> Result<Answer, String> {
     let offset = page::offset(input.cursor.as_deref())?;
+    // An empty symptom is a full triage, as on the command line.
     let symptom = input.symptom.trim();
-    if symptom.is_empty() {
-        return Err("`symptom` is empty: describe what is wrong, e.g. \"checkout is slow\"".into());
-    }
     if let Some(s) = input.since.as_deref() {
         intel_capture::parse_duration(s).map_err(|e| format!("invalid since {s:?}: {e}"))?;
     }
