@@ -198,6 +198,38 @@ fn too_big(beyond_any_node: bool) -> Cluster {
     c
 }
 
+/// A database pod whose volume lives in a zone its node pool no longer has: the message in
+/// the words of Kubernetes 1.33+ (VolumeBinding's renamed reason), or (twin) a pod that is
+/// pending for want of memory and mounts a claim that is not to blame.
+fn pinned_by_its_volume(volume_is_the_reason: bool) -> Cluster {
+    let mut c = Cluster::new();
+    c.app("ledger-db", 1, &[])
+        .app("ledger-api", 2, &[("DB_HOST", "ledger-db")]);
+    c.objects.push(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data-ledger-db-0", "namespace": "payments", "uid": "pvc-1", "creationTimestamp": ago(60 * 24 * 30)},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "gp3", "volumeName": "pv-ledger", "resources": {"requests": {"storage": "50Gi"}}},
+        "status": {"phase": "Bound"}}));
+    let msg = if volume_is_the_reason {
+        "0/3 nodes are available: 3 node(s) didn't match PersistentVolume's node affinity. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    } else {
+        "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+    };
+    c.edit_pods("ledger-db", |p| {
+        if let Some(spec) = p["spec"].as_object_mut() {
+            spec.remove("nodeName");
+        }
+        p["spec"]["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data-ledger-db-0"}}]);
+        p["metadata"]["creationTimestamp"] = json!(ago(40));
+        p["status"] = json!({"phase": "Pending", "qosClass": "Burstable", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastTransitionTime": ago(40), "message": msg}]});
+    });
+    c.ready("ledger-db", 0);
+    for p in c.pods("ledger-db") {
+        c.event("Pod", &p, true, "FailedScheduling", msg, 40, 1, 15);
+    }
+    c
+}
+
 /// A StatefulSet whose claim the storage quota rejects, or (twin) one rejected an hour
 /// ago and bound since.
 fn storage_quota(current: bool) -> Cluster {
@@ -310,6 +342,22 @@ fn one_replica_cannot_pull(failing: bool) -> Cluster {
 
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "pinned-by-its-volume-1.33-words",
+            symptom: "payments cannot reach their database",
+            cluster: pinned_by_its_volume(true),
+            want: Some("PersistentVolumeClaim/data-ledger-db-0"),
+            never: &[],
+            category: Some("VolumeZoneConflict"),
+        },
+        Case {
+            name: "pending-for-memory-with-a-claim (twin)",
+            symptom: "payments cannot reach their database",
+            cluster: pinned_by_its_volume(false),
+            want: Some("Deployment/ledger-db"),
+            never: &["VolumeZoneConflict"],
+            category: Some("Unschedulable"),
+        },
         Case {
             name: "one-replica-cannot-pull-its-image",
             symptom: "some statement downloads fail",

@@ -196,7 +196,11 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
                         &msg,
                         since,
                     );
+                // The scheduler's words for a claim that pins the pod where it cannot go:
+                // VolumeBinding's (renamed in 1.33), VolumeZone's, and the PreFilter's.
                 if msg.contains("volume node affinity conflict")
+                    || msg.contains("didn't match PersistentVolume's node affinity")
+                    || msg.contains("had no available volume zone")
                     || msg.contains("unbound immediate PersistentVolumeClaims")
                 {
                     for r in ctx.rel.from(&pref) {
