@@ -99,6 +99,46 @@ fn read_then_write_is_identity() {
     );
 }
 
+/// Thousands of files the format does not define: one warning naming the first ten and
+/// counting the rest, not a line each (issue 25: 100k of them printed 11 MB).
+#[test]
+fn unknown_files_are_summarized_in_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let root = dir.path().join("unpacked");
+    for (path, content) in entries(&bundle) {
+        let p = root.join(&path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let junk = root.join("notes");
+    std::fs::create_dir_all(&junk).unwrap();
+    for i in 0..2000 {
+        std::fs::write(junk.join(format!("n{i:04}.txt")), "x").unwrap();
+    }
+    let loaded = kubectl_intel::bundle::read_bundle(&root).unwrap();
+    let unknown: Vec<&String> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("skipped"))
+        .collect();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(
+        unknown[0]
+            .starts_with("skipped 2000 files bundle format v1 does not define: notes/n0000.txt, "),
+        "{}",
+        unknown[0]
+    );
+    assert!(unknown[0].ends_with(" and 1990 more"), "{}", unknown[0]);
+    let out = bin().arg("inspect").arg(&root).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.len() < 4096,
+        "{} bytes of warnings",
+        out.stderr.len()
+    );
+}
+
 #[test]
 fn unpacked_directory_is_accepted_like_the_file() {
     let dir = tempfile::tempdir().unwrap();

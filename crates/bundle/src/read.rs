@@ -405,7 +405,13 @@ struct State<'l> {
     prometheus: BTreeMap<String, Box<RawValue>>,
     seen: HashMap<String, (u64, String)>,
     warnings: Vec<String>,
+    /// Entries the format does not define: how many, and the first few by name (a bundle
+    /// with a hundred thousand of them gets one warning, not megabytes).
+    unknown: (usize, Vec<String>),
 }
+
+/// Unknown entries named in the warning before "and N more".
+const UNKNOWN_NAMED: usize = 10;
 
 enum Kind {
     Manifest,
@@ -494,6 +500,7 @@ impl<'l> State<'l> {
             prometheus: BTreeMap::new(),
             seen: HashMap::new(),
             warnings: Vec::new(),
+            unknown: (0, Vec::new()),
         }
     }
 
@@ -540,9 +547,10 @@ impl<'l> State<'l> {
                 self.prometheus.insert(t, body.json(path)?);
             }
             Kind::Unknown => {
-                self.warnings.push(format!(
-                    "skipped {path}: not a file bundle format v1 defines"
-                ));
+                self.unknown.0 += 1;
+                if self.unknown.1.len() < UNKNOWN_NAMED {
+                    self.unknown.1.push(path.to_string());
+                }
             }
         }
         Ok(())
@@ -576,8 +584,25 @@ impl<'l> State<'l> {
             prometheus,
             seen,
             mut warnings,
+            unknown,
             ..
         } = self;
+        match unknown {
+            (0, _) => {}
+            (1, names) => warnings.push(format!(
+                "skipped {}: not a file bundle format v1 defines",
+                names.join("")
+            )),
+            (n, names) => warnings.push(format!(
+                "skipped {n} files bundle format v1 does not define: {}{}",
+                names.join(", "),
+                if n > names.len() {
+                    format!(" and {} more", n - names.len())
+                } else {
+                    String::new()
+                }
+            )),
+        }
         let manifest = manifest.ok_or(BundleError::MissingManifest)?;
         let integrity = integrity(&manifest, &seen);
         let crd_types = crd_types(lists.get(&TypeKey::new(
