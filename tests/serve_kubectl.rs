@@ -240,3 +240,42 @@ fn writes_and_watches_are_refused_in_the_api_shape() {
     let out = s.kubectl_ok(&["get", "ns", "-o", "name"]);
     assert_eq!(out.lines().count(), 4);
 }
+
+/// DNS rebinding and cross-site requests are refused (issue 25): the replay answers only
+/// requests addressed to it on loopback, like `kubectl proxy`.
+#[test]
+fn foreign_hosts_and_origins_are_refused() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let server = Server::start(&bundle, dir.path(), &[]);
+    let authority = server.url.trim_start_matches("http://").to_string();
+    let get = |host: &str, origin: Option<&str>| -> String {
+        let mut s = std::net::TcpStream::connect(&authority).unwrap();
+        let origin = origin
+            .map(|o| format!("Origin: {o}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "GET /api/v1/namespaces HTTP/1.1\r\nHost: {host}\r\n{origin}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let ok = get(&authority, None);
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let localhost = get(&authority.replace("127.0.0.1", "localhost"), None);
+    assert!(localhost.starts_with("HTTP/1.1 200"), "{localhost}");
+    let rebound = get("evil.example", None);
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+    assert!(
+        rebound.contains("\"kind\":\"Status\"") && rebound.contains("DNS rebinding"),
+        "{rebound}"
+    );
+    let cross_site = get(&authority, Some("http://evil.example"));
+    assert!(cross_site.starts_with("HTTP/1.1 403"), "{cross_site}");
+    let same_site = get(&authority, Some("http://localhost:3000"));
+    assert!(same_site.starts_with("HTTP/1.1 200"), "{same_site}");
+}

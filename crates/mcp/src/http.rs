@@ -7,7 +7,8 @@
 //! `Bearer <token>` (compared in constant time). rmcp's own `Host` check stays on for
 //! loopback listeners.
 
-use std::net::{IpAddr, SocketAddr};
+use intel_serve::guard::{origin_allowed, url_host};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,35 +49,6 @@ struct Guard {
     token: Option<String>,
     /// Hosts an Origin may name besides the loopback ones: the listen address, if specific.
     extra_host: Option<String>,
-}
-
-/// `[::1]` or `10.0.0.5`, as a host appears in a URL.
-fn url_host(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("[{v6}]"),
-    }
-}
-
-/// The host of an Origin (`http://localhost:3000` → `localhost`), lowercased; `None` for
-/// anything that is not an http(s) origin (`null`, `file://`).
-fn origin_host(origin: &str) -> Option<String> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))?;
-    let authority = rest.split('/').next()?;
-    let host = if authority.starts_with('[') {
-        &authority[..=authority.find(']')?]
-    } else {
-        authority.split(':').next()?
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
-
-fn origin_allowed(origin: &str, extra: Option<&str>) -> bool {
-    origin_host(origin).is_some_and(|h| {
-        matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]") || extra == Some(h.as_str())
-    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

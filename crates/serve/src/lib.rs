@@ -8,11 +8,13 @@
 
 mod api;
 mod discovery;
+pub mod guard;
 mod metrics;
 mod prometheus;
 pub mod selector;
 pub mod table;
 
+use axum::response::IntoResponse as _;
 use intel_exit::Exit;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,12 +149,52 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Exit> {
                 "warning: listening on {addr}, not loopback: anyone who can reach it can read this snapshot"
             );
         }
-        axum::serve(listener, router(state))
+        let listen = addr.ip();
+        let app = router(state).layer(axum::middleware::from_fn_with_state(
+            listen,
+            refuse_foreign_hosts,
+        ));
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())
             .await
             .context("server failed")?;
         Ok::<Exit, anyhow::Error>(Exit::Ok)
     })
+}
+
+/// Whether a request's `Host` and `Origin` name this server: loopback, or the address it
+/// listens on (`guard`).
+fn addressed_to_us(listen: std::net::IpAddr, headers: &http::HeaderMap) -> bool {
+    let get =
+        |name: http::header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let extra =
+        (!listen.is_loopback() && !listen.is_unspecified()).then(|| guard::url_host(listen));
+    let host_ok = get(http::header::HOST).is_none_or(|h| guard::host_allowed(h, listen));
+    let origin_ok = listen.is_unspecified()
+        || get(http::header::ORIGIN).is_none_or(|o| guard::origin_allowed(o, extra.as_deref()));
+    host_ok && origin_ok
+}
+
+/// Refuses requests whose `Host` or `Origin` names something other than this server
+/// (DNS rebinding, cross-site requests from a browser): a `Status` 403, as the API server
+/// writes errors.
+async fn refuse_foreign_hosts(
+    axum::extract::State(listen): axum::extract::State<std::net::IpAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if addressed_to_us(listen, req.headers()) {
+        return next.run(req).await;
+    }
+    let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "this replay answers only requests addressed to it on loopback (Host and Origin); DNS rebinding and cross-site requests are refused",
+        "reason": "Forbidden", "code": 403});
+    (
+        http::StatusCode::FORBIDDEN,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn shutdown() {
