@@ -490,6 +490,26 @@ fn truncated_bundle_is_rejected() {
     assert_rejected(&cut, "truncated or corrupt");
 }
 
+/// The zstd frame's checksum is verified (issue 25: cutting or flipping the last 4 bytes
+/// passed `inspect --verify`, the tar's end marker surviving both).
+#[test]
+fn a_cut_or_altered_tail_fails_the_frame_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = dir.path().join("cut4.intel.tar.zst");
+    std::fs::write(&cut, &bytes[..bytes.len() - 4]).unwrap();
+    assert_rejected(&cut, "the end of the zstd stream");
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x5a;
+    let altered = dir.path().join("flipped.intel.tar.zst");
+    std::fs::write(&altered, &flipped).unwrap();
+    assert_rejected(&altered, "the end of the zstd stream");
+    // The intact bundle still reads.
+    assert!(kubectl_intel::bundle::read_bundle(&bundle).is_ok());
+}
+
 #[test]
 fn a_file_that_is_not_a_bundle_is_rejected() {
     let dir = tempfile::tempdir().unwrap();

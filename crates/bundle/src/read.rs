@@ -192,6 +192,23 @@ fn produce_entries(
         }
         sender.entry(path, index, size, limit, &mut entry)?;
     }
+    // The tar ends before the zstd frame does: read to the frame's end, so that its
+    // checksum is verified and a cut or altered tail is noticed (the archive's own end
+    // marker can survive both). Padding after the archive is a few KiB of zeros; more than
+    // a MiB of anything is not a bundle this format writes.
+    let mut rest = archive.into_inner().take(1 << 20);
+    let drained = std::io::copy(&mut rest, &mut std::io::sink())
+        .map_err(corrupt("the end of the zstd stream (checksum or length)"))?;
+    if drained == 1 << 20 {
+        return Err(BundleError::Corrupt {
+            entry: "the end of the archive".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "more than 1 MiB of data after the archive's end",
+            ),
+        }
+        .into());
+    }
     Ok(())
 }
 
