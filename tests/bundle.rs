@@ -466,6 +466,46 @@ fn unknown_major_format_is_rejected() {
     );
 }
 
+/// An absurd or unreadable capture time is refused with its value and the fix (issue 25:
+/// reports said "0s before capture" and the replay's Date became 1970); a plausible one
+/// (the near miss) is read.
+#[test]
+fn capture_times_that_are_no_time_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let with_time = |name: &str, at: &str| {
+        let b = dir.path().join(name);
+        let entries: Vec<Entry> = entries(&bundle)
+            .into_iter()
+            .map(|(path, content)| {
+                if path == "manifest.json" {
+                    let mut m: serde_json::Value = serde_json::from_slice(&content).unwrap();
+                    m["capturedAt"] = serde_json::json!(at);
+                    Entry::file(&path, m.to_string().as_bytes())
+                } else {
+                    Entry::file(&path, &content)
+                }
+            })
+            .collect();
+        write_tar(&b, entries);
+        b
+    };
+    assert_rejected(
+        &with_time("words.tar.zst", "not-a-time"),
+        "capturedAt \"not-a-time\" is not an RFC 3339 time",
+    );
+    assert_rejected(
+        &with_time("future.tar.zst", "9999-01-01T00:00:00Z"),
+        "is outside 2014-06-01..2200-01-01",
+    );
+    assert_rejected(
+        &with_time("epoch.tar.zst", "1970-01-01T00:00:00Z"),
+        "capturedAt",
+    );
+    let fine = with_time("fine.tar.zst", "2025-03-01T08:00:00Z");
+    assert!(kubectl_intel::bundle::read_bundle(&fine).is_ok());
+}
+
 #[test]
 fn missing_manifest_is_rejected() {
     let dir = tempfile::tempdir().unwrap();

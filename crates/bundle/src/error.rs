@@ -48,6 +48,10 @@ pub enum BundleError {
         "bundle format {found:?} is not supported by this kubectl-intel (it reads kubectl-intel.bundle/v1); upgrade kubectl-intel"
     )]
     UnsupportedFormat { found: String },
+    #[error(
+        "manifest.json: capturedAt {found:?} {reason}; every age and \"now\" is read from it (write the capture time in RFC 3339, e.g. 2026-11-24T14:00:00Z)"
+    )]
+    BadCaptureTime { found: String, reason: &'static str },
     #[error("{path} is not a kubectl-intel bundle: {reason}")]
     NotABundle { path: PathBuf, reason: String },
     #[error("cannot write bundle {path}: {source}")]

@@ -534,10 +534,12 @@ impl<'l> State<'l> {
         match classify(path) {
             Kind::Manifest => {
                 let buf = body.bytes().map_err(corrupt)?;
-                self.manifest = Some(parse_manifest(&buf).map_err(|e| match e {
+                let manifest = parse_manifest(&buf).map_err(|e| match e {
                     ManifestError::Json(source) => json_err(source),
                     ManifestError::Format(found) => BundleError::UnsupportedFormat { found },
-                })?);
+                })?;
+                check_capture_time(&manifest.captured_at)?;
+                self.manifest = Some(manifest);
             }
             Kind::List(key) => {
                 let objects = match body {
@@ -697,6 +699,25 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         return Err(ManifestError::Format(found));
     }
     serde_json::from_slice(bytes).map_err(ManifestError::Json)
+}
+
+/// The capture time is every analysis's "now" and the replay's clock: it must be a time,
+/// and one Kubernetes could have been captured at (after its first release, before 2200).
+/// A bundle whose clock is absurd is refused rather than answered with ages of "0s".
+fn check_capture_time(at: &str) -> Result<(), BundleError> {
+    let bad = |reason| BundleError::BadCaptureTime {
+        found: at.chars().take(80).collect(),
+        reason,
+    };
+    let ts: jiff::Timestamp = at.parse().map_err(|_| bad("is not an RFC 3339 time"))?;
+    let lo: jiff::Timestamp = "2014-06-01T00:00:00Z".parse().map_err(|_| bad("?"))?;
+    let hi: jiff::Timestamp = "2200-01-01T00:00:00Z".parse().map_err(|_| bad("?"))?;
+    if ts < lo || ts >= hi {
+        return Err(bad(
+            "is outside 2014-06-01..2200-01-01, when no cluster was captured",
+        ));
+    }
+    Ok(())
 }
 
 /// `kubectl-intel.bundle/v1` and minor revisions `…/v1.N` (extensions, never breaks).
