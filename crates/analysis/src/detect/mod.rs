@@ -436,8 +436,16 @@ pub fn detect_all_scanned(ctx: &Ctx, scan: Option<LogScan>) -> Detected {
 
 /// Epoch seconds of an RFC 3339 time.
 pub fn parse_ts(s: &str) -> Option<i64> {
-    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
+        // Go's zero time (`0001-01-01T00:00:00Z`, an unset field written out) and anything
+        // before Kubernetes existed is no moment of this cluster: never an onset.
+        .filter(|&t| t >= EARLIEST_TS)
 }
+
+/// 2014-06-01T00:00:00Z: no Kubernetes object is older.
+pub const EARLIEST_TS: i64 = 1_401_580_800;
 
 /// RFC 3339 in UTC, seconds precision.
 pub fn fmt_ts(t: i64) -> String {
@@ -490,4 +498,19 @@ pub fn jint(v: &serde_json::Value, path: &[&str]) -> Option<i64> {
         cur = cur.get(p)?;
     }
     cur.as_i64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Go's zero time, written out for an unset field, is no onset; a real time is.
+    #[test]
+    fn go_zero_time_is_no_moment() {
+        assert_eq!(parse_ts("0001-01-01T00:00:00Z"), None);
+        assert_eq!(parse_ts("1970-01-01T00:00:00Z"), None);
+        assert_eq!(parse_ts("2014-06-01T00:00:00Z"), Some(EARLIEST_TS));
+        assert_eq!(parse_ts("2026-11-24T14:00:00Z"), Some(1_795_528_800));
+        assert_eq!(parse_ts("not a time"), None);
+    }
 }
