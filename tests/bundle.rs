@@ -139,6 +139,46 @@ fn unknown_files_are_summarized_in_one_warning() {
     );
 }
 
+/// A metrics folder whose name is no time is skipped with a warning; the real samples stay
+/// (issue 25: `metrics/not-a-time/` hid every metric).
+#[test]
+fn a_metrics_folder_that_is_no_time_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let root = dir.path().join("unpacked");
+    for (path, content) in entries(&bundle) {
+        let p = root.join(&path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let before = kubectl_intel::bundle::read_bundle(&root)
+        .unwrap()
+        .snapshot
+        .metrics
+        .len();
+    assert!(before > 0, "the fixture has metrics samples");
+    let odd = root.join("metrics/not-a-time");
+    std::fs::create_dir_all(&odd).unwrap();
+    std::fs::write(odd.join("nodes.json"), r#"{"items":[]}"#).unwrap();
+    let loaded = kubectl_intel::bundle::read_bundle(&root).unwrap();
+    assert_eq!(loaded.snapshot.metrics.len(), before);
+    assert!(
+        loaded
+            .snapshot
+            .metrics
+            .iter()
+            .all(|m| m.time != "not-a-time")
+    );
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("metrics/not-a-time/nodes.json")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
 #[test]
 fn unpacked_directory_is_accepted_like_the_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -458,13 +458,13 @@ fn classify(path: &str) -> Kind {
         return Kind::Prometheus(name.to_string());
     }
     if let Some(rest) = path.strip_prefix("metrics/") {
-        if let Some(t) = rest
-            .strip_suffix("/nodes.json")
-            .filter(|t| !t.contains('/'))
-        {
+        // A sample's folder is its time; a folder that is no time is no sample (it would
+        // otherwise sort among the samples and hide the real ones from the analyses).
+        let sample = |t: &&str| !t.contains('/') && t.parse::<jiff::Timestamp>().is_ok();
+        if let Some(t) = rest.strip_suffix("/nodes.json").filter(sample) {
             return Kind::NodeMetrics(t.to_string());
         }
-        if let Some(t) = rest.strip_suffix("/pods.json").filter(|t| !t.contains('/')) {
+        if let Some(t) = rest.strip_suffix("/pods.json").filter(sample) {
             return Kind::PodMetrics(t.to_string());
         }
     }
