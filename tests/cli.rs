@@ -90,3 +90,47 @@ fn a_closed_pipe_ends_the_command_without_a_panic() {
     // Killed by SIGPIPE (or done before it wrote again): never the panic's exit code 101.
     assert_ne!(status.code(), Some(101), "{status:?} {err}");
 }
+
+/// Terminal control sequences in cluster text (an OSC 52 clipboard write, colours, a bell)
+/// reach no terminal: text and Markdown answers carry the text without them (issue 25).
+#[test]
+fn control_sequences_in_cluster_text_are_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile =
+        "back-off restarting failed container \u{1b}]52;c;Y3VybCBldmlsLmV4YW1wbGU=\u{7} \u{1b}[2J";
+    let pod = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("web-1{hostile}"), "namespace": "shop", "uid": "p1", "creationTimestamp": "2026-11-24T12:00:00Z"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": false, "restartCount": 9,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-24T13:58:00Z"}}}]}
+    });
+    let snap = kubectl_intel::fixture::snapshot_of("2026-11-24T14:00:00Z", vec![pod]);
+    let bundle = dir.path().join("hostile.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    for format in ["text", "markdown"] {
+        let out = bin()
+            .args(["diagnose", "", "--bundle"])
+            .arg(&bundle)
+            .args(["-o", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.contains("]52;c;"),
+            "the message reached the {format} answer: {stdout}"
+        );
+        assert!(
+            !stdout
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{format}: {stdout:?}"
+        );
+    }
+}

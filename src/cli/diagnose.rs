@@ -82,7 +82,7 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<Exit> {
         ReportFormat::Markdown => render::markdown(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
-    print!("{out}");
+    print!("{}", crate::redact::terminal_safe(&out));
     // The process ends next: freeing the snapshot and the evidence object by object (two
     // GiB at 150,000 pods) took a third of a second on one core, for nothing.
     std::mem::forget(prepared);

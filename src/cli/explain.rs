@@ -133,6 +133,6 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
         ExplainFormat::Json => serde_json::to_string_pretty(&x.report)? + "\n",
         ExplainFormat::Mermaid | ExplainFormat::Dot => diagrams(&x, args.output),
     };
-    print!("{out}");
+    print!("{}", crate::redact::terminal_safe(&out));
     Ok(Exit::Ok)
 }

@@ -104,7 +104,7 @@ pub(super) fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
     };
     match args.output {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", text(&report)),
+        Format::Text => print!("{}", crate::redact::terminal_safe(&text(&report))),
     }
     if args.verify && !loaded.integrity.ok() {
         eprintln!(

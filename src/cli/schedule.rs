@@ -130,12 +130,12 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
         ScheduleFormat::Text => {
             for (name, answers, drained) in &out {
                 if out.len() > 1 {
-                    println!("cluster {name}");
+                    println!("cluster {}", crate::redact::terminal_safe(name));
                 }
                 if !answers.is_empty() || drained.is_empty() {
-                    print!("{}", text(answers));
+                    print!("{}", crate::redact::terminal_safe(&text(answers)));
                 }
-                print!("{}", drains_text(drained));
+                print!("{}", crate::redact::terminal_safe(&drains_text(drained)));
             }
         }
     }

@@ -241,7 +241,10 @@ pub fn get(name: &str) -> Option<Tool> {
 }
 
 pub fn ok(answer: Answer) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(answer.text)]);
+    // Cluster text can carry terminal control sequences; an assistant's client may show
+    // the text raw.
+    let text = intel_redact::terminal_safe(&answer.text).into_owned();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(answer.structured);
     result
 }

@@ -68,6 +68,20 @@ fn is_token(s: &str) -> bool {
 /// text they quote (evidence, messages, timeline entries, service-map log lines) through
 /// it, so a bundle written without redaction — by another tool, by hand — still cannot
 /// leak a credential into a report. Idempotent: tokens are left as they are.
+/// Text safe to print on a terminal: control characters other than newline and tab are
+/// removed (ESC, BEL, C1 controls, DEL), so cluster text in a report — a log line, an event
+/// message, a crafted object name — cannot move the cursor, recolour the screen or write to
+/// the clipboard (OSC 52). Our own output has no such characters, so this is applied to the
+/// whole of a text or Markdown answer at the surface.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if text.chars().any(unsafe_char) {
+        Cow::Owned(text.chars().filter(|&c| !unsafe_char(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 pub fn scrub(text: &str) -> Cow<'_, str> {
     static BUILTIN_ONLY: std::sync::OnceLock<Option<Redactor>> = std::sync::OnceLock::new();
     match BUILTIN_ONLY.get_or_init(|| Redactor::new(&[]).ok()) {
@@ -200,6 +214,17 @@ impl Redactor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terminal_control_sequences_are_removed() {
+        use super::terminal_safe;
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            terminal_safe("pod \u{1b}[31mred\u{1b}[0m \u{1b}]52;c;aGk=\u{7} \u{9b}2J\u{7f}end"),
+            "pod [31mred[0m ]52;c;aGk= 2Jend"
+        );
+        assert!(matches!(terminal_safe("ok"), std::borrow::Cow::Borrowed(_)));
+    }
+
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
