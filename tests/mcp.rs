@@ -398,6 +398,23 @@ fn http_without_token_checks_origin() {
     assert_eq!(status, 200, "{resp}");
 }
 
+/// New sessions past `--max-sessions` get 503 with Retry-After (issue 25: 40,000
+/// initialize calls held 2.7 GB); the ones open keep working.
+#[test]
+fn sessions_are_capped() {
+    let server = HttpServer::start(&["--max-sessions", "2"]);
+    for _ in 0..2 {
+        let (status, resp) = server.post(&[]);
+        assert_eq!(status, 200, "{resp}");
+    }
+    let (status, resp) = server.post(&[]);
+    assert_eq!(status, 503, "{resp}");
+    assert!(
+        resp.contains("too many MCP sessions") && resp.to_ascii_lowercase().contains("retry-after"),
+        "{resp}"
+    );
+}
+
 #[test]
 fn refuses_a_public_listener_without_a_token() {
     let out = common::bin()

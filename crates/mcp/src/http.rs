@@ -49,7 +49,14 @@ struct Guard {
     token: Option<String>,
     /// Hosts an Origin may name besides the loopback ones: the listen address, if specific.
     extra_host: Option<String>,
+    /// The sessions rmcp holds, to refuse new ones past `max_sessions` (each holds a worker
+    /// and its buffers; idle ones expire after rmcp's keep-alive, five minutes).
+    sessions: Arc<LocalSessionManager>,
+    max_sessions: usize,
 }
+
+/// Sessions at once when `--max-sessions` is not given.
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -84,11 +91,31 @@ async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Respons
                 .into_response();
         }
     }
+    // A request without a session id opens one (initialize): refused while full.
+    if req.method() == http::Method::POST
+        && !req.headers().contains_key("mcp-session-id")
+        && g.sessions.sessions.read().await.len() >= g.max_sessions
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(http::header::RETRY_AFTER, "60")],
+            format!(
+                "too many MCP sessions ({} open, --max-sessions {}): close one (DELETE /mcp with its Mcp-Session-Id) or wait for idle ones to expire",
+                g.max_sessions, g.max_sessions
+            ),
+        )
+            .into_response();
+    }
     next.run(req).await
 }
 
 /// The router: `/mcp` behind the guards. Public for tests and the benchmark.
-pub fn router(server: IntelServer, listen: SocketAddr, token: Option<String>) -> axum::Router {
+pub fn router(
+    server: IntelServer,
+    listen: SocketAddr,
+    token: Option<String>,
+    max_sessions: usize,
+) -> axum::Router {
     let ip = listen.ip();
     let mut config = StreamableHttpServerConfig::default();
     if ip.is_loopback() {
@@ -99,14 +126,13 @@ pub fn router(server: IntelServer, listen: SocketAddr, token: Option<String>) ->
         // Clients reach a public listener by names we cannot know; the token guards it.
         config = config.disable_allowed_hosts();
     }
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let guard_state = Arc::new(Guard {
         token,
         extra_host: (!ip.is_unspecified()).then(|| url_host(ip)),
+        sessions,
+        max_sessions: max_sessions.max(1),
     });
     axum::Router::new()
         .nest_service("/mcp", service)
@@ -117,6 +143,7 @@ pub async fn serve(
     server: IntelServer,
     addr: SocketAddr,
     token: Option<String>,
+    max_sessions: usize,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -131,7 +158,7 @@ pub async fn serve(
             ""
         }
     );
-    axum::serve(listener, router(server, bound, token))
+    axum::serve(listener, router(server, bound, token, max_sessions))
         .with_graceful_shutdown(shutdown())
         .await
         .context("MCP HTTP server failed")

@@ -61,6 +61,10 @@ pub struct McpArgs {
     /// Live contexts: seconds a capture is reused before the next tool call captures again.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub max_age: u64,
+    /// With --listen: MCP sessions open at once; a new one past it gets 503 until one
+    /// closes or an idle one expires (after five minutes).
+    #[arg(long, value_name = "N", default_value_t = http::DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
 }
 
 /// Starts the server and runs until the client disconnects (stdio) or a signal (HTTP).
@@ -88,7 +92,7 @@ pub fn run(args: McpArgs) -> anyhow::Result<Exit> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match args.listen {
-            Some(addr) => http::serve(server, addr, token).await,
+            Some(addr) => http::serve(server, addr, token, args.max_sessions).await,
             None => serve_stdio(server).await,
         }
     })?;
