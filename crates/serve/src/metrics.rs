@@ -46,6 +46,28 @@ struct ItemMeta {
     name: String,
 }
 
+/// Whether every usage quantity of a NodeMetrics or PodMetrics item is a quantity
+/// `kubectl top` can read. One bad value makes kubectl reject the whole list, so such items
+/// are not served (a bundle we did not write can hold anything).
+fn usable(raw: &RawValue) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
+        return false;
+    };
+    let ok = |usage: &serde_json::Value| {
+        usage.as_object().is_none_or(|m| {
+            m.values().all(|q| {
+                q.as_str()
+                    .and_then(intel_model::quantity::milli_value)
+                    .is_some_and(|n| n >= 0)
+            })
+        })
+    };
+    ok(&v["usage"])
+        && v["containers"]
+            .as_array()
+            .is_none_or(|cs| cs.iter().all(|c| ok(&c["usage"])))
+}
+
 fn items(raw: Option<&RawValue>) -> Vec<Item> {
     let Some(list) = raw.and_then(|r| serde_json::from_str::<ListView>(r.get()).ok()) else {
         return Vec::new();
@@ -53,6 +75,7 @@ fn items(raw: Option<&RawValue>) -> Vec<Item> {
     // Kept in the bundle's order: a replay answers what metrics-server answered.
     list.items
         .into_iter()
+        .filter(|raw| usable(raw))
         .map(|raw| {
             let v: ItemView = serde_json::from_str(raw.get()).unwrap_or_default();
             Item {
@@ -103,5 +126,29 @@ impl Samples {
         };
         let i = cursor.fetch_add(1, Ordering::SeqCst) % n;
         self.samples.get(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An item whose usage kubectl cannot read is not served; the others are (issue 25:
+    /// one invalid quantity broke `kubectl top` for the whole list).
+    #[test]
+    fn unreadable_quantities_are_not_served() {
+        let list = RawValue::from_string(
+            r#"{"items":[
+                {"metadata":{"name":"good"},"usage":{"cpu":"250m","memory":"128Mi"}},
+                {"metadata":{"name":"words"},"usage":{"cpu":"lots","memory":"128Mi"}},
+                {"metadata":{"name":"negative"},"usage":{"cpu":"-1","memory":"1Ki"}},
+                {"metadata":{"name":"pod","namespace":"shop"},"containers":[{"name":"a","usage":{"cpu":"1n","memory":"12e9x"}}]},
+                {"metadata":{"name":"pod-ok","namespace":"shop"},"containers":[{"name":"a","usage":{"cpu":"1n","memory":"1Gi"}}]}
+            ]}"#
+            .to_string(),
+        )
+        .unwrap();
+        let names: Vec<String> = items(Some(&list)).into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["good", "pod-ok"]);
     }
 }
