@@ -456,6 +456,26 @@ fn symlink_in_unpacked_directory_is_rejected() {
     assert_rejected(&root, "\"resources/core/v1/pods.json\" is a symbolic link");
 }
 
+/// A hard link in an unpacked bundle is refused like a symbolic one: it can name a file
+/// outside the bundle (issue 25).
+#[cfg(unix)]
+#[test]
+fn hard_link_in_unpacked_directory_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = fixture_bundle(dir.path());
+    let root = dir.path().join("unpacked");
+    for (path, content) in entries(&bundle) {
+        let p = root.join(&path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let outside = dir.path().join("secret-outside.txt");
+    std::fs::write(&outside, "not the bundle's").unwrap();
+    std::fs::create_dir_all(root.join("logs")).unwrap();
+    std::fs::hard_link(&outside, root.join("logs/extra.log")).unwrap();
+    assert_rejected(&root, "hard link");
+}
+
 #[test]
 fn duplicate_entry_is_rejected() {
     let dir = tempfile::tempdir().unwrap();

@@ -300,7 +300,17 @@ fn read_dir(root: &Path, state: &mut State<'_>) -> Result<(), BundleError> {
             source,
         };
         let file = File::open(item.path()).map_err(corrupt)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = file.metadata().map_err(corrupt)?;
+        // A hard link is a second name for a file that may live outside the bundle (the
+        // format refuses links of every kind, docs/bundle-format.md).
+        #[cfg(unix)]
+        if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+            return Err(BundleError::NotAFile {
+                entry: path,
+                what: "hard link (a file with more than one name)".into(),
+            });
+        }
+        let size = meta.len();
         let limit = limit_for(&classify(&path), state.limits);
         admission.admit(&path, size, limit)?;
         let mut hashing = Hashing::new(file.take(limit.saturating_add(1)));
