@@ -71,6 +71,8 @@ pub struct PreFilter {
     pub node_names: Option<std::collections::BTreeSet<String>>,
     /// The claims the pod's volumes name.
     claims: Vec<(String, bool)>,
+    /// The pod has inline disks (GCE PD, EBS, RBD, iSCSI) VolumeRestrictions checks per node.
+    inline_disks: bool,
     /// VolumeRestrictions' verdict, the same on every node (a ReadWriteOncePod claim in
     /// use anywhere).
     restricted: Option<Status>,
@@ -94,6 +96,12 @@ pub fn pre_filter(cluster: &Cluster, pod: &PodInfo) -> PreFilter {
         rejected,
         node_names,
         restricted: volumes::restrictions(cluster, pod, &volumes::claims(pod)),
+        inline_disks: pod.spec.volumes.iter().flatten().any(|v| {
+            v.gce_persistent_disk.is_some()
+                || v.aws_elastic_block_store.is_some()
+                || v.rbd.is_some()
+                || v.iscsi.is_some()
+        }),
         claims: volumes::claims(pod),
         spread: spread::State::new(cluster, pod),
         interpod: interpod::State::new(cluster, pod),
@@ -113,7 +121,11 @@ pub fn filter(
         .or_else(|| node::affinity(pod, node))
         .or_else(|| node::ports(pod, node))
         .or_else(|| fit::fit(cluster.version, pod, node))
-        .or_else(|| volumes::disk_conflict(cluster, pod, node))
+        .or_else(|| {
+            pre.inline_disks
+                .then(|| volumes::disk_conflict(cluster, pod, node))
+                .flatten()
+        })
         .or_else(|| pre.restricted.clone())
         .or_else(|| volumes::limits(cluster, pod, &pre.claims, node))
         .or_else(|| volumes::binding(cluster, pod, &pre.claims, node))
