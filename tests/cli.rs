@@ -134,3 +134,84 @@ fn control_sequences_in_cluster_text_are_stripped() {
         );
     }
 }
+
+/// A crafted name (`|`, `<script>`, a newline, backticks, `$()`) cannot break a Markdown
+/// answer: table rows keep their columns, no HTML gets through, the command block stays
+/// closed (issue 25).
+#[test]
+fn hostile_names_do_not_break_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "web|x<script>alert(1)</script>\n## owned ```$(touch /tmp/p)``` `";
+    let pod = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop", "uid": "p1", "creationTimestamp": "2026-11-24T12:00:00Z"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": false, "restartCount": 9,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-24T13:58:00Z"}}}]}
+    });
+    let snap = kubectl_intel::fixture::snapshot_of("2026-11-24T14:00:00Z", vec![pod]);
+    let bundle = dir.path().join("names.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    let out = bin()
+        .args(["diagnose", "", "--bundle"])
+        .arg(&bundle)
+        .args(["-o", "markdown"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    // No HTML outside code: fenced blocks and code spans show it as text.
+    let mut in_fence = false;
+    for line in md.lines() {
+        if line.trim().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        for (i, part) in line.split('`').enumerate() {
+            assert!(
+                i % 2 == 1 || !part.contains("<script>"),
+                "HTML in prose: {line}"
+            );
+        }
+    }
+    assert!(
+        !md.contains("\n## owned"),
+        "a name cannot start a heading: {md}"
+    );
+    // Table rows: as many unescaped pipes as their header.
+    let unescaped = |l: &str| {
+        l.match_indices('|')
+            .filter(|(i, _)| *i == 0 || &l[i - 1..*i] != "\\")
+            .count()
+    };
+    let mut header = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let n = unescaped(line);
+            match header {
+                None => header = Some(n),
+                Some(h) => assert_eq!(n, h, "a row lost its shape: {line}"),
+            }
+        } else {
+            header = None;
+        }
+    }
+    // Every fence that opens closes with the same fence.
+    let fences: Vec<&str> = md
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("```"))
+        .collect();
+    assert!(fences.len() % 2 == 0, "{md}");
+    for pair in fences.chunks(2) {
+        assert!(pair[0].starts_with(pair[1]), "{pair:?}");
+    }
+}

@@ -15,8 +15,32 @@ fn sev(s: Severity) -> &'static str {
 }
 
 /// Inline code that cannot be broken out of: backticks inside become `'`.
-fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'").replace('\n', " "))
+pub(crate) fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'").replace(['\n', '\r'], " "))
+}
+
+/// A code span for a table cell: `|` escaped so a crafted name cannot add columns.
+pub(crate) fn cell(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+/// Cluster text in Markdown prose: no HTML (`<script>` stays text) and one line.
+pub(crate) fn prose(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
+}
+
+/// A fence longer than any run of backticks in `body`, so the body cannot close it.
+pub(crate) fn fence(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
 }
 
 pub fn text(r: &Report) -> String {
@@ -151,8 +175,8 @@ pub fn markdown(r: &Report) -> String {
     for c in &r.clusters {
         let _ = writeln!(
             o,
-            "- cluster **{}**, captured {} ({} pods, {} nodes; evidence: {})",
-            c.name,
+            "- cluster {}, captured {} ({} pods, {} nodes; evidence: {})",
+            code(&c.name),
             c.captured_at,
             c.pods,
             c.nodes,
@@ -163,7 +187,7 @@ pub fn markdown(r: &Report) -> String {
             }
         );
     }
-    let _ = writeln!(o, "\n### Summary\n\n{}\n", r.summary);
+    let _ = writeln!(o, "\n### Summary\n\n{}\n", prose(&r.summary));
     if !r.root_causes.is_empty() {
         let _ = writeln!(
             o,
@@ -174,7 +198,7 @@ pub fn markdown(r: &Report) -> String {
                 o,
                 "| {} | {} | {} | {:.1} |",
                 rc.rank,
-                rc.subject.label(),
+                cell(&rc.subject.label()),
                 rc.category,
                 rc.score
             );
@@ -187,14 +211,14 @@ pub fn markdown(r: &Report) -> String {
                         let _ = writeln!(
                             o,
                             "1. also {} *{}* → {}",
-                            p.subject.label(),
+                            code(&p.subject.label()),
                             l.reason,
-                            l.subject.label()
+                            code(&l.subject.label())
                         );
                     } else if i == 0 {
-                        let _ = writeln!(o, "1. {}", l.subject.label());
+                        let _ = writeln!(o, "1. {}", code(&l.subject.label()));
                     } else {
-                        let _ = writeln!(o, "1. *{}* → {}", l.reason, l.subject.label());
+                        let _ = writeln!(o, "1. *{}* → {}", l.reason, code(&l.subject.label()));
                     }
                 }
             }
@@ -207,14 +231,25 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "{}. **{}** ({}, risk {}): {} Expected: {}.",
-                rec.rank, rec.title, rec.horizon, rec.risk, rec.why, rec.expected_effect
+                rec.rank,
+                prose(&rec.title),
+                rec.horizon,
+                rec.risk,
+                prose(&rec.why),
+                prose(&rec.expected_effect)
             );
             if !rec.steps.is_empty() {
-                let _ = writeln!(o, "   ```sh");
-                for s in &rec.steps {
+                let steps: Vec<String> = rec
+                    .steps
+                    .iter()
+                    .map(|s| s.replace(['\n', '\r'], " "))
+                    .collect();
+                let f = fence(&steps.join("\n"));
+                let _ = writeln!(o, "   {f}sh");
+                for s in &steps {
                     let _ = writeln!(o, "   {s}");
                 }
-                let _ = writeln!(o, "   ```");
+                let _ = writeln!(o, "   {f}");
             }
             for v in &rec.verify {
                 let _ = writeln!(o, "   - verify: {}", code(v));
@@ -229,9 +264,9 @@ pub fn markdown(r: &Report) -> String {
     for s in &r.impact.services {
         let _ = writeln!(
             o,
-            "- {} **{}**: {}/{} ready",
+            "- {} {}: {}/{} ready",
             s.state,
-            s.subject.label(),
+            code(&s.subject.label()),
             s.ready_replicas,
             s.replicas
         );
@@ -239,7 +274,7 @@ pub fn markdown(r: &Report) -> String {
     for e in &r.impact.entry_points {
         let _ = writeln!(o, "- entry point {}", code(e));
     }
-    let _ = writeln!(o, "\n{}\n", r.impact.note);
+    let _ = writeln!(o, "\n{}\n", prose(&r.impact.note));
     if !r.findings.is_empty() {
         let _ = writeln!(
             o,
@@ -259,10 +294,10 @@ pub fn markdown(r: &Report) -> String {
                 "| {} | {} | {} | {} | {} | {} |",
                 f.id,
                 sev(f.severity),
-                f.subject.label(),
+                cell(&f.subject.label()),
                 f.kind,
                 f.since.clone().unwrap_or_default(),
-                code(&super::detect::clip(&ev, 200)).replace('|', "\\|")
+                cell(&super::detect::clip(&ev, 200))
             );
         }
         let _ = writeln!(o);
@@ -270,7 +305,7 @@ pub fn markdown(r: &Report) -> String {
     if !r.limitations.is_empty() {
         let _ = writeln!(o, "### Limitations\n");
         for l in &r.limitations {
-            let _ = writeln!(o, "- {l}");
+            let _ = writeln!(o, "- {}", prose(l));
         }
     }
     o
