@@ -3,6 +3,7 @@
 
 mod diagnose;
 mod explain;
+mod impact;
 mod inspect;
 mod schedule;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Explain what a cluster did: why, what happened when, how services connect, impact, alert gaps.
     Explain(explain::ExplainArgs),
+    /// What a change does before it is made: the rollout simulated step by step, who is hit, what to do instead.
+    Impact(impact::ImpactArgs),
     /// Would these pods fit, where, and if not, exactly why (kube-scheduler's verdict, offline).
     Schedule(schedule::ScheduleArgs),
     /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
@@ -158,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Diagnose(args) => diagnose::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Schedule(args) => schedule::run(&args),
+        Command::Impact(args) => impact::run(&args),
         Command::Mcp(args) => crate::mcp::run(args),
     }
 }

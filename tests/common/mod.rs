@@ -168,3 +168,4 @@ pub fn scenario_snapshot(
     (snap, scenario)
 }
 pub mod cluster;
+pub mod whatif;

@@ -7,6 +7,7 @@ pub mod detect;
 pub mod diagnose;
 pub mod explain;
 pub mod graph;
+pub mod impact;
 pub mod render;
 pub mod report;
 pub mod timeline;

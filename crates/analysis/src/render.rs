@@ -59,6 +59,7 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(o, "clusters: {}", clusters.join("; "));
     let _ = writeln!(o, "read as: {}\n", r.request.classes.join(", "));
     let _ = writeln!(o, "SUMMARY\n  {}\n", r.summary);
+    steps_text(&mut o, r);
     if !r.root_causes.is_empty() {
         let _ = writeln!(o, "ROOT CAUSES");
         for rc in &r.root_causes {
@@ -169,6 +170,88 @@ pub fn text(r: &Report) -> String {
     o
 }
 
+/// A simulated change's steps (`details.steps`), one line each.
+fn steps_text(o: &mut String, r: &Report) {
+    let Some(steps) = r.details.get("steps").and_then(|s| s.as_array()) else {
+        return;
+    };
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "STEPS (new ready/old ready of desired, pending)");
+    for s in steps {
+        let n = |k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let _ = writeln!(
+            o,
+            "  {:>3}. {} {}: {}{}",
+            n("step"),
+            s["subject"].as_str().unwrap_or_default(),
+            if n("desired") > 0 {
+                format!(
+                    "[{}+{}/{}, {} pending]",
+                    n("newReady"),
+                    n("oldReady"),
+                    n("desired"),
+                    n("pending")
+                )
+            } else {
+                String::new()
+            },
+            s["action"].as_str().unwrap_or_default(),
+            match s.get("blocker") {
+                Some(b) => format!(
+                    "\n       BLOCKED ({}) {}: {}",
+                    b["kind"].as_str().unwrap_or_default(),
+                    b["subject"].as_str().unwrap_or_default(),
+                    b["message"].as_str().unwrap_or_default()
+                ),
+                None => String::new(),
+            }
+        );
+    }
+    let _ = writeln!(o);
+}
+
+/// The steps as a Markdown table (cluster text in code spans).
+fn steps_markdown(o: &mut String, r: &Report) {
+    let Some(steps) = r.details.get("steps").and_then(|s| s.as_array()) else {
+        return;
+    };
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "### Steps\n\n| step | subject | action | new ready | old ready | desired | pending | blocked by |\n|---|---|---|---|---|---|---|---|"
+    );
+    for s in steps {
+        let n = |k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let blocker = s
+            .get("blocker")
+            .map(|b| {
+                cell(&format!(
+                    "{}: {}",
+                    b["kind"].as_str().unwrap_or_default(),
+                    b["message"].as_str().unwrap_or_default()
+                ))
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            n("step"),
+            cell(s["subject"].as_str().unwrap_or_default()),
+            cell(s["action"].as_str().unwrap_or_default()),
+            n("newReady"),
+            n("oldReady"),
+            n("desired"),
+            n("pending"),
+            blocker
+        );
+    }
+    let _ = writeln!(o);
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "## {}: {}\n", r.analysis, code(&r.request.text));
@@ -188,6 +271,7 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     let _ = writeln!(o, "\n### Summary\n\n{}\n", prose(&r.summary));
+    steps_markdown(&mut o, r);
     if !r.root_causes.is_empty() {
         let _ = writeln!(
             o,

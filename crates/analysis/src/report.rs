@@ -60,6 +60,33 @@ pub struct ClusterData {
     pub sources: Vec<String>,
 }
 
+impl ClusterData {
+    /// What a snapshot holds, for a report's `clusters`.
+    pub fn of(s: &intel_model::Snapshot) -> ClusterData {
+        let mut sources = Vec::new();
+        if !s.items("", "events").is_empty() {
+            sources.push("events".into());
+        }
+        if !s.logs.is_empty() {
+            sources.push("logs".into());
+        }
+        if !s.metrics.is_empty() {
+            sources.push("metrics".into());
+        }
+        if !s.prometheus.is_empty() {
+            sources.push("prometheus".into());
+        }
+        ClusterData {
+            name: s.cluster().to_string(),
+            captured_at: s.manifest.captured_at.clone(),
+            kubernetes_version: s.manifest.cluster.kubernetes_version.clone(),
+            pods: s.pods().len(),
+            nodes: s.nodes().len(),
+            sources,
+        }
+    }
+}
+
 /// An object of a cluster.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "camelCase")]

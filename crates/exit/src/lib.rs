@@ -22,6 +22,8 @@ pub enum Exit {
     Integrity = 4,
     /// `capture` got nothing usable from the cluster.
     NothingCaptured = 5,
+    /// `impact --fail-on` matched the simulated verdict.
+    VerdictFailed = 6,
 }
 
 impl Exit {
@@ -51,6 +53,7 @@ mod tests {
             (Exit::BadBundle, 3),
             (Exit::Integrity, 4),
             (Exit::NothingCaptured, 5),
+            (Exit::VerdictFailed, 6),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code, "{exit:?}");

@@ -34,11 +34,6 @@ pub fn impact(
         }
     }
     let mut out = Impact::default();
-    let mut revenue = 0.0;
-    let mut users = 0.0;
-    let mut sources = Vec::new();
-    let mut counted: BTreeSet<(&str, String)> = BTreeSet::new();
-    let map = rel.service_map();
     for w in &affected {
         let (ready, want) = replicas(snap, w);
         let critical = hits
@@ -59,21 +54,22 @@ pub fn impact(
             replicas: want,
             error_rate,
         });
-        for (key, total, label) in [
-            (REVENUE, &mut revenue, "revenue-per-hour"),
-            (USERS, &mut users, "users"),
-        ] {
-            // A figure annotated once (on a namespace, or a Service in front of several
-            // workloads) is at risk once, however many affected workloads share it.
-            if let Some((v, from)) = annotation(snap, rel, w, key) {
-                if counted.insert((key, from.clone())) {
-                    *total += v;
-                    sources.push(format!("{label} {v} from {from}"));
-                }
-            }
-        }
     }
-    // Entry points: Ingress hosts routing (through a Service) to an affected workload.
+    out.entry_points = entry_points(snap, rel, &affected);
+    let (business, note) = business_of(snap, rel, &affected);
+    out.business = business;
+    out.note = note;
+    out
+}
+
+/// Ingress hosts routing (through a Service) to one of `affected`.
+pub(crate) fn entry_points(
+    snap: &Snapshot,
+    rel: &Relations,
+    affected: &BTreeSet<ObjectRef>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let map = rel.service_map();
     for ing in snap.items("networking.k8s.io", "ingresses") {
         let iref = ObjectRef::of(ing);
         let reaches = rel.from(&iref).iter().any(|r| {
@@ -95,31 +91,61 @@ pub fn impact(
                 })
                 .unwrap_or_default();
             if hosts.is_empty() {
-                out.entry_points
-                    .push(format!("Ingress {}/{}", iref.namespace, iref.name));
+                out.push(format!("Ingress {}/{}", iref.namespace, iref.name));
             }
             for h in hosts {
-                out.entry_points
-                    .push(format!("{h} (Ingress {}/{})", iref.namespace, iref.name));
+                out.push(format!("{h} (Ingress {}/{})", iref.namespace, iref.name));
             }
         }
-    }
-    sources.sort();
-    sources.dedup();
-    if sources.is_empty() {
-        out.note = "No business context: no intel.kubectl.io/revenue-per-hour or intel.kubectl.io/users annotation on the affected workloads, their Services or namespaces, so impact is stated in services and replicas only.".into();
-    } else {
-        out.business = Some(Business {
-            revenue_per_hour_at_risk: (revenue > 0.0).then_some(revenue),
-            users_affected: (users > 0.0).then_some(users),
-            sources,
-        });
-        out.note = "Money and users are the annotated figures of the affected services, not a measurement.".into();
     }
     out
 }
 
-fn replicas(snap: &Snapshot, w: &ObjectRef) -> (i64, i64) {
+/// The annotated business figures of `affected` (each annotation counted once), with
+/// the note saying what they are or that there are none.
+pub(crate) fn business_of(
+    snap: &Snapshot,
+    rel: &Relations,
+    affected: &BTreeSet<ObjectRef>,
+) -> (Option<Business>, String) {
+    let mut revenue = 0.0;
+    let mut users = 0.0;
+    let mut sources = Vec::new();
+    let mut counted: BTreeSet<(&str, String)> = BTreeSet::new();
+    for w in affected {
+        for (key, total, label) in [
+            (REVENUE, &mut revenue, "revenue-per-hour"),
+            (USERS, &mut users, "users"),
+        ] {
+            if let Some((v, from)) = annotation(snap, rel, w, key) {
+                if counted.insert((key, from.clone())) {
+                    *total += v;
+                    sources.push(format!("{label} {v} from {from}"));
+                }
+            }
+        }
+    }
+    business(sources, revenue, users)
+}
+
+fn business(mut sources: Vec<String>, revenue: f64, users: f64) -> (Option<Business>, String) {
+    sources.sort();
+    sources.dedup();
+    if sources.is_empty() {
+        return (None, "No business context: no intel.kubectl.io/revenue-per-hour or intel.kubectl.io/users annotation on the affected workloads, their Services or namespaces, so impact is stated in services and replicas only.".into());
+    }
+    (
+        Some(Business {
+            revenue_per_hour_at_risk: (revenue > 0.0).then_some(revenue),
+            users_affected: (users > 0.0).then_some(users),
+            sources,
+        }),
+        "Money and users are the annotated figures of the affected services, not a measurement."
+            .into(),
+    )
+}
+
+pub(crate) fn replicas(snap: &Snapshot, w: &ObjectRef) -> (i64, i64) {
     let ids = snap.index().by_name(&w.kind, &w.namespace, &w.name);
     let Some(v) = ids.first().and_then(|id| snap.get(*id)).map(|o| o.value()) else {
         return (0, 0);

@@ -8,9 +8,9 @@
 //! not.
 
 mod chain;
-mod impact;
+pub(crate) mod impact;
 mod rank;
-mod remedy;
+pub(crate) mod remedy;
 pub mod symptom;
 
 use std::collections::BTreeMap;
@@ -415,29 +415,7 @@ fn merge(fleet: &Fleet, req: &Request, results: Vec<ClusterResult>) -> Report {
     let clusters: Vec<ClusterData> = fleet
         .clusters
         .values()
-        .map(|s| {
-            let mut sources = Vec::new();
-            if !s.items("", "events").is_empty() {
-                sources.push("events".into());
-            }
-            if !s.logs.is_empty() {
-                sources.push("logs".into());
-            }
-            if !s.metrics.is_empty() {
-                sources.push("metrics".into());
-            }
-            if !s.prometheus.is_empty() {
-                sources.push("prometheus".into());
-            }
-            ClusterData {
-                name: s.cluster().to_string(),
-                captured_at: s.manifest.captured_at.clone(),
-                kubernetes_version: s.manifest.cluster.kubernetes_version.clone(),
-                pods: s.pods().len(),
-                nodes: s.nodes().len(),
-                sources,
-            }
-        })
+        .map(|s| ClusterData::of(s))
         .collect();
     let sym_classes = results
         .first()

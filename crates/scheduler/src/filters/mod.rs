@@ -4,7 +4,7 @@
 
 mod fit;
 mod interpod;
-pub(crate) mod node;
+pub mod node;
 mod spread;
 mod volumes;
 

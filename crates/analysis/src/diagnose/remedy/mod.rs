@@ -10,7 +10,7 @@
 //! recommendation never carries a `<placeholder>`.
 
 mod classes;
-mod values;
+pub(crate) mod values;
 
 pub use values::Facts;
 use values::{Container, FACTOR, Quantity, Sizing, raised, shell_quote};
