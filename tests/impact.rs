@@ -242,3 +242,178 @@ fn the_same_change_gives_byte_identical_reports() {
         assert_eq!(a, b, "{}", case.name);
     }
 }
+
+fn case(name: &str) -> Case {
+    cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
+/// Writes a case's clusters as real bundles.
+fn bundles(dir: &std::path::Path, c: &Case) -> (std::path::PathBuf, Option<std::path::PathBuf>) {
+    let (snap, baseline) = clusters(c);
+    let main = dir.join(format!("{}.intel.tar.zst", c.name));
+    kubectl_intel::bundle::write_bundle(&snap, &main).expect("write bundle");
+    let base = baseline.map(|b| {
+        let p = dir.join(format!("{}.staging.intel.tar.zst", c.name));
+        kubectl_intel::bundle::write_bundle(&b, &p).expect("write bundle");
+        p
+    });
+    (main, base)
+}
+
+fn intel(args: &[&str]) -> (i32, String, String) {
+    let out = common::bin()
+        .args(args)
+        .output()
+        .expect("run kubectl-intel");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_line_simulates_a_change_on_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, _) = bundles(dir.path(), &case("capacity-exhausted-mid-rollout"));
+    let b = bundle.to_str().unwrap();
+    let change = [
+        "--set-image",
+        "deployment/invoices=registry.example.com/invoices:2.0.0",
+        "--set-resources",
+        "billing/deployment/invoices=memory=2Gi/memory=2Gi",
+    ];
+    let (code, out, err) = intel(&[&["impact", "--bundle", b, "-o", "json"], &change[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(r["details"]["verdict"], "fails");
+    let blocked = first_blocked_json(&r).expect("a blocked step");
+    assert!(
+        blocked["blocker"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("0/3 nodes are available: 3 Insufficient memory.")
+    );
+    // The same change gives the same bytes.
+    let (_, again, _) = intel(&[&["impact", "--bundle", b, "-o", "json"], &change[..]].concat());
+    assert_eq!(out, again);
+    // --fail-on turns the verdict into the exit status.
+    let (code, text, _) = intel(
+        &[
+            &["impact", "--bundle", b, "--fail-on", "fails"],
+            &change[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 6);
+    assert!(
+        text.contains("STEPS") && text.contains("BLOCKED (capacity)"),
+        "{text}"
+    );
+    let (code, md, _) =
+        intel(&[&["impact", "--bundle", b, "-o", "markdown"], &change[..]].concat());
+    assert_eq!(code, 0);
+    assert!(md.contains("### Steps") && md.contains("| step |"), "{md}");
+    // A change that fits does not trip --fail-on risky.
+    let (code, _, err) = intel(&[
+        "impact",
+        "--bundle",
+        b,
+        "--replicas",
+        "billing/invoices=6",
+        "--fail-on",
+        "risky",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+fn first_blocked_json(r: &Value) -> Option<&Value> {
+    r["details"]["steps"]
+        .as_array()?
+        .iter()
+        .find(|s| s.get("blocker").is_some())
+}
+
+#[test]
+fn the_command_line_reads_the_baseline_from_another_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, staging) = bundles(dir.path(), &case("staging-memory-increase-breaks-prod"));
+    let (code, out, err) = intel(&[
+        "impact",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--baseline-from",
+        staging.unwrap().to_str().unwrap(),
+        "--set-image",
+        "catalog/search-api=registry.example.com/search-api:4.2.0",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["details"]["verdict"], "fails");
+    let p = &r["details"]["projections"][0];
+    assert_eq!(p["memoryChangePercent"], 75, "{p}");
+    assert!(
+        p["newBasis"]
+            .as_str()
+            .unwrap()
+            .contains("in cluster staging"),
+        "{p}"
+    );
+    assert_eq!(
+        r["recommendations"][0]["steps"][0],
+        "kubectl -n catalog set resources deployment/search-api -c app --requests=memory=1578Mi --limits=memory=2151Mi"
+    );
+}
+
+#[test]
+fn a_change_naming_nothing_or_a_bad_manifest_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, _) = bundles(dir.path(), &case("fits"));
+    let b = bundle.to_str().unwrap();
+    let (code, _, err) = intel(&[
+        "impact",
+        "--bundle",
+        b,
+        "--set-image",
+        "deployment/checkout=x:1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "--set-image \"deployment/checkout\": names no Deployment, StatefulSet or DaemonSet"
+        ),
+        "{err}"
+    );
+    let (code, _, err) = intel(&["impact", "--bundle", b, "--set-image", "storefront/catalog"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("expected WORKLOAD[/CONTAINER]=IMAGE"), "{err}");
+    let (code, _, err) = intel(&["impact", "--bundle", b, "--drain", "no-such-node"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such node"), "{err}");
+    let (code, _, err) = intel(&["impact", "--bundle", b, "--scale-nodes", "gpu=3"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no node pool of that name (pools: general)"),
+        "{err}"
+    );
+    let manifest = dir.path().join("bad.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: 2}\n",
+    )
+    .unwrap();
+    let (code, _, err) = intel(&["impact", "--bundle", b, "-f", manifest.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("document 1 (Deployment): has no spec.template.spec.containers"),
+        "{err}"
+    );
+    let (code, _, err) = intel(&["impact", "--bundle", b]);
+    assert_eq!(code, 2);
+    assert!(err.contains("say what to simulate"), "{err}");
+}

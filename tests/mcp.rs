@@ -284,6 +284,7 @@ fn stdio_raw_json_rpc() {
         "simulate_scheduling",
         "diagnose_cluster_issue",
         "explain_infrastructure_behavior",
+        "analyze_deployment_impact",
     ] {
         assert!(names.contains(&want), "{want} missing: {names:?}");
     }
@@ -337,6 +338,7 @@ fn python_client_over_stdio() {
     let bundle = bundle().to_string_lossy().into_owned();
     let out = run_client(&py, &["stdio", "--bin", bin, "--bundle", &bundle]);
     assert!(out.contains("ok: prompts"), "{out}");
+    assert!(out.contains("ok: analyze_deployment_impact"), "{out}");
     // The pre-2026 handshake (initialize) as well as the newest protocol.
     run_client(
         &py,
@@ -352,6 +354,7 @@ fn python_client_over_http() {
     let server = HttpServer::start(&[]);
     let out = run_client(&py, &["http", "--url", &server.url]);
     assert!(out.contains("ok: prompts"), "{out}");
+    assert!(out.contains("ok: analyze_deployment_impact"), "{out}");
     run_client(&py, &["http", "--mode", "legacy", "--url", &server.url]);
 }
 

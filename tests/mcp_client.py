@@ -32,7 +32,7 @@ PRIMITIVES = [
     "get_service_map",
     "simulate_scheduling",
 ]
-ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior"]
+ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior", "analyze_deployment_impact"]
 PROMPTS = ["incident-triage", "post-incident-review", "pre-deploy-check"]
 SYMPTOM = "users see timeouts at checkout and login fails"
 
@@ -203,6 +203,28 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     r = await call(client, "diagnose_cluster_issue", {"symptom": ""})
     assert r.structured_content["rootCauses"], "an empty symptom is a full triage"
     ok("diagnose_cluster_issue: missing symptom is a tool error, an empty one a full triage")
+    # analyze_deployment_impact: a change simulated step by step; each strategy's edits,
+    # passed back with the change, simulate to the verdict it claimed; nonsense is a tool error.
+    change = {"setImage": ["shop/deployment/auth=registry.example.com/auth:9.9.9"],
+              "replicas": ["shop/deployment/auth=40"]}
+    r = await call(client, "analyze_deployment_impact", change)
+    report = r.structured_content
+    assert report["analysis"] == "analyze_deployment_impact", report["analysis"]
+    d = report["details"]
+    assert d["verdict"] in ("safe", "risky", "fails"), d["verdict"]
+    assert d["steps"] and all("newReady" in s for s in d["steps"]), d["steps"]
+    if d["verdict"] == "fails":
+        blocked = [s for s in d["steps"] if "blocker" in s]
+        assert blocked and blocked[0]["blocker"]["message"], blocked
+    for s in d["strategies"]:
+        again = await call(client, "analyze_deployment_impact", {**change, "edits": s["edits"]}) \
+            if not s["replacesChange"] else \
+            await call(client, "analyze_deployment_impact", {"edits": s["edits"]})
+        assert again.structured_content["details"]["verdict"] == s["verdict"], (s["title"], again.structured_content["details"]["verdict"])
+    await call_error(client, "analyze_deployment_impact", {}, "say what to simulate")
+    await call_error(client, "analyze_deployment_impact", {"setImage": ["deployment/no-such-app=x:1"]}, "names no Deployment")
+    await call_error(client, "analyze_deployment_impact", {"manifest": "kind: Deployment\nmetadata: {name: x}\n"}, "spec.template.spec.containers")
+    ok(f"analyze_deployment_impact: {d['verdict']} in {len(d['steps'])} steps, {len(d['strategies'])} strategies simulated again, tool errors")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})
     report = r.structured_content

@@ -30,6 +30,8 @@ pub struct ClusterData {
     usage: OnceLock<Usage>,
     relations: OnceLock<Relations>,
     timeline: OnceLock<intel_analysis::timeline::Timeline>,
+    /// The scheduler's view of the snapshot, built once; what-ifs revert what they change.
+    scheduler: OnceLock<std::sync::Mutex<intel_scheduler::Cluster>>,
     /// Analysis reports of this snapshot, by request.
     pub reports: Reports,
     /// Explanations of this snapshot, by request.
@@ -49,6 +51,7 @@ impl ClusterData {
             usage: OnceLock::new(),
             relations: OnceLock::new(),
             timeline: OnceLock::new(),
+            scheduler: OnceLock::new(),
             reports: Reports::default(),
             explanations: Default::default(),
         }
@@ -65,6 +68,14 @@ impl ClusterData {
 
     pub fn usage(&self) -> &Usage {
         self.usage.get_or_init(|| self.snap().usage())
+    }
+
+    /// The scheduler engine's cluster of this snapshot (impact's what-ifs revert their
+    /// changes, so one copy serves every call, one at a time).
+    pub fn scheduler(&self) -> &std::sync::Mutex<intel_scheduler::Cluster> {
+        self.scheduler.get_or_init(|| {
+            std::sync::Mutex::new(intel_scheduler::Cluster::from_snapshot(self.snap()))
+        })
     }
 
     pub fn relations(&self) -> &Relations {

@@ -26,6 +26,7 @@ mod tools_analysis;
 mod tools_data;
 mod tools_events;
 mod tools_graph;
+mod tools_impact;
 mod tools_logs;
 mod tools_schedule;
 

@@ -224,6 +224,7 @@ static SPECS: LazyLock<Vec<Spec>> = LazyLock::new(|| {
         ),
     ];
     specs.extend(super::tools_analysis::specs());
+    specs.push(super::tools_analysis::impact_spec());
     specs
 });
 
@@ -277,9 +278,20 @@ pub async fn call(
         Ok(d) => d,
         Err(e) => return Some(tool_error(e)),
     };
-    // explain's comparison reads several clusters: resolve the others here (live ones are
-    // captured on first use like any cluster).
+    // explain's comparison and impact's baseline read other clusters: resolve them here
+    // (live ones are captured on first use like any cluster).
     let mut peers = Vec::new();
+    if let Some(b) = args.get("baselineCluster").filter(|v| !v.is_null()) {
+        let Some(n) = b.as_str() else {
+            return Some(tool_error(format!(
+                "invalid arguments for {name}: `baselineCluster` is a cluster name (a string from list_clusters), not {b}"
+            )));
+        };
+        match clusters.get(Some(n)).await {
+            Ok(d) => peers.push(d),
+            Err(e) => return Some(tool_error(e)),
+        }
+    }
     if let Some(list) = args.get("compareWith").and_then(|v| v.as_array()) {
         for v in list {
             let Some(n) = v.as_str() else {
@@ -294,8 +306,11 @@ pub async fn call(
         }
     }
     let tool = name.to_string();
+    let is_impact = name == "analyze_deployment_impact";
     let result = tokio::task::spawn_blocking(move || {
-        if peers.is_empty() {
+        if is_impact {
+            super::tools_impact::analyze_deployment_impact(&data, peers.first().map(|p| &**p), args)
+        } else if peers.is_empty() {
             run(&data, args)
         } else {
             super::tools_analysis::explain_compared(&data, &peers, args)

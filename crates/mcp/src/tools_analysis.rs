@@ -264,6 +264,28 @@ fn run_explain(
     Ok(Answer { text, structured })
 }
 
+/// `analyze_deployment_impact` (dispatched with its baseline by `tools::call`).
+pub(super) fn impact_spec() -> Spec {
+    spec_with_output::<super::tools_impact::ImpactInput>(
+        "analyze_deployment_impact",
+        "Analyze deployment impact",
+        "What a proposed change does before it is made: \"what happens if we deploy the new \
+         version?\", \"can we drain this node?\", \"what if we scale web to 12?\". The change \
+         (a manifest string, new images, replicas, resources, merge patches, node pools \
+         scaled, nodes cordoned, drained or deleted) is simulated step by step as the \
+         Deployment, StatefulSet and DaemonSet controllers roll it out, each new pod \
+         admitted (ResourceQuota, LimitRange) and placed by kube-scheduler's rules; \
+         details.verdict is safe, risky or fails, details.steps lists every step and the \
+         first that cannot proceed carries the scheduler's message. With baselineCluster \
+         (e.g. staging running the new image) memory is projected from measurements. \
+         Recommendations are strategies (pre-scale a pool, a canary, one pod at a time, a \
+         toleration, a quota…) each simulated too: pass a strategy's details.strategies[].edits \
+         as `edits` with the original change to check it.",
+        report_schema(),
+        |d, a| super::tools_impact::analyze_deployment_impact(d, None, a),
+    )
+}
+
 /// The analysis tools that exist in this build.
 pub(super) fn specs() -> Vec<Spec> {
     vec![

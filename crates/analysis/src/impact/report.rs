@@ -187,8 +187,11 @@ pub fn build(
     let mut dependents: BTreeSet<ObjectRef> = BTreeSet::new();
     for w in &run.workloads {
         let o = ObjectRef::new(&w.kind, &w.namespace, &w.name);
-        let reduced = w.min_ready < w.desired || !w.completed || w.action == "delete";
-        if reduced || run.verdict != Verdict::Safe {
+        // Hit by the change: fewer ready than before (or than wanted, if fewer were wanted)
+        // at some step, or not done.
+        let reduced =
+            w.min_ready < w.ready_before.min(w.desired) || !w.completed || w.action == "delete";
+        if reduced {
             let state = if (w.min_ready == 0 && w.desired > 0) || w.action == "delete" {
                 "down"
             } else if w.min_ready < w.desired || !w.completed {
@@ -228,7 +231,14 @@ pub fn build(
     }
     let mut reach = affected.clone();
     reach.extend(dependents.iter().cloned());
-    let (business, note) = business_of(snap, rel, &affected);
+    let (business, note) = if affected.is_empty() {
+        (
+            None,
+            "No workload has fewer ready replicas than before at any simulated step.".to_string(),
+        )
+    } else {
+        business_of(snap, rel, &affected)
+    };
     let impact = Impact {
         services,
         entry_points: entry_points(snap, rel, &reach),

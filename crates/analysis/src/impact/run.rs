@@ -54,6 +54,8 @@ pub struct WorkloadResult {
     pub completed: bool,
     /// The fewest replicas ready at any step.
     pub min_ready: i32,
+    /// Replicas ready before the change.
+    pub ready_before: i32,
     /// A step waited for room that only old pods' removal made.
     pub waited: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,6 +190,7 @@ fn result(w: &Workload, action: &str, o: &Outcome) -> WorkloadResult {
         desired: o.desired,
         completed: o.completed,
         min_ready: o.min_ready,
+        ready_before: w.pods.iter().filter(|(_, r)| *r).count() as i32,
         waited: o.waited,
         blocker: o.blocker.clone(),
         autoscaler: None,
