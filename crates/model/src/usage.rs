@@ -119,6 +119,63 @@ impl Usage {
         out
     }
 
+    /// The series of the pods `keep` accepts (namespace, pod name) only: the samples are
+    /// scanned without building the other pods' values (a what-if about one workload of
+    /// 150,000 pods reads a few of them).
+    pub fn build_for(snap: &Snapshot, keep: impl Fn(&str, &str) -> bool) -> Usage {
+        #[derive(Deserialize)]
+        struct Lite<'a> {
+            #[serde(borrow, default)]
+            items: Vec<LitePod<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct LitePod<'a> {
+            #[serde(borrow, default)]
+            metadata: LiteMeta<'a>,
+            #[serde(borrow)]
+            containers: Option<&'a serde_json::value::RawValue>,
+        }
+        #[derive(Deserialize, Default)]
+        struct LiteMeta<'a> {
+            #[serde(borrow, default)]
+            namespace: std::borrow::Cow<'a, str>,
+            #[serde(borrow, default)]
+            name: std::borrow::Cow<'a, str>,
+        }
+        let mut out = Usage::default();
+        for sample in &snap.metrics {
+            let Some(pods) = sample
+                .pods
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Lite>(r.get()).ok())
+            else {
+                continue;
+            };
+            for p in pods.items {
+                if !keep(&p.metadata.namespace, &p.metadata.name) {
+                    continue;
+                }
+                let Some(containers) = p
+                    .containers
+                    .and_then(|c| serde_json::from_str::<Vec<ContainerMetrics>>(c.get()).ok())
+                else {
+                    continue;
+                };
+                for c in &containers {
+                    if let Some(r) = reading(&sample.time, &c.usage) {
+                        let key = (
+                            p.metadata.namespace.to_string(),
+                            p.metadata.name.to_string(),
+                            c.name.clone(),
+                        );
+                        out.containers.entry(key).or_default().push(r);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The series of every container of a pod, by container name.
     pub fn pod(&self, namespace: &str, pod: &str) -> Vec<(&str, &[Reading])> {
         let start = (namespace.to_string(), pod.to_string(), String::new());
@@ -134,5 +191,51 @@ impl Snapshot {
     /// Usage series per container and per node; parsed on every call, so keep the result.
     pub fn usage(&self) -> Usage {
         Usage::build(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{ClusterInfo, Manifest};
+    use crate::snapshot::MetricsSample;
+
+    #[test]
+    fn a_filtered_usage_is_the_full_one_restricted() {
+        let mut snap = Snapshot::new(Manifest::new(
+            ClusterInfo {
+                name: "t".into(),
+                context: None,
+                server: None,
+                kubernetes_version: None,
+            },
+            "2026-01-01T00:00:00Z".into(),
+        ));
+        for (i, t) in ["2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"]
+            .iter()
+            .enumerate()
+        {
+            let list = serde_json::json!({"items": [
+                {"metadata": {"namespace": "a", "name": "p1"}, "containers": [{"name": "app", "usage": {"cpu": "100m", "memory": format!("{}Mi", 10 + i)}}]},
+                {"metadata": {"namespace": "a", "name": "p2"}, "containers": [{"name": "app", "usage": {"cpu": "1", "memory": "1Gi"}}, {"name": "side", "usage": {"cpu": "5m", "memory": "1Mi"}}]},
+                {"metadata": {"namespace": "b", "name": "p1"}, "containers": [{"name": "app", "usage": {"cpu": "2", "memory": "2Gi"}}]}
+            ]});
+            snap.metrics.push(MetricsSample {
+                time: t.to_string(),
+                nodes: None,
+                pods: Some(serde_json::value::to_raw_value(&list).unwrap()),
+            });
+        }
+        let full = Usage::build(&snap);
+        let some = Usage::build_for(&snap, |ns, pod| ns == "a" && pod != "p1");
+        let want: BTreeMap<_, _> = full
+            .containers
+            .iter()
+            .filter(|((ns, pod, _), _)| ns == "a" && pod != "p1")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(some.containers, want);
+        assert_eq!(some.containers.len(), 2);
+        assert_eq!(full.containers.len(), 4);
     }
 }

@@ -57,20 +57,25 @@ pub fn impact_on(
             "no change given: say what to simulate (-f FILE, --set-image, --replicas, --set-resources, --scale-nodes, --cordon, --drain, --delete or --patch)".into(),
         ));
     }
-    let mut plan = plan::Plan::resolve(snap, &req.change)?;
-    let (projections, mut limitations) = project::project(snap, req.baseline, &plan);
+    use intel_timing::phase;
+    let mut plan = phase("impact: plan", || plan::Plan::resolve(snap, &req.change))?;
+    let (projections, mut limitations) = phase("impact: projections", || {
+        project::project(snap, req.baseline, &plan)
+    });
     project::apply(&projections, &mut plan);
     let ground = run::Ground::new(snap);
-    let outcome = run::run(&ground, cluster, &plan)?;
-    let strategies = advise::advise(
-        snap,
-        &ground,
-        cluster,
-        &req.change,
-        &plan,
-        &outcome,
-        &projections,
-    );
+    let outcome = phase("impact: simulation", || run::run(&ground, cluster, &plan))?;
+    let strategies = phase("impact: strategies", || {
+        advise::advise(
+            snap,
+            &ground,
+            cluster,
+            &req.change,
+            &plan,
+            &outcome,
+            &projections,
+        )
+    });
     if ground.admission.quotas.iter().any(|q| q.scoped) {
         limitations.push("ResourceQuotas with scopes (BestEffort, PriorityClass, …) are not simulated; their namespaces' admission may be stricter than shown.".into());
     }

@@ -118,7 +118,17 @@ pub fn project(
     if changed.is_empty() {
         return (out, limits);
     }
-    let usage = (!snap.metrics.is_empty()).then(|| snap.usage());
+    // Only the changed workloads' pods are read from the samples.
+    let wanted: std::collections::BTreeSet<(&str, &str)> = changed
+        .iter()
+        .flat_map(|w| {
+            w.pods
+                .iter()
+                .map(|(p, _)| (w.namespace.as_str(), p.as_str()))
+        })
+        .collect();
+    let usage = (!snap.metrics.is_empty())
+        .then(|| Usage::build_for(snap, |ns, pod| wanted.contains(&(ns, pod))));
     if usage.is_none() {
         limits.push(format!(
             "Cluster {} has no metrics samples: the changed workloads' current usage is unknown, so no figure is projected.",
