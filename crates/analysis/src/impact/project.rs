@@ -102,6 +102,15 @@ pub fn mib(bytes: i64) -> String {
     format!("{}Mi", (bytes + (1 << 20) - 1) >> 20)
 }
 
+/// Another workload of the same cluster running the new image.
+struct Canary {
+    label: String,
+    namespace: String,
+    container: String,
+    image: String,
+    pods: Vec<(String, bool)>,
+}
+
 /// The projections of every changed workload's containers (the ones that exist now).
 pub fn project(
     snap: &Snapshot,
@@ -118,7 +127,39 @@ pub fn project(
     if changed.is_empty() {
         return (out, limits);
     }
-    // Only the changed workloads' pods are read from the samples.
+    // A canary in this cluster: another workload already running a changed container's
+    // new image, keyed by (workload, container).
+    let catalog = Catalog::new(snap);
+    let mut canaries: std::collections::BTreeMap<(String, String), Canary> = Default::default();
+    for w in &changed {
+        for name in w.container_names() {
+            let before = w.before.as_ref().and_then(|b| container(b, &name));
+            let Some(new) = image(container(&w.after, &name)) else {
+                continue;
+            };
+            if Some(new) == image(before) {
+                continue;
+            }
+            let found = catalog
+                .running(new)
+                .into_iter()
+                .find(|(k, ns, n, _)| !(k == &w.kind && ns == &w.namespace && n == &w.name));
+            if let Some((k, ns, n, c)) = found {
+                let pods = catalog.pods_of(&k, &ns, &n);
+                canaries.insert(
+                    (w.label(), name.clone()),
+                    Canary {
+                        label: format!("{k} {ns}/{n}"),
+                        namespace: ns,
+                        container: c,
+                        image: new.to_string(),
+                        pods,
+                    },
+                );
+            }
+        }
+    }
+    // Only the changed workloads' (and their canaries') pods are read from the samples.
     let wanted: std::collections::BTreeSet<(&str, &str)> = changed
         .iter()
         .flat_map(|w| {
@@ -126,6 +167,11 @@ pub fn project(
                 .iter()
                 .map(|(p, _)| (w.namespace.as_str(), p.as_str()))
         })
+        .chain(canaries.values().flat_map(|c| {
+            c.pods
+                .iter()
+                .map(|(p, _)| (c.namespace.as_str(), p.as_str()))
+        }))
         .collect();
     let usage = (!snap.metrics.is_empty())
         .then(|| Usage::build_for(snap, |ns, pod| wanted.contains(&(ns, pod))));
@@ -232,6 +278,24 @@ pub fn project(
                     "the image does not change: the current usage is the new version's".into();
                 p.new_memory_p95 = cur_mem;
                 p.new_cpu_p95_millis = cur_cpu;
+            }
+            // No measure elsewhere: a canary here.
+            if !p.new_basis.starts_with("p95") {
+                if let (Some(c), Some(u)) =
+                    (canaries.get(&(w.label(), name.clone())), usage.as_ref())
+                {
+                    let (m, cpu, np, n) = measure(u, &c.namespace, &c.pods, &c.container);
+                    if n > 0 {
+                        p.new_memory_p95 = m;
+                        p.new_cpu_p95_millis = cpu;
+                        p.new_basis = format!(
+                            "p95 of {n} samples of {np} pod(s) of {} in cluster {}, which already runs the new image {} (a canary)",
+                            c.label,
+                            snap.cluster(),
+                            c.image
+                        );
+                    }
+                }
             }
             if let (Some(n), Some(c)) = (p.new_memory_p95, p.current_memory_p95) {
                 if c > 0 && p.new_basis.starts_with("p95") {

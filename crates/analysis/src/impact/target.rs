@@ -250,6 +250,33 @@ impl<'s> Catalog<'s> {
         out
     }
 
+    /// Workloads whose pod template runs `image`, with the container that does: a canary
+    /// of the new version in the same cluster. Found by the image's quoted text first, so
+    /// only candidates are parsed.
+    pub fn running(&self, image: &str) -> Vec<(String, String, String, String)> {
+        let needle = format!("\"{image}\"");
+        let mut out = Vec::new();
+        for ((kind, ns, name), o) in &self.workloads {
+            if kind == "Job" || !o.json().contains(&needle) {
+                continue;
+            }
+            let v = o.value();
+            for c in v
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if c.get("image").and_then(Value::as_str) == Some(image) {
+                    if let Some(cn) = c.get("name").and_then(Value::as_str) {
+                        out.push((kind.clone(), ns.clone(), name.clone(), cn.to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// A workload's object, with its `kind` (lists from the API omit each item's).
     pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let o = self
