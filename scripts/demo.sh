@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: builds kubectl-intel, writes the embedded demo cluster as a
-# bundle, inspects it, diagnoses it and explains what happened, and replays it as a
+# bundle, inspects it, diagnoses it and explains what happened, simulates a drain and a
+# change before they are made, and replays it as a
 # read-only API that the real kubectl talks to. No cluster needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,12 @@ node=$(tar --zstd -xOf "$work/demo.intel.tar.zst" resources/core/v1/pods.json \
   | python3 -c 'import json, sys; print(next(p["spec"]["nodeName"] for p in json.load(sys.stdin)["items"] if p["metadata"]["namespace"] == "shop" and p["spec"].get("nodeName")))')
 echo; echo "== kubectl intel schedule --drain $node"
 $bin schedule --drain "$node" --bundle "$work/demo.intel.tar.zst"
+
+# A what-if: checkout's memory raised past what its namespace's LimitRange allows. The
+# rollout is simulated step by step; the strategies were simulated too.
+echo; echo "== kubectl intel impact --set-resources shop/deployment/checkout=memory=12Gi/memory=12Gi"
+$bin impact --set-resources shop/deployment/checkout=memory=12Gi/memory=12Gi --bundle "$work/demo.intel.tar.zst" \
+  | sed -n '/^SUMMARY/,/^IMPACT/p'
 
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &

@@ -366,7 +366,7 @@ fn the_command_line_reads_the_baseline_from_another_bundle() {
     );
     assert_eq!(
         r["recommendations"][0]["steps"][0],
-        "kubectl -n catalog set resources deployment/search-api -c app --requests=memory=1578Mi --limits=memory=2151Mi"
+        "kubectl -n catalog set resources deployment/search-api -c app --requests=cpu=500m,memory=1578Mi --limits=memory=2151Mi"
     );
 }
 
@@ -411,6 +411,18 @@ fn a_change_naming_nothing_or_a_bad_manifest_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(
         err.contains("document 1 (Deployment): has no spec.template.spec.containers"),
+        "{err}"
+    );
+    let (code, _, err) = intel(&[
+        "impact",
+        "--bundle",
+        b,
+        "--set-resources",
+        "storefront/catalog=cpu=6/cpu=1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("spec.template.spec.containers[0].resources.requests: Invalid value: \"6\": must be less than or equal to cpu limit of 1"),
         "{err}"
     );
     let (code, _, err) = intel(&["impact", "--bundle", b]);

@@ -30,6 +30,7 @@ fn kind_rank(k: &str) -> u8 {
         "tolerate-taint" => 4,
         "lower-surge" => 5,
         "relax-budget" => 6,
+        "within-limit-range" => 6,
         "canary" => 7,
         "fewer-replicas" => 8,
         _ => 9,
@@ -202,6 +203,33 @@ pub fn advise(
                     }
                 }
             }
+            "limit-range" => {
+                // `maximum memory usage per Container is 8Gi, but limit is 20Gi`.
+                let m = &b.message;
+                let parsed = m.split("maximum ").nth(1).and_then(|rest| {
+                    let (res, rest) = rest.split_once(" usage per Container is ")?;
+                    let (max, limit) = rest.split_once(", but limit is ")?;
+                    Some((res.to_string(), max.to_string(), limit.trim().to_string()))
+                });
+                if let Some((res, max, limit)) = parsed {
+                    let container = w
+                        .after
+                        .pointer("/spec/template/spec/containers")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|c| {
+                            c.pointer(&format!("/resources/limits/{res}"))
+                                .and_then(Value::as_str)
+                                == Some(limit.as_str())
+                        })
+                        .and_then(|c| c.get("name").and_then(Value::as_str))
+                        .map(str::to_string);
+                    if let Some(c) = container {
+                        candidates.push(strategy::within_limit_range(w, &c, &res, &max, &limit));
+                    }
+                }
+            }
             "crash" => {
                 for p in projections.iter().filter(|p| p.workload == w.label()) {
                     if let (Some(n), Some(l)) = (p.new_memory_p95, p.memory_limit) {
@@ -231,6 +259,25 @@ pub fn advise(
     {
         room = true;
     }
+    // A strategy's commands: its own (the infrastructure first), then those of the change
+    // with its edits, as one list without repeats.
+    let commands_of = |cluster: &Cluster, own: &[String], edits: &[Edit], replaces: bool| {
+        let mut c = change.clone();
+        if replaces {
+            c.edits.clear();
+        }
+        c.edits.extend(edits.iter().cloned());
+        let then = Plan::resolve(snap, &c)
+            .map(|p| strategy::change_commands(cluster, &c, &p))
+            .unwrap_or_default();
+        let mut all: Vec<String> = Vec::new();
+        for cmd in own.iter().chain(&then) {
+            if !all.contains(cmd) {
+                all.push(cmd.clone());
+            }
+        }
+        all
+    };
     let mut out: Vec<Strategy> = Vec::new();
     let evaluate = |cluster: &mut Cluster,
                     c: Candidate,
@@ -249,7 +296,8 @@ pub fn advise(
             &prepare,
         )?;
         if r.verdict < run.verdict {
-            out.push(finish(c, edits, &r, &then));
+            let commands = commands_of(cluster, &c.commands, &edits, c.replaces_change);
+            out.push(finish(c, edits, &r, commands));
         }
         Some(r.verdict)
     };
@@ -264,14 +312,9 @@ pub fn advise(
             for (pool, from, to, r) in
                 strategy::pre_scale(snap, ground, cluster, change, &base, &prepare, run.verdict)
             {
-                let mut s = pre_scale_strategy(cluster, &pool, from, to, &r, &base, &[]);
+                let mut s = pre_scale_strategy(cluster, &pool, from, to, &r, &base);
                 s.title = format!("{} and {}", fix.title, s.title.to_lowercase());
-                s.commands = s
-                    .commands
-                    .into_iter()
-                    .chain(fix.commands.iter().cloned())
-                    .chain(then.iter().cloned())
-                    .collect();
+                s.commands = commands_of(cluster, &s.commands, &s.edits, false);
                 out.push(s);
             }
         }
@@ -280,7 +323,9 @@ pub fn advise(
         for (pool, from, to, r) in
             strategy::pre_scale(snap, ground, cluster, change, &[], &prepare, run.verdict)
         {
-            out.push(pre_scale_strategy(cluster, &pool, from, to, &r, &[], &then));
+            let mut s = pre_scale_strategy(cluster, &pool, from, to, &r, &[]);
+            s.commands = commands_of(cluster, &s.commands, &s.edits, false);
+            out.push(s);
         }
     }
     if run.verdict == Verdict::Safe {
@@ -329,12 +374,7 @@ fn outcome_text(r: &Run) -> String {
     }
 }
 
-fn finish(c: Candidate, edits: Vec<Edit>, r: &Run, then: &[String]) -> Strategy {
-    let commands = if c.replaces_change {
-        c.commands
-    } else {
-        c.commands.into_iter().chain(then.iter().cloned()).collect()
-    };
+fn finish(c: Candidate, edits: Vec<Edit>, r: &Run, commands: Vec<String>) -> Strategy {
     Strategy {
         kind: c.kind.into(),
         title: c.title,
@@ -372,7 +412,6 @@ fn pre_scale_strategy(
     to: usize,
     r: &Run,
     base: &[Edit],
-    then: &[String],
 ) -> Strategy {
     let mut edits = base.to_vec();
     edits.push(Edit::ScaleNodes {
@@ -396,10 +435,7 @@ fn pre_scale_strategy(
         replaces_change: false,
         verdict: r.verdict,
         outcome: outcome_text(r),
-        commands: strategy::scale_commands(cluster, pool, to)
-            .into_iter()
-            .chain(then.iter().cloned())
-            .collect(),
+        commands: strategy::scale_commands(cluster, pool, to),
         verify: vec![format!(
             "kubectl get nodes -l {} --no-headers | wc -l   # expect {to}",
             nodes_selector(cluster, pool)

@@ -41,7 +41,7 @@ pub struct Plan {
     pub deleted: Vec<Workload>,
     /// HPA bounds by workload (kind, namespace, name), the change's or the cluster's.
     pub hpas: BTreeMap<(String, String, String), Bounds>,
-    /// Workloads a patch or a manifest changes: their commands are those, not a diff.
+    /// Workloads a manifest changes: their command is applying it, not a diff.
     pub declared: std::collections::BTreeSet<(String, String, String)>,
     /// What the change holds that schedules nothing (a ConfigMap, a Service), said plainly.
     pub notes: Vec<String>,
@@ -150,6 +150,50 @@ fn set_resources(
     Ok(())
 }
 
+/// The API server's validation of a changed pod template that the simulation depends on:
+/// a request above its limit is refused (`ValidateResourceRequirements`), in its words.
+fn validate(w: &Workload) -> Result<(), ChangeError> {
+    let containers = w
+        .after
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, c) in containers.iter().enumerate() {
+        let list = |side: &str| {
+            c.pointer(&format!("/resources/{side}"))
+                .and_then(Value::as_object)
+                .cloned()
+        };
+        let (Some(req), Some(lim)) = (list("requests"), list("limits")) else {
+            continue;
+        };
+        for (name, r) in &req {
+            let (Some(rq), Some(lq)) = (r.as_str(), lim.get(name).and_then(Value::as_str)) else {
+                continue;
+            };
+            let (Some(rv), Some(lv)) = (
+                intel_model::quantity::milli_value(rq),
+                intel_model::quantity::milli_value(lq),
+            ) else {
+                continue;
+            };
+            if rv > lv {
+                return Err(ChangeError(format!(
+                    "the API server would refuse this change: {} \"{}\" is invalid: spec.template.spec.containers[{i}].resources.requests: Invalid value: \"{rq}\": must be less than or equal to {name} limit of {lq} (set the limit too, e.g. --set-resources {}/{}/{}/{}={name}={rq}/{name}={rq})",
+                    w.kind,
+                    w.name,
+                    w.namespace,
+                    w.kind.to_ascii_lowercase(),
+                    w.name,
+                    c.get("name").and_then(Value::as_str).unwrap_or("app"),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn meta<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
     v.pointer(&format!("/metadata/{field}"))
         .and_then(Value::as_str)
@@ -212,7 +256,6 @@ impl Plan {
                 }
                 Edit::Patch { target, patch } => {
                     let (k, n, name, _) = catalog.resolve("--patch", target, ns)?;
-                    plan.declared.insert((k.clone(), n.clone(), name.clone()));
                     let w = plan.workload(&catalog, &k, &n, &name);
                     merge_patch(&mut w.after, patch);
                     w.patched_as.push(target.clone());
@@ -240,6 +283,9 @@ impl Plan {
                 Edit::Delete { target } => plan.delete(snap, &catalog, target, ns)?,
                 Edit::Apply { object } => plan.apply(&catalog, object, ns)?,
             }
+        }
+        for w in &plan.workloads {
+            validate(w)?;
         }
         // The cluster's own autoscalers on the workloads that change.
         for hpa in snap.items("autoscaling", "horizontalpodautoscalers") {

@@ -21,7 +21,8 @@ use crate::diagnose::remedy::values::shell_quote;
 #[serde(rename_all = "camelCase")]
 pub struct Strategy {
     /// `pre-scale`, `lower-surge`, `canary`, `tolerate-taint`, `fix-node-selector`,
-    /// `raise-quota`, `raise-limit`, `relax-budget`, `fewer-replicas`, `proceed`.
+    /// `raise-quota`, `raise-limit`, `within-limit-range`, `relax-budget`,
+    /// `fewer-replicas`, `proceed`.
     pub kind: String,
     pub title: String,
     pub why: String,
@@ -435,7 +436,7 @@ pub fn raise_limit(w: &Workload, container: &str, request: &str, limit: &str) ->
     Candidate {
         kind: "raise-limit",
         title: format!(
-            "Set {}/{container} memory to request {request}, limit {limit} with the new version",
+            "Set the memory of container {container} of {} to request {request}, limit {limit} with the new version",
             w.label()
         ),
         why: "the new version's measured memory is over the limit it would run with".into(),
@@ -448,13 +449,66 @@ pub fn raise_limit(w: &Workload, container: &str, request: &str, limit: &str) ->
             },
         }],
         replaces_change: false,
-        commands: vec![format!(
-            "{} set resources {}/{} -c {} --requests=memory={request} --limits=memory={limit}",
+        // The change's commands with the edit carry the whole resources.
+        commands: Vec::new(),
+        rollback: vec![format!(
+            "{} rollout undo {}/{}",
             ns_flag(&w.namespace),
             w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name),
-            shell_quote(container)
+            shell_quote(&w.name)
         )],
+    }
+}
+
+/// A limit brought within the namespace LimitRange's maximum (and the request with it).
+pub fn within_limit_range(
+    w: &Workload,
+    container: &str,
+    res: &str,
+    max: &str,
+    limit: &str,
+) -> Candidate {
+    let request = w
+        .after
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        .and_then(|c| {
+            c.pointer(&format!("/resources/requests/{res}"))
+                .and_then(Value::as_str)
+        })
+        .map(str::to_string);
+    let over = |q: &str| {
+        intel_model::quantity::milli_value(q)
+            .zip(intel_model::quantity::milli_value(max))
+            .is_some_and(|(a, b)| a > b)
+    };
+    let request = match request {
+        Some(r) if !over(&r) => r,
+        _ => max.to_string(),
+    };
+    Candidate {
+        kind: "within-limit-range",
+        title: format!(
+            "Keep the {res} limit of container {container} of {} within the namespace's LimitRange: {max} (not {limit})",
+            w.label()
+        ),
+        why: format!(
+            "the LimitRange of {} allows at most {max} of {res} per container; the API server refuses pods asking more",
+            w.namespace
+        ),
+        risk: "medium",
+        edits: vec![Edit::SetResources {
+            target: format!("{}/{container}", target(w)),
+            resources: ResourceEdit {
+                requests: vec![(res.to_string(), request.clone())],
+                limits: vec![(res.to_string(), max.to_string())],
+            },
+        }],
+        replaces_change: false,
+        commands: Vec::new(),
         rollback: vec![format!(
             "{} rollout undo {}/{}",
             ns_flag(&w.namespace),

@@ -69,7 +69,14 @@ pub fn deployment(sim: &mut Sim, w: &Workload) -> Outcome {
             if c.pending > 0 {
                 out.waited = true;
             }
-            let action = format!("new ReplicaSet {} scaled up to {}", pool.owner, c.new);
+            let action = if refused.is_some() && created == 0 {
+                format!(
+                    "new ReplicaSet {}: the API server refuses its pods",
+                    pool.owner
+                )
+            } else {
+                format!("new ReplicaSet {} scaled up to {}", pool.owner, c.new)
+            };
             if let Some(b) = refused {
                 sim.record(step(w, action, &c, Some(b.clone())));
                 if created == 0 {
