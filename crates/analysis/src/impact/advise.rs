@@ -29,6 +29,7 @@ fn kind_rank(k: &str) -> u8 {
         "fix-node-selector" => 3,
         "tolerate-taint" => 4,
         "lower-surge" => 5,
+        "rolling-update" => 5,
         "relax-budget" => 6,
         "within-limit-range" => 6,
         "canary" => 7,
@@ -243,6 +244,11 @@ pub fn advise(
                 }
             }
             _ => {}
+        }
+    }
+    for r in run.workloads.iter().filter(|r| r.outage()) {
+        if let Some(w) = plan.workloads.iter().find(|w| w.label() == r.subject) {
+            candidates.extend(strategy::rolling_instead(w));
         }
     }
     for b in &run.node_blockers {

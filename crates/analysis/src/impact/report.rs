@@ -334,8 +334,14 @@ fn summary(
             let w: Vec<String> = run
                 .workloads
                 .iter()
-                .filter(|w| w.waited || w.autoscaler.as_ref().is_some_and(|a| a.blocker.is_some()))
+                .filter(|w| {
+                    w.waited || w.outage() || w.autoscaler.as_ref().is_some_and(|a| a.blocker.is_some())
+                })
                 .map(|w| match &w.autoscaler {
+                    _ if w.outage() => format!(
+                        "{} completes, but no replica is ready at some step (all {} were before): an outage while it rolls",
+                        w.subject, w.ready_before
+                    ),
                     Some(a) if a.blocker.is_some() => format!(
                         "{} completes, but at its autoscaler's maximum of {} only {} replicas fit",
                         w.subject, a.max_replicas, a.fit

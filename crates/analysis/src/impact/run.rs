@@ -20,8 +20,8 @@ use super::sim::{Blocker, Sim, Step};
 use super::target::Workload;
 
 /// `safe`: every step fits with room to spare; `risky`: it completes, but some step
-/// waited for old pods to make room, or the autoscaler's maximum does not fit; `fails`:
-/// some step cannot proceed.
+/// waited for old pods to make room, no replica was ready at some step, or the
+/// autoscaler's maximum does not fit; `fails`: some step cannot proceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -63,6 +63,14 @@ pub struct WorkloadResult {
     /// The autoscaler's maximum, and how many replicas fit when it is reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<AutoscalerCheck>,
+}
+
+impl WorkloadResult {
+    /// A rollout that leaves no replica ready at some step (Recreate, or maxUnavailable as
+    /// large as the replicas) when some were ready before: an outage by design.
+    pub fn outage(&self) -> bool {
+        self.action == "rollout" && self.completed && self.min_ready == 0 && self.ready_before > 0
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -236,10 +244,9 @@ pub fn run(ground: &Ground, cluster: &mut Cluster, plan: &Plan) -> Result<Run, C
     let (workloads, node_blockers) = outcome?;
     let verdict = if !node_blockers.is_empty() || workloads.iter().any(|w| !w.completed) {
         Verdict::Fails
-    } else if workloads
-        .iter()
-        .any(|w| w.waited || w.autoscaler.as_ref().is_some_and(|a| a.blocker.is_some()))
-    {
+    } else if workloads.iter().any(|w| {
+        w.waited || w.outage() || w.autoscaler.as_ref().is_some_and(|a| a.blocker.is_some())
+    }) {
         Verdict::Risky
     } else {
         Verdict::Safe

@@ -361,6 +361,25 @@ pub fn lower_surge(w: &Workload) -> Option<Candidate> {
     })
 }
 
+/// A rolling update instead of Recreate: one new pod beside the old ones at a time, none
+/// removed before its replacement runs.
+pub fn rolling_instead(w: &Workload) -> Option<Candidate> {
+    if w.kind != "Deployment" {
+        return None;
+    }
+    let patch = json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}}});
+    Some(Candidate {
+        kind: "rolling-update",
+        title: format!("Roll {} out with RollingUpdate (maxSurge 1, maxUnavailable 0) instead of Recreate", w.label()),
+        why: "Recreate removes every old pod before the first new one starts; a rolling update keeps serving. Keep Recreate if the pods must not run side by side (a ReadWriteOnce volume, a singleton)".into(),
+        risk: "medium",
+        edits: vec![Edit::Patch { target: target(w), patch: patch.clone() }],
+        replaces_change: false,
+        commands: vec![patch_command(w, &patch)],
+        rollback: vec![patch_command(w, &json!({"spec": {"strategy": {"type": "Recreate", "rollingUpdate": null}}}))],
+    })
+}
+
 pub fn tolerate(w: &Workload, key: &str, value: Option<&str>, effect: &str) -> Candidate {
     let mut list = w
         .after
