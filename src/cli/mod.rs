@@ -2,6 +2,7 @@
 //! exit codes. Thin by design: no analysis or format knowledge lives here.
 
 mod diagnose;
+mod drplan;
 mod explain;
 mod impact;
 mod inspect;
@@ -48,6 +49,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// What a change does before it is made: the rollout simulated step by step, who is hit, what to do instead.
     Impact(impact::ImpactArgs),
+    /// Single points of failure, and what a lost node, zone, pool or workload takes down, simulated.
+    DrPlan(drplan::DrPlanArgs),
     /// Would these pods fit, where, and if not, exactly why (kube-scheduler's verdict, offline).
     Schedule(schedule::ScheduleArgs),
     /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
@@ -162,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Explain(args) => explain::run(&args),
         Command::Schedule(args) => schedule::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::DrPlan(args) => drplan::run(&args),
         Command::Mcp(args) => crate::mcp::run(args),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod diagnose;
+pub mod drplan;
 pub mod explain;
 pub mod graph;
 pub mod impact;

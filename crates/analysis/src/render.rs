@@ -60,6 +60,7 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(o, "read as: {}\n", r.request.classes.join(", "));
     let _ = writeln!(o, "SUMMARY\n  {}\n", r.summary);
     steps_text(&mut o, r);
+    scenarios_text(&mut o, r);
     if !r.root_causes.is_empty() {
         let _ = writeln!(o, "ROOT CAUSES");
         for rc in &r.root_causes {
@@ -208,6 +209,72 @@ fn steps_text(o: &mut String, r: &Report) {
                 None => String::new(),
             }
         );
+    }
+    let _ = writeln!(o);
+}
+
+/// A disaster-recovery plan's scenarios (`details.scenarios`): what each loses.
+fn scenarios_text(o: &mut String, r: &Report) {
+    let Some(list) = r.details.get("scenarios").and_then(|s| s.as_array()) else {
+        return;
+    };
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "SCENARIOS");
+    for s in list {
+        let n = |k: &str| s.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let name = format!(
+            "{}={}",
+            s["scenario"]["kind"].as_str().unwrap_or_default(),
+            s["scenario"]["name"].as_str().unwrap_or_default()
+        );
+        let _ = writeln!(
+            o,
+            "  {name}: {} ({} displaced, {} placed again, {} pending)",
+            s["verdict"].as_str().unwrap_or_default(),
+            n("displaced"),
+            n("placed"),
+            n("pendingTotal")
+        );
+        for l in s["losses"].as_array().into_iter().flatten().take(8) {
+            let _ = writeln!(
+                o,
+                "       {} {}: {} -> {} now -> {} once placed again",
+                l["state"].as_str().unwrap_or_default(),
+                l["subject"].as_str().unwrap_or_default(),
+                l["before"],
+                l["during"],
+                l["after"]
+            );
+        }
+        let callers: Vec<String> = s["dependents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                format!(
+                    "{} (calls {})",
+                    d[0].as_str().unwrap_or_default(),
+                    d[1].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        if !callers.is_empty() {
+            let _ = writeln!(
+                o,
+                "       callers losing what they call: {}",
+                callers.join(", ")
+            );
+        }
+        for p in s["pending"].as_array().into_iter().flatten().take(3) {
+            let _ = writeln!(
+                o,
+                "       pending {}: {}",
+                p["pod"].as_str().unwrap_or_default(),
+                p["message"].as_str().unwrap_or_default()
+            );
+        }
     }
     let _ = writeln!(o);
 }

@@ -24,6 +24,7 @@ use intel_model::Snapshot;
 use intel_scheduler::Cluster;
 
 pub use change::{Change, ChangeError, Edit, ResourceEdit};
+pub use nodes::pool_of;
 pub use run::Verdict;
 pub use sim::{Blocker, Step};
 

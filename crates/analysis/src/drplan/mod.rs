@@ -1,0 +1,123 @@
+//! `generate_disaster_recovery_plan`: what breaks when a node, a zone, a pool or a
+//! workload fails, found by simulation. The single points of failure (`spof.rs`) are read
+//! from where pods run, the specs and the service map; the scenarios (`scenario.rs`) fail
+//! nodes or workloads on the scheduler engine's cluster and place the displaced pods
+//! again as kube-scheduler would; `report.rs` states both. The workloads and their pods
+//! are indexed once (`index.rs`).
+
+mod index;
+mod report;
+pub mod scenario;
+pub mod spof;
+
+use intel_engine::Relations;
+use intel_model::Snapshot;
+use intel_scheduler::Cluster;
+
+pub use scenario::Scenario;
+
+use crate::report::Report;
+
+/// What to simulate: the scenarios asked for, or (empty) every zone, every pool when
+/// there are several, every node of a cluster of at most [`ALL_NODES_UP_TO`] nodes, and
+/// the [`TOP_DEPENDED_ON`] workloads others depend on most.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub scenarios: Vec<Scenario>,
+}
+
+pub const ALL_NODES_UP_TO: usize = 50;
+pub const TOP_DEPENDED_ON: usize = 20;
+
+/// Builds the scheduler's cluster and the relations, then [`plan_on`].
+pub fn plan(snap: &Snapshot, req: &Request) -> Result<Report, String> {
+    let mut cluster = Cluster::from_snapshot(snap);
+    let rel = Relations::build(snap);
+    plan_on(snap, &rel, &mut cluster, req)
+}
+
+/// The plan on a cluster already built from `snap`; the cluster is the same afterwards.
+pub fn plan_on(
+    snap: &Snapshot,
+    rel: &Relations,
+    cluster: &mut Cluster,
+    req: &Request,
+) -> Result<Report, String> {
+    use intel_timing::phase;
+    let index = phase("dr-plan: index", || index::Index::build(snap, cluster));
+    let map = rel.service_map();
+    let spofs = phase("dr-plan: single points of failure", || {
+        spof::find(cluster, &index, map)
+    });
+    let scenarios = if req.scenarios.is_empty() {
+        defaults(cluster, &index, map)
+    } else {
+        req.scenarios.clone()
+    };
+    let outcomes = phase("dr-plan: scenarios", || {
+        scenarios
+            .iter()
+            .map(|s| scenario::simulate(cluster, &index, map, s))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(report::build(
+        snap,
+        rel,
+        &spofs,
+        &outcomes,
+        req.scenarios.is_empty(),
+    ))
+}
+
+/// Every zone, every pool (when several), every node of a small cluster, and the
+/// workloads others depend on most.
+fn defaults(
+    cluster: &Cluster,
+    index: &index::Index,
+    map: &intel_engine::servicemap::ServiceMap,
+) -> Vec<Scenario> {
+    use std::collections::BTreeSet;
+    let mut out = Vec::new();
+    let zones: BTreeSet<&String> = cluster
+        .nodes
+        .iter()
+        .filter_map(|n| n.labels.get(spof::ZONE))
+        .collect();
+    out.extend(zones.into_iter().map(|z| Scenario::Zone(z.clone())));
+    let pools: BTreeSet<String> = cluster
+        .nodes
+        .iter()
+        .filter_map(|n| crate::impact::pool_of(n).map(|(_, v)| v))
+        .collect();
+    if pools.len() > 1 {
+        out.extend(pools.into_iter().map(Scenario::Pool));
+    }
+    if cluster.nodes.len() <= ALL_NODES_UP_TO {
+        out.extend(cluster.nodes.iter().map(|n| Scenario::Node(n.name.clone())));
+    }
+    let mut depended: Vec<(usize, String)> = index
+        .workloads
+        .iter()
+        .filter(|w| w.kind != "DaemonSet")
+        .map(|w| {
+            let n = map
+                .dependents_of(&intel_engine::ObjectRef::new(
+                    &w.kind,
+                    &w.namespace,
+                    &w.name,
+                ))
+                .len();
+            (n, format!("{}/{}", w.namespace, w.name))
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    depended.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    depended.dedup_by(|a, b| a.1 == b.1);
+    out.extend(
+        depended
+            .into_iter()
+            .take(TOP_DEPENDED_ON)
+            .map(|(_, w)| Scenario::Workload(w)),
+    );
+    out
+}

@@ -1,0 +1,317 @@
+//! Failure scenarios simulated on the scheduler's cluster: nodes lost (one, a zone, a
+//! pool) with their pods placed again where the scheduler would put them, or a workload
+//! failing outright. Each says what was displaced, what found room, what stays Pending
+//! (with the scheduler's message), which workloads lose replicas and which callers lose
+//! what they call. Every scenario is reverted: the next starts from the same cluster.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use intel_engine::ObjectRef;
+use intel_engine::servicemap::ServiceMap;
+use intel_scheduler::{Cluster, place};
+
+use super::index::Index;
+use super::spof::ZONE;
+
+/// What to fail.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "camelCase")]
+pub enum Scenario {
+    Node(String),
+    Zone(String),
+    Pool(String),
+    Workload(String),
+}
+
+impl Scenario {
+    /// `zone=eu-west-1a`, `node=X`, `pool=P`, `workload=NS/NAME`.
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let (k, v) = text
+            .split_once('=')
+            .filter(|(_, v)| !v.is_empty())
+            .ok_or_else(|| format!("--scenario {text:?}: expected zone=NAME, node=NAME, pool=NAME or workload=NAMESPACE/NAME"))?;
+        Ok(match k {
+            "zone" => Scenario::Zone(v.into()),
+            "node" => Scenario::Node(v.into()),
+            "pool" => Scenario::Pool(v.into()),
+            "workload" => Scenario::Workload(v.into()),
+            _ => {
+                return Err(format!(
+                    "--scenario {text:?}: {k:?} is not zone, node, pool or workload"
+                ));
+            }
+        })
+    }
+
+    pub fn text(&self) -> String {
+        match self {
+            Scenario::Node(n) => format!("node={n}"),
+            Scenario::Zone(n) => format!("zone={n}"),
+            Scenario::Pool(n) => format!("pool={n}"),
+            Scenario::Workload(n) => format!("workload={n}"),
+        }
+    }
+}
+
+/// A workload's replicas through a scenario.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Loss {
+    pub subject: String,
+    pub desired: i32,
+    /// Running before the failure.
+    pub before: i32,
+    /// Still running the moment it happens.
+    pub during: i32,
+    /// Running once the displaced pods are placed again.
+    pub after: i32,
+    /// `down` (none running after), `degraded` (fewer than before), `recovers` (all placed
+    /// again, after a gap), `down-until-rescheduled` (none running during, all after).
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    pub pod: String,
+    pub workload: String,
+    /// kube-scheduler's FailedScheduling message.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub scenario: Scenario,
+    pub nodes_lost: Vec<String>,
+    /// Pods of lost nodes a controller recreates.
+    pub displaced: usize,
+    pub placed: usize,
+    /// Pods that fit nowhere (the first of each workload, with its message), and how many.
+    pub pending: Vec<Pending>,
+    pub pending_total: usize,
+    /// Workloads that lose replicas, worst first.
+    pub losses: Vec<Loss>,
+    /// Callers of a workload that is down after the failure (they lose what they call),
+    /// with it.
+    pub dependents: Vec<(String, String)>,
+    /// `survives` (every workload back at its count), `degraded`, `outage` (some workload
+    /// has none running after).
+    pub verdict: String,
+}
+
+/// The nodes a scenario loses (empty for a workload scenario).
+fn lost_nodes(cluster: &Cluster, s: &Scenario) -> Result<Vec<String>, String> {
+    let pick = |f: &dyn Fn(&intel_scheduler::NodeInfo) -> bool| -> Vec<String> {
+        cluster
+            .nodes
+            .iter()
+            .filter(|n| f(n))
+            .map(|n| n.name.clone())
+            .collect()
+    };
+    let out = match s {
+        Scenario::Node(n) => pick(&|x| x.name == *n),
+        Scenario::Zone(z) => pick(&|x| x.labels.get(ZONE) == Some(z)),
+        Scenario::Pool(p) => pick(&|x| crate::impact::pool_of(x).is_some_and(|(_, v)| v == *p)),
+        Scenario::Workload(_) => return Ok(Vec::new()),
+    };
+    if out.is_empty() {
+        return Err(format!(
+            "--scenario {}: no node matches (the cluster has {} nodes)",
+            s.text(),
+            cluster.nodes.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Simulates one scenario; the cluster is the same afterwards.
+pub fn simulate(
+    cluster: &mut Cluster,
+    index: &Index,
+    map: &ServiceMap,
+    s: &Scenario,
+) -> Result<Outcome, String> {
+    let nodes = lost_nodes(cluster, s)?;
+    let mark = cluster.mark();
+    let before: Vec<i32> = index
+        .workloads
+        .iter()
+        .map(|w| {
+            w.pods
+                .iter()
+                .filter(|&&p| cluster.node_of(p).is_some())
+                .count() as i32
+        })
+        .collect();
+    let mut displaced = Vec::new();
+    match s {
+        Scenario::Workload(text) => {
+            let (ns, name) = text
+                .split_once('/')
+                .ok_or_else(|| format!("--scenario workload={text}: expected NAMESPACE/NAME"))?;
+            let hits: Vec<usize> = index
+                .workloads
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.namespace == ns && w.name == name)
+                .map(|(i, _)| i)
+                .collect();
+            let [w] = hits.as_slice() else {
+                return Err(format!(
+                    "--scenario workload={text}: {} workload of that name",
+                    if hits.is_empty() {
+                        "no"
+                    } else {
+                        "more than one"
+                    }
+                ));
+            };
+            for &p in &index.workloads[*w].pods {
+                cluster.unbind(p);
+            }
+        }
+        _ => {
+            for n in &nodes {
+                if let Some(pods) = cluster.remove_node(n) {
+                    displaced.extend(pods);
+                }
+            }
+        }
+    }
+    let during: Vec<i32> = index
+        .workloads
+        .iter()
+        .map(|w| {
+            w.pods
+                .iter()
+                .filter(|&&p| cluster.node_of(p).is_some())
+                .count() as i32
+        })
+        .collect();
+    // Controllers recreate the replicated pods; DaemonSet pods of a lost node go with it.
+    let movable: Vec<usize> = displaced
+        .iter()
+        .copied()
+        .filter(|&p| {
+            let pod = &cluster.pods[p];
+            !pod.terminal
+                && pod.drain.controller.as_ref().is_some_and(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "ReplicaSet" | "StatefulSet" | "ReplicationController" | "Job"
+                    )
+                })
+        })
+        .collect();
+    let mut start = 0;
+    let mut placed = 0;
+    let mut stuck: Vec<usize> = Vec::new();
+    for &p in &movable {
+        let pod = cluster.pods[p].unbound();
+        let (placement, next) = place(cluster, &pod, start);
+        start = next;
+        match placement.node {
+            Some(node) => {
+                cluster.bind(p, &node);
+                placed += 1;
+            }
+            None => stuck.push(p),
+        }
+    }
+    // The scheduler's message for the first pending pod of each workload.
+    let mut pending = Vec::new();
+    let mut seen = BTreeSet::new();
+    for &p in &stuck {
+        let w = index.by_pod.get(&p).copied();
+        if !seen.insert(w) {
+            continue;
+        }
+        let pod = cluster.pods[p].unbound();
+        pending.push(Pending {
+            pod: format!("{}/{}", pod.namespace, pod.name),
+            workload: w.map(|w| index.workloads[w].label()).unwrap_or_default(),
+            message: intel_scheduler::simulate(cluster, &pod)
+                .message
+                .unwrap_or_default(),
+        });
+    }
+    let after: Vec<i32> = index
+        .workloads
+        .iter()
+        .map(|w| {
+            w.pods
+                .iter()
+                .filter(|&&p| cluster.node_of(p).is_some())
+                .count() as i32
+        })
+        .collect();
+    cluster.revert(mark);
+
+    let mut losses = Vec::new();
+    let mut down: Vec<usize> = Vec::new();
+    for (i, w) in index.workloads.iter().enumerate() {
+        if w.kind == "DaemonSet" || during[i] >= before[i] {
+            continue;
+        }
+        let state = if after[i] == 0 {
+            down.push(i);
+            "down"
+        } else if after[i] < before[i] {
+            "degraded"
+        } else if during[i] == 0 {
+            "down-until-rescheduled"
+        } else {
+            "recovers"
+        };
+        losses.push(Loss {
+            subject: w.label(),
+            desired: w.desired,
+            before: before[i],
+            during: during[i],
+            after: after[i],
+            state: state.into(),
+        });
+    }
+    let rank = |s: &str| match s {
+        "down" => 0,
+        "degraded" => 1,
+        "down-until-rescheduled" => 2,
+        _ => 3,
+    };
+    losses.sort_by(|a, b| {
+        rank(&a.state)
+            .cmp(&rank(&b.state))
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
+    let mut dependents: BTreeMap<String, String> = BTreeMap::new();
+    for &i in &down {
+        let w = &index.workloads[i];
+        for d in map.dependents_of(&ObjectRef::new(&w.kind, &w.namespace, &w.name)) {
+            dependents
+                .entry(format!("{} {}/{}", d.kind, d.namespace, d.name))
+                .or_insert_with(|| w.label());
+        }
+    }
+    let verdict = if !down.is_empty() {
+        "outage"
+    } else if losses.iter().any(|l| l.state == "degraded") {
+        "degraded"
+    } else {
+        "survives"
+    };
+    Ok(Outcome {
+        scenario: s.clone(),
+        nodes_lost: nodes,
+        displaced: movable.len(),
+        placed,
+        pending_total: stuck.len(),
+        pending,
+        losses,
+        dependents: dependents.into_iter().collect(),
+        verdict: verdict.into(),
+    })
+}

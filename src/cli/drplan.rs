@@ -1,0 +1,69 @@
+//! `kubectl intel dr-plan`: the single points of failure, and what a lost node, zone,
+//! pool or workload takes down, simulated with the scheduler engine.
+
+use clap::Args;
+
+use super::Exit;
+use super::diagnose::ReportFormat;
+use crate::analysis::drplan::{Request, Scenario, plan};
+use crate::analysis::render;
+use crate::source::{LiveArgs, SourceArgs};
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    kubectl intel dr-plan --bundle prod.intel.tar.zst\n  \
+    kubectl intel dr-plan --scenario zone=eu-west-1a --bundle prod.intel.tar.zst -o json\n  \
+    kubectl intel dr-plan --scenario node=ip-10-0-1-11.eu-west-1.compute.internal --scenario workload=shop/auth --context prod\n\n\
+    Without --scenario: every zone, every node pool (when there are several), every node of a\n\
+    cluster of at most 50 nodes, and the 20 workloads others depend on most. A lost node's\n\
+    pods are placed again as kube-scheduler would; what fits nowhere stays Pending with the\n\
+    scheduler's message.\n\n\
+    Exit status: 0 with a plan, 2 for a scenario that names nothing that exists, 3 for an\n\
+    unreadable bundle, 5 when a live cluster gave nothing, 1 on other failures.")]
+pub struct DrPlanArgs {
+    /// What to fail: zone=NAME, node=NAME, pool=NAME or workload=NAMESPACE/NAME. Repeatable.
+    #[arg(long, value_name = "KIND=NAME")]
+    pub scenario: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+}
+
+pub fn run(args: &DrPlanArgs) -> anyhow::Result<Exit> {
+    let mut req = Request::default();
+    for s in &args.scenario {
+        match Scenario::parse(s) {
+            Ok(s) => req.scenarios.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Usage);
+            }
+        }
+    }
+    let opts = args.live.options(&[]);
+    let loaded = match super::diagnose::load(&args.source, &opts)? {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let mut out = String::new();
+    for (name, snap) in &loaded.fleet.clusters {
+        let report = match plan(snap, &req) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e} (cluster {name})");
+                return Ok(Exit::Usage);
+            }
+        };
+        out.push_str(&match args.output {
+            ReportFormat::Text => render::text(&report),
+            ReportFormat::Markdown => render::markdown(&report),
+            ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        });
+    }
+    print!("{}", crate::redact::terminal_safe(&out));
+    Ok(Exit::Ok)
+}

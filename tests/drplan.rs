@@ -1,0 +1,303 @@
+//! `dr-plan` on the resilience library (`testdata/resilience/`): each case a cluster in a
+//! few lines of YAML (built like the what-if cases, pods placed by the scheduler engine),
+//! with the single points of failure it must find (kind, subject, severity), the
+//! workloads of its resilient twin on which none may be reported, and the scenarios'
+//! expected verdicts, pending pods and their scheduler message, and the workloads down,
+//! degraded or reached through the service map. The table prints with `--nocapture`.
+
+mod common;
+
+use common::whatif::{ClusterSpec, build};
+use kubectl_intel::analysis::drplan::{Request, Scenario, plan, plan_on};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SpofWant {
+    kind: String,
+    subject: String,
+    severity: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ScenarioWant {
+    scenario: String,
+    verdict: String,
+    pending: Option<u64>,
+    message_contains: Option<String>,
+    down: Vec<String>,
+    degraded: Vec<String>,
+    not_down: Vec<String>,
+    dependents: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Expect {
+    spofs: Vec<SpofWant>,
+    resilient: Vec<String>,
+    scenarios: Vec<ScenarioWant>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    #[allow(dead_code)]
+    description: String,
+    #[serde(flatten)]
+    cluster: ClusterSpec,
+    #[serde(default)]
+    scenarios: Vec<String>,
+    expect: Expect,
+}
+
+fn cases() -> Vec<(String, Case)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/resilience");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("testdata/resilience")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let c: Case =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.file_stem().unwrap().to_string_lossy().into_owned(), c)
+        })
+        .collect()
+}
+
+fn run(c: &Case) -> kubectl_intel::analysis::report::Report {
+    let snap = build(&c.cluster, "prod");
+    let req = Request {
+        scenarios: c
+            .scenarios
+            .iter()
+            .map(|s| Scenario::parse(s).unwrap())
+            .collect(),
+    };
+    plan(&snap, &req).expect("plan")
+}
+
+fn subjects(list: &Value, state: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["state"] == state)
+        .map(|l| l["subject"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_resilience_library_meets_its_ground_truth() {
+    let mut failures = Vec::new();
+    let mut wanted = 0;
+    let mut found = 0;
+    println!(
+        "{:28} {:>6} {:>6} {:>9} {:>9} ok",
+        "case", "spofs", "found", "twin-clean", "scenarios"
+    );
+    for (name, c) in cases() {
+        let r = run(&c);
+        let spofs = r.details["singlePointsOfFailure"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut why = Vec::new();
+        for w in &c.expect.spofs {
+            wanted += 1;
+            let hit = spofs
+                .iter()
+                .find(|s| s["kind"] == w.kind.as_str() && s["subject"] == w.subject.as_str());
+            match hit {
+                None => why.push(format!("missing {} on {}", w.kind, w.subject)),
+                Some(s) => {
+                    found += 1;
+                    if let Some(sev) = &w.severity {
+                        if s["severity"] != sev.as_str() {
+                            why.push(format!(
+                                "{} on {}: severity {}, want {sev}",
+                                w.kind, w.subject, s["severity"]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let mut clean = true;
+        for t in &c.expect.resilient {
+            for s in spofs.iter().filter(|s| s["subject"] == t.as_str()) {
+                clean = false;
+                why.push(format!(
+                    "the resilient {t} got {}: {}",
+                    s["kind"], s["evidence"]
+                ));
+            }
+        }
+        let outcomes = r.details["scenarios"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for w in &c.expect.scenarios {
+            let Some(o) = outcomes.iter().find(|o| {
+                format!(
+                    "{}={}",
+                    o["scenario"]["kind"].as_str().unwrap_or_default(),
+                    o["scenario"]["name"].as_str().unwrap_or_default()
+                ) == w.scenario
+            }) else {
+                why.push(format!("no scenario {}", w.scenario));
+                continue;
+            };
+            if o["verdict"] != w.verdict.as_str() {
+                why.push(format!(
+                    "{}: verdict {}, want {}",
+                    w.scenario, o["verdict"], w.verdict
+                ));
+            }
+            if let Some(p) = w.pending {
+                if o["pendingTotal"].as_u64() != Some(p) {
+                    why.push(format!(
+                        "{}: {} pending, want {p}",
+                        w.scenario, o["pendingTotal"]
+                    ));
+                }
+            }
+            if let Some(m) = &w.message_contains {
+                let any = o["pending"].as_array().into_iter().flatten().any(|p| {
+                    p["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(m.as_str())
+                });
+                if !any {
+                    why.push(format!(
+                        "{}: no pending message with {m:?}: {}",
+                        w.scenario, o["pending"]
+                    ));
+                }
+            }
+            let down = subjects(&o["losses"], "down");
+            for d in &w.down {
+                if !down.contains(d) {
+                    why.push(format!("{}: {d} not down ({down:?})", w.scenario));
+                }
+            }
+            for d in &w.not_down {
+                if down.contains(d) {
+                    why.push(format!("{}: {d} down", w.scenario));
+                }
+            }
+            let degraded = subjects(&o["losses"], "degraded");
+            for d in &w.degraded {
+                if !degraded.contains(d) {
+                    why.push(format!("{}: {d} not degraded ({degraded:?})", w.scenario));
+                }
+            }
+            let deps: Vec<String> = o["dependents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| d[0].as_str().unwrap_or_default().to_string())
+                .collect();
+            for d in &w.dependents {
+                if !deps.contains(d) {
+                    why.push(format!("{}: dependent {d} missing ({deps:?})", w.scenario));
+                }
+            }
+        }
+        println!(
+            "{:28} {:>6} {:>6} {:>9} {:>9} {}",
+            name,
+            c.expect.spofs.len(),
+            spofs.len(),
+            clean,
+            c.expect.scenarios.len(),
+            if why.is_empty() { "yes" } else { "NO" }
+        );
+        if !why.is_empty() {
+            failures.push(format!("{name}: {}", why.join("; ")));
+        }
+    }
+    println!("recall: {found}/{wanted} listed single points of failure found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(found, wanted);
+}
+
+#[test]
+fn a_plan_is_deterministic_and_leaves_the_cluster_as_it_was() {
+    for (name, c) in cases() {
+        let a = serde_json::to_string(&run(&c)).unwrap();
+        // Twice on one cluster: every scenario reverts what it changed.
+        let snap = build(&c.cluster, "prod");
+        let mut cluster = kubectl_intel::scheduler::Cluster::from_snapshot(&snap);
+        let rel = kubectl_intel::engine::Relations::build(&snap);
+        let req = Request {
+            scenarios: c
+                .scenarios
+                .iter()
+                .map(|s| Scenario::parse(s).unwrap())
+                .collect(),
+        };
+        let b = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
+        let d = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(b, d, "{name}");
+    }
+}
+
+#[test]
+fn the_command_line_plans_a_bundle_and_refuses_a_scenario_naming_nothing() {
+    let (_, c) = cases()
+        .into_iter()
+        .find(|(n, _)| n == "zonal-volume")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&build(&c.cluster, "prod"), &bundle).unwrap();
+    let b = bundle.to_str().unwrap();
+    let out = common::bin()
+        .args(["dr-plan", "--bundle", b, "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["analysis"], "generate_disaster_recovery_plan");
+    // Without --scenario: every zone and, on a small cluster, every node.
+    assert_eq!(
+        r["details"]["scenarios"].as_array().unwrap().len(),
+        6,
+        "{}",
+        r["details"]["scenarios"]
+    );
+    let out = common::bin()
+        .args(["dr-plan", "--bundle", b, "--scenario", "zone=mars-1a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--scenario zone=mars-1a: no node matches")
+    );
+    let out = common::bin()
+        .args(["dr-plan", "--bundle", b, "--scenario", "region=x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = common::bin()
+        .args(["dr-plan", "--bundle", b, "--scenario", "zone=eu-west-1a"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("SCENARIOS") && text.contains("zone=eu-west-1a: outage"),
+        "{text}"
+    );
+}
