@@ -425,6 +425,39 @@ fn a_change_naming_nothing_or_a_bad_manifest_is_a_usage_error() {
         err.contains("spec.template.spec.containers[0].resources.requests: Invalid value: \"6\": must be less than or equal to cpu limit of 1"),
         "{err}"
     );
+    // Hostile or invalid values: refused with the field, never a panic.
+    for (args, want) in [
+        (
+            vec!["--replicas", "storefront/catalog=200000"],
+            "at most 100000",
+        ),
+        (
+            vec!["--patch", r#"storefront/catalog={"spec":{"replicas":-3}}"#],
+            "spec.replicas must be 0 or more",
+        ),
+        (
+            vec![
+                "--patch",
+                r#"storefront/catalog={"spec":{"template":{"spec":{"affinity":"x"}}}}"#,
+            ],
+            "spec.template.spec.affinity must be an object",
+        ),
+        (
+            vec![
+                "--patch",
+                r#"storefront/catalog={"spec":{"template":{"spec":{"containers":"x"}}}}"#,
+            ],
+            "spec.template.spec.containers must be a list of containers",
+        ),
+        (
+            vec!["--patch", r#"storefront/catalog={"spec":"x"}"#],
+            "spec must be an object",
+        ),
+    ] {
+        let (code, _, err) = intel(&[&["impact", "--bundle", b][..], &args[..]].concat());
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
     let (code, _, err) = intel(&["impact", "--bundle", b]);
     assert_eq!(code, 2);
     assert!(err.contains("say what to simulate"), "{err}");

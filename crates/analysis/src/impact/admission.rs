@@ -36,7 +36,7 @@ pub fn pod_usage(spec: &Value) -> BTreeMap<String, i64> {
             if max {
                 *e = (*e).max(q);
             } else {
-                *e += q;
+                *e = e.saturating_add(q);
             }
         }
     };
@@ -148,29 +148,53 @@ impl Quota {
 
     /// Admits a pod's usage or says why not, as `checkRequest` does: `must specify` when
     /// the quota tracks a compute resource the pod does not state, else `exceeded quota`.
-    pub fn admit(&self, pod: &str, usage: &BTreeMap<String, i64>) -> Result<(), String> {
-        let mut missing: Vec<&str> = self
-            .hard
-            .keys()
-            .filter(|k| {
-                matches!(
-                    k.as_str(),
-                    "requests.cpu"
-                        | "requests.memory"
-                        | "limits.cpu"
-                        | "limits.memory"
-                        | "cpu"
-                        | "memory"
-                ) && !usage.contains_key(k.as_str())
-            })
-            .map(String::as_str)
-            .collect();
-        missing.sort();
+    pub fn admit(
+        &self,
+        pod: &str,
+        spec: &Value,
+        usage: &BTreeMap<String, i64>,
+    ) -> Result<(), String> {
+        // `podEvaluator.Constraints`: quota on cpu or memory makes every container (init
+        // containers too) state it — `must specify <resource> for: <containers>; …`.
+        let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for list in ["containers", "initContainers"] {
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+                for k in self.hard.keys() {
+                    let (side, res) = match k.as_str() {
+                        "requests.cpu" | "cpu" => ("requests", "cpu"),
+                        "requests.memory" | "memory" => ("requests", "memory"),
+                        "limits.cpu" => ("limits", "cpu"),
+                        "limits.memory" => ("limits", "memory"),
+                        _ => continue,
+                    };
+                    if c.pointer(&format!("/resources/{side}/{res}")).is_none() {
+                        missing
+                            .entry(k.as_str())
+                            .or_default()
+                            .push(name.to_string());
+                    }
+                }
+            }
+        }
         if !missing.is_empty() {
+            let parts: Vec<String> = missing
+                .iter_mut()
+                .map(|(k, names)| {
+                    names.sort();
+                    names.dedup();
+                    format!("{k} for: {}", names.join(","))
+                })
+                .collect();
             return Err(format!(
                 "pods \"{pod}\" is forbidden: failed quota: {}: must specify {}",
                 self.name,
-                missing.join(",")
+                parts.join("; ")
             ));
         }
         let exceeded: Vec<&String> = self
@@ -178,7 +202,14 @@ impl Quota {
             .iter()
             .filter(|(k, hard)| {
                 let asked = usage.get(*k).copied().unwrap_or(0);
-                asked > 0 && self.used.get(*k).copied().unwrap_or(0) + asked > **hard
+                asked > 0
+                    && self
+                        .used
+                        .get(*k)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_add(asked)
+                        > **hard
             })
             .map(|(k, _)| k)
             .collect();
@@ -209,7 +240,8 @@ impl Quota {
     pub fn charge(&mut self, usage: &BTreeMap<String, i64>, sign: i64) {
         for k in self.hard.keys() {
             if let Some(v) = usage.get(k) {
-                *self.used.entry(k.clone()).or_insert(0) += sign * v;
+                let e = self.used.entry(k.clone()).or_insert(0);
+                *e = e.saturating_add(sign.saturating_mul(*v));
             }
         }
     }
@@ -272,15 +304,34 @@ impl Admission {
             if item.get("type").and_then(Value::as_str) != Some("Container") {
                 continue;
             }
+            // SetDefaults_LimitRangeItem: max is the default limit, the default limit the
+            // default request, and min the default request where none is left.
+            let max = strings(item.get("max"));
+            let min = strings(item.get("min"));
+            let mut default_limits = strings(item.get("default"));
+            for (k, v) in &max {
+                default_limits.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            let mut default_requests = strings(item.get("defaultRequest"));
+            for (k, v) in &default_limits {
+                default_requests
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            for (k, v) in &min {
+                default_requests
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
             self.limits
                 .entry(ns.clone())
                 .or_default()
                 .push(ContainerLimits {
                     name: name.clone(),
-                    default_limits: strings(item.get("default")),
-                    default_requests: strings(item.get("defaultRequest")),
-                    max: strings(item.get("max")),
-                    min: strings(item.get("min")),
+                    default_limits,
+                    default_requests,
+                    max,
+                    min,
                 });
         }
     }
@@ -385,7 +436,7 @@ impl Admission {
             .iter()
             .filter(|q| q.namespace == namespace && !q.scoped)
         {
-            q.admit(pod, &usage)?;
+            q.admit(pod, spec, &usage)?;
         }
         for q in self
             .quotas
@@ -424,7 +475,7 @@ mod tests {
         }));
         let spec =
             json!({"containers": [{"name": "a", "resources": {"requests": {"memory": "2Gi"}}}]});
-        let e = q.admit("web-1", &pod_usage(&spec)).unwrap_err();
+        let e = q.admit("web-1", &spec, &pod_usage(&spec)).unwrap_err();
         assert_eq!(
             e,
             "pods \"web-1\" is forbidden: exceeded quota: compute, requested: requests.memory=2Gi, used: requests.memory=7Gi, limited: requests.memory=8Gi"
@@ -432,12 +483,12 @@ mod tests {
         // Near miss: 1Gi fits exactly.
         let spec =
             json!({"containers": [{"name": "a", "resources": {"requests": {"memory": "1Gi"}}}]});
-        assert!(q.admit("web-1", &pod_usage(&spec)).is_ok());
-        // A tracked resource the pod does not state.
-        let spec = json!({"containers": [{"name": "a"}]});
-        let e = q.admit("web-1", &pod_usage(&spec)).unwrap_err();
+        assert!(q.admit("web-1", &spec, &pod_usage(&spec)).is_ok());
+        // A tracked resource a container does not state, named with the container.
+        let spec = json!({"containers": [{"name": "b", "resources": {"requests": {"memory": "1Gi"}}}, {"name": "a"}]});
+        let e = q.admit("web-1", &spec, &pod_usage(&spec)).unwrap_err();
         assert!(
-            e.ends_with("failed quota: compute: must specify requests.memory"),
+            e.ends_with("failed quota: compute: must specify requests.memory for: a"),
             "{e}"
         );
     }
@@ -463,6 +514,22 @@ mod tests {
             "{e}"
         );
         assert_eq!(quantity_text(1536 * 1024 * 1024 * 1000, true), "1536Mi");
+        // SetDefaults_LimitRangeItem: a max alone is the default limit and request.
+        let mut a = Admission::default();
+        a.add_limit_range(&json!({
+            "metadata": {"namespace": "shop", "name": "bounds"},
+            "spec": {"limits": [{"type": "Container", "max": {"memory": "1Gi"}}]}
+        }));
+        let mut spec = json!({"containers": [{"name": "a"}]});
+        a.limit("shop", "p", &mut spec).unwrap();
+        assert_eq!(
+            spec.pointer("/containers/0/resources/limits/memory"),
+            Some(&json!("1Gi"))
+        );
+        assert_eq!(
+            spec.pointer("/containers/0/resources/requests/memory"),
+            Some(&json!("1Gi"))
+        );
         assert_eq!(quantity_text(1500, false), "1500m");
     }
 }

@@ -47,6 +47,27 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// Sets `path` in `v`, making an object of whatever stands in the way: a manifest or a
+/// patch can put a string where an object belongs, and the simulation must not panic on
+/// it (`validate` refuses such a workload first).
+pub fn set_path(v: &mut Value, path: &[&str], val: Value) {
+    let mut cur = v;
+    for key in path {
+        if !cur.is_object() {
+            *cur = Value::Object(Default::default());
+        }
+        let Value::Object(m) = cur else {
+            return;
+        };
+        cur = m.entry(key.to_string()).or_insert(Value::Null);
+    }
+    *cur = val;
+}
+
+/// The highest replica count simulated: more than any cluster holds, and a bound on the
+/// pods a simulation creates.
+pub const MAX_REPLICAS: i64 = 100_000;
+
 /// RFC 7386: objects merge, `null` deletes, anything else replaces.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
     match (target.as_object_mut(), patch.as_object()) {
@@ -117,7 +138,7 @@ fn set_image(
     };
     for c in containers_mut(&mut w.after) {
         if c.get("name").and_then(Value::as_str) == Some(pick.as_str()) {
-            c["image"] = Value::String(image.to_string());
+            set_path(c, &["image"], Value::String(image.to_string()));
         }
     }
     Ok(())
@@ -143,7 +164,7 @@ fn set_resources(
         }
         for (side, list) in [("requests", &r.requests), ("limits", &r.limits)] {
             for (k, q) in list {
-                c["resources"][side][k] = Value::String(q.clone());
+                set_path(c, &["resources", side, k], Value::String(q.clone()));
             }
         }
     }
@@ -153,6 +174,90 @@ fn set_resources(
 /// The API server's validation of a changed pod template that the simulation depends on:
 /// a request above its limit is refused (`ValidateResourceRequirements`), in its words.
 fn validate(w: &Workload) -> Result<(), ChangeError> {
+    let bad = |field: &str, want: &str| {
+        Err(ChangeError(format!(
+            "{} {}/{}: {field} must be {want} (the API server would refuse it)",
+            w.kind, w.namespace, w.name
+        )))
+    };
+    if let Some(r) = w.after.pointer("/spec/replicas") {
+        match r.as_i64() {
+            Some(n) if (0..=MAX_REPLICAS).contains(&n) => {}
+            Some(n) if n < 0 => return bad("spec.replicas", "0 or more"),
+            Some(_) => {
+                return bad(
+                    "spec.replicas",
+                    &format!("at most {MAX_REPLICAS} to be simulated"),
+                );
+            }
+            None => return bad("spec.replicas", "an integer"),
+        }
+    }
+    for (path, field) in [
+        ("/spec", "spec"),
+        ("/spec/template", "spec.template"),
+        ("/spec/template/spec", "spec.template.spec"),
+    ] {
+        if w.after.pointer(path).is_some_and(|v| !v.is_object()) {
+            return bad(field, "an object");
+        }
+    }
+    for (path, field, object) in [
+        (
+            "/spec/template/spec/affinity",
+            "spec.template.spec.affinity",
+            true,
+        ),
+        (
+            "/spec/template/spec/nodeSelector",
+            "spec.template.spec.nodeSelector",
+            true,
+        ),
+        (
+            "/spec/template/spec/tolerations",
+            "spec.template.spec.tolerations",
+            false,
+        ),
+        (
+            "/spec/template/spec/volumes",
+            "spec.template.spec.volumes",
+            false,
+        ),
+        (
+            "/spec/template/metadata/labels",
+            "spec.template.metadata.labels",
+            true,
+        ),
+    ] {
+        if let Some(v) = w.after.pointer(path).filter(|v| !v.is_null()) {
+            if object && !v.is_object() {
+                return bad(field, "an object");
+            }
+            if !object && !v.is_array() {
+                return bad(field, "a list");
+            }
+        }
+    }
+    match w
+        .after
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+    {
+        Some(list)
+            if !list.is_empty()
+                && list.iter().all(|c| {
+                    c.is_object()
+                        && c.get("resources")
+                            .is_none_or(|r| r.is_object() || r.is_null())
+                }) => {}
+        _ if w.after.is_null() => {}
+        _ => {
+            return bad(
+                "spec.template.spec.containers",
+                "a list of containers (objects, resources an object)",
+            );
+        }
+    }
     let containers = w
         .after
         .pointer("/spec/template/spec/containers")
@@ -247,7 +352,7 @@ impl Plan {
                         )));
                     }
                     let w = plan.workload(&catalog, &k, &n, &name);
-                    w.after["spec"]["replicas"] = Value::from(*replicas);
+                    set_path(&mut w.after, &["spec", "replicas"], Value::from(*replicas));
                 }
                 Edit::SetResources { target, resources } => {
                     let (k, n, name, c) = catalog.resolve("--set-resources", target, ns)?;
@@ -430,7 +535,11 @@ impl Plan {
             .unwrap_or("default")
             .to_string();
         let mut obj = object.clone();
-        obj["metadata"]["namespace"] = Value::String(ns.clone());
+        set_path(
+            &mut obj,
+            &["metadata", "namespace"],
+            Value::String(ns.clone()),
+        );
         match kind {
             "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => {
                 self.declared.insert((kind.to_string(), ns.clone(), name.to_string()));
@@ -441,7 +550,7 @@ impl Plan {
                 let mut after = obj;
                 if after.pointer("/spec/replicas").is_none() {
                     if let Some(r) = keep {
-                        after["spec"]["replicas"] = r;
+                        set_path(&mut after, &["spec", "replicas"], r);
                     }
                 }
                 w.after = after;

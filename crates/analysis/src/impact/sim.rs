@@ -131,6 +131,31 @@ pub fn unschedulable(cluster: &Cluster, pod: &PodInfo) -> Blocker {
     }
 }
 
+/// `SetDefaults_Pod`: a container (or init container) that states a limit and no request
+/// for a resource requests its limit. Done on pods, not templates, before admission.
+pub fn default_requests_from_limits(spec: &mut Value) {
+    for list in ["containers", "initContainers"] {
+        let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in cs.iter_mut() {
+            let Some(limits) = c
+                .pointer("/resources/limits")
+                .and_then(Value::as_object)
+                .cloned()
+            else {
+                continue;
+            };
+            for (k, v) in limits {
+                let has = c.pointer(&format!("/resources/requests/{k}")).is_some();
+                if !has {
+                    super::plan::set_path(c, &["resources", "requests", &k], v);
+                }
+            }
+        }
+    }
+}
+
 /// A pod the simulation created.
 #[derive(Debug, Clone)]
 pub struct NewPod {
@@ -203,6 +228,7 @@ impl<'c> Sim<'c> {
         template_spec: &Value,
     ) -> Result<NewPod, Blocker> {
         let mut spec = template_spec.clone();
+        default_requests_from_limits(&mut spec);
         let refuse = |kind: &str, message: String| Blocker {
             kind: kind.into(),
             subject: format!("{namespace}/{name}"),
@@ -220,7 +246,7 @@ impl<'c> Sim<'c> {
             .and_then(|c| self.priorities.get(c).copied())
             .unwrap_or(self.default_priority);
         let mut full = spec.clone();
-        full["priority"] = json!(priority);
+        super::plan::set_path(&mut full, &["priority"], json!(priority));
         let pod = json!({
             "apiVersion": "v1",
             "kind": "Pod",
@@ -324,5 +350,31 @@ impl<'c> Sim<'c> {
             self.cluster.pvcs.insert(key.clone(), pvc);
             self.claims.push(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_limit_without_a_request_is_the_request() {
+        let mut spec = json!({
+            "containers": [{"name": "a", "resources": {"limits": {"memory": "2Gi", "cpu": "1"}, "requests": {"cpu": "250m"}}}],
+            "initContainers": [{"name": "i", "resources": {"limits": {"memory": "64Mi"}}}]
+        });
+        super::default_requests_from_limits(&mut spec);
+        assert_eq!(
+            spec.pointer("/containers/0/resources/requests"),
+            Some(&json!({"cpu": "250m", "memory": "2Gi"}))
+        );
+        assert_eq!(
+            spec.pointer("/initContainers/0/resources/requests"),
+            Some(&json!({"memory": "64Mi"}))
+        );
+        // Near miss: nothing to copy.
+        let mut none = json!({"containers": [{"name": "a"}]});
+        super::default_requests_from_limits(&mut none);
+        assert_eq!(none, json!({"containers": [{"name": "a"}]}));
     }
 }

@@ -40,6 +40,9 @@ fn daemon_tolerations(spec: &mut Value) {
 /// nodes hold a pod that cannot run; every node where the new version would not fit is
 /// counted.
 pub fn daemonset(sim: &mut Sim, w: &Workload) -> Outcome {
+    if let Some(why) = w.crash.clone() {
+        sim.predict_crash(&w.namespace, "DaemonSet", &w.name, why);
+    }
     let old = old_pods(sim, w);
     let mut nodes: Vec<(String, usize)> = old
         .iter()
@@ -95,9 +98,22 @@ pub fn daemonset(sim: &mut Sim, w: &Workload) -> Outcome {
     for (k, (node, old_index)) in nodes.iter().enumerate() {
         let mut spec = base.clone();
         daemon_tolerations(&mut spec);
-        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = serde_json::json!({
-            "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]
-        });
+        crate::impact::plan::set_path(
+            &mut spec,
+            &[
+                "affinity",
+                "nodeAffinity",
+                "requiredDuringSchedulingIgnoredDuringExecution",
+            ],
+            serde_json::json!({
+                "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]
+            }),
+        );
+        // Once maxUnavailable nodes cannot run the new version, the controller stops:
+        // the other nodes keep their old pods. Whether the new version would fit on each
+        // of them is still asked, and undone.
+        let stopped = (failed.len() as i32) >= max_unavailable;
+        let undo = stopped.then(|| (sim.cluster.mark(), sim.admission.clone()));
         if surge == 0 {
             sim.delete(*old_index, None);
         }
@@ -107,8 +123,10 @@ pub fn daemonset(sim: &mut Sim, w: &Workload) -> Outcome {
             Ok(p) => {
                 let placed = sim.schedule(p.index);
                 let idx = p.index;
-                pool.pods.push(p);
-                if placed {
+                if undo.is_none() {
+                    pool.pods.push(p);
+                }
+                if placed && sim.ready(idx) {
                     if surge > 0 {
                         sim.delete(*old_index, None);
                     }
@@ -119,6 +137,10 @@ pub fn daemonset(sim: &mut Sim, w: &Workload) -> Outcome {
             }
             Err(b) => Some(b),
         };
+        if let Some((mark, admission)) = undo {
+            sim.cluster.revert(mark);
+            sim.admission = admission;
+        }
         match verdict {
             None => {
                 updated += 1;
@@ -176,13 +198,35 @@ pub(super) fn daemonset_create(sim: &mut Sim, w: &Workload) -> Outcome {
     };
     let nodes: Vec<String> = sim.cluster.nodes.iter().map(|n| n.name.clone()).collect();
     let mut eligible = Vec::new();
-    if let Ok(p) = sim.create(
+    let probed = sim.create(
         &w.namespace,
         &format!("{}-probe", w.name),
         &labels,
         ("DaemonSet", &w.name),
         &probe,
-    ) {
+    );
+    if let Err(refused) = probed {
+        // The API server refuses every daemon pod alike: nothing runs.
+        let c = Counts {
+            desired: 0,
+            new: 0,
+            new_ready: 0,
+            old: 0,
+            old_ready: 0,
+            pending: 0,
+        };
+        sim.record(step(
+            w,
+            "created: the API server refuses its pods".into(),
+            &c,
+            Some(refused.clone()),
+        ));
+        return Outcome {
+            blocker: Some(refused),
+            ..Outcome::default()
+        };
+    }
+    if let Ok(p) = probed {
         let pod = sim.cluster.pods[p.index].unbound();
         let v = intel_scheduler::simulate(sim.cluster, &pod);
         let mut ok: Vec<String> = v.feasible.clone();
@@ -201,9 +245,17 @@ pub(super) fn daemonset_create(sim: &mut Sim, w: &Workload) -> Outcome {
     let mut failed: Vec<Blocker> = Vec::new();
     for (k, node) in eligible.iter().enumerate() {
         let mut spec = probe.clone();
-        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = serde_json::json!({
-            "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]
-        });
+        crate::impact::plan::set_path(
+            &mut spec,
+            &[
+                "affinity",
+                "nodeAffinity",
+                "requiredDuringSchedulingIgnoredDuringExecution",
+            ],
+            serde_json::json!({
+                "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]
+            }),
+        );
         let name = format!("{}-{hash}-{k:05}", w.name);
         match sim.create(&w.namespace, &name, &labels, ("DaemonSet", &w.name), &spec) {
             Ok(p) => {

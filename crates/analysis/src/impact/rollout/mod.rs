@@ -38,24 +38,23 @@ pub struct Outcome {
 
 /// `intstr.GetScaledValueFromIntOrPercent`.
 fn scaled(v: Option<&Value>, total: i32, round_up: bool, default_pct: i32) -> i32 {
+    // Values the API server validates (0 or more, a percentage at most 100) are taken as
+    // they are; anything else is clamped, never overflowed.
+    let percent = |pct: i64| {
+        let x = pct.clamp(0, 100) * total.max(0) as i64;
+        (if round_up { (x + 99) / 100 } else { x / 100 }) as i32
+    };
     match v {
-        Some(Value::Number(n)) => n.as_i64().unwrap_or(0) as i32,
-        Some(Value::String(s)) => {
-            let pct = s
-                .strip_suffix('%')
-                .and_then(|p| p.parse::<i64>().ok())
-                .or_else(|| s.parse::<i64>().ok().map(|n| -n))
-                .unwrap_or(0);
-            if pct < 0 {
-                return (-pct) as i32;
-            }
-            let x = pct * total as i64;
-            (if round_up { (x + 99) / 100 } else { x / 100 }) as i32
-        }
-        _ => {
-            let x = default_pct as i64 * total as i64;
-            (if round_up { (x + 99) / 100 } else { x / 100 }) as i32
-        }
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0).clamp(0, i32::MAX as i64) as i32,
+        Some(Value::String(s)) => match s.strip_suffix('%') {
+            Some(p) => percent(p.trim().parse::<i64>().unwrap_or(0)),
+            None => s
+                .trim()
+                .parse::<i64>()
+                .unwrap_or(0)
+                .clamp(0, i32::MAX as i64) as i32,
+        },
+        _ => percent(default_pct as i64),
     }
 }
 
@@ -406,7 +405,15 @@ pub fn headroom(sim: &mut Sim, w: &Workload, extra: i32) -> (i32, Option<Blocker
         _ => ("ReplicaSet", Pool::new(format!("{}-{hash}", w.name))),
     };
     pool.prefix = format!("{}-hpa", pool.owner);
-    let refused = pool.create(sim, w, owner_kind, extra);
+    // Identical pods: once one fits nowhere, the next would not either.
+    let extra = extra.clamp(0, crate::impact::plan::MAX_REPLICAS as i32);
+    let mut refused = None;
+    for _ in 0..extra {
+        refused = pool.create(sim, w, owner_kind, 1);
+        if refused.is_some() || pool.pods.last().is_some_and(|p| !sim.bound(p.index)) {
+            break;
+        }
+    }
     let fit = pool.ready(sim);
     let blocker = refused.or_else(|| (fit < extra).then(|| pool.blocker(sim)).flatten());
     let desired = w.replicas_after();

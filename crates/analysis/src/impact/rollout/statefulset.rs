@@ -73,9 +73,10 @@ pub(super) fn statefulset_create(
             &spec,
         ) {
             Ok(p) => {
-                let placed = sim.schedule(p.index);
+                let idx = p.index;
+                let placed = sim.schedule(idx);
                 pool.pods.push(p);
-                if !placed {
+                if !placed || !sim.ready(idx) {
                     return pool.blocker(sim);
                 }
             }
@@ -89,6 +90,9 @@ pub(super) fn statefulset_create(
 /// partition, each pod deleted and recreated with the new template (and its own claims,
 /// so a zonal volume keeps it in its zone), the next only once it is running.
 pub fn statefulset(sim: &mut Sim, w: &Workload) -> Outcome {
+    if let Some(why) = w.crash.clone() {
+        sim.predict_crash(&w.namespace, "StatefulSet", &w.name, why);
+    }
     let r = w.replicas_after();
     let partition = w
         .after
@@ -144,9 +148,13 @@ pub fn statefulset(sim: &mut Sim, w: &Workload) -> Outcome {
         );
         let blocker = match created {
             Ok(p) => {
-                let placed = sim.schedule(p.index);
+                let idx = p.index;
+                let placed = sim.schedule(idx);
                 pool.pods.push(p);
-                (!placed).then(|| pool.blocker(sim)).flatten()
+                // OrderedReady: the next ordinal waits for this one to be Ready.
+                (!placed || !sim.ready(idx))
+                    .then(|| pool.blocker(sim))
+                    .flatten()
             }
             Err(b) => Some(b),
         };

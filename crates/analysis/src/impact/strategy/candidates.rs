@@ -26,7 +26,11 @@ pub fn canary(w: &Workload, n: i32) -> Option<Candidate> {
             "template": w.after.pointer("/spec/template").cloned().unwrap_or(Value::Null),
         }
     });
-    obj["spec"]["template"]["metadata"]["labels"]["track"] = json!("canary");
+    crate::impact::plan::set_path(
+        &mut obj,
+        &["spec", "template", "metadata", "labels", "track"],
+        json!("canary"),
+    );
     if let Some(sel) = obj
         .pointer_mut("/spec/selector/matchLabels")
         .and_then(Value::as_object_mut)
@@ -262,7 +266,7 @@ pub fn raise_quota(quota: &Value, hard: &[(String, String)]) -> Option<Candidate
     let mut old_hard = serde_json::Map::new();
     for (k, v) in hard {
         old_hard.insert(k.clone(), obj["spec"]["hard"][k].clone());
-        obj["spec"]["hard"][k] = json!(v);
+        crate::impact::plan::set_path(&mut obj, &["spec", "hard", k], json!(v));
         patch_hard.insert(k.clone(), json!(v));
     }
     if let Some(m) = obj.as_object_mut() {
