@@ -30,6 +30,7 @@ fn kind_rank(k: &str) -> u8 {
         "tolerate-taint" => 4,
         "lower-surge" => 5,
         "rolling-update" => 5,
+        "resume" => 3,
         "relax-budget" => 6,
         "within-limit-range" => 6,
         "canary" => 7,
@@ -204,6 +205,7 @@ pub fn advise(
                     }
                 }
             }
+            "paused" => candidates.push(strategy::resume(w)),
             "limit-range" => {
                 // `maximum memory usage per Container is 8Gi, but limit is 20Gi`.
                 let m = &b.message;

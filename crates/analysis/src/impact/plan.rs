@@ -285,8 +285,9 @@ fn validate(w: &Workload) -> Result<(), ChangeError> {
             };
             if rv > lv {
                 return Err(ChangeError(format!(
-                    "the API server would refuse this change: {} \"{}\" is invalid: spec.template.spec.containers[{i}].resources.requests: Invalid value: \"{rq}\": must be less than or equal to {name} limit of {lq} (set the limit too, e.g. --set-resources {}/{}/{}/{}={name}={rq}/{name}={rq})",
+                    "the API server would refuse this change: {}.{} \"{}\" is invalid: spec.template.spec.containers[{i}].resources.requests: Invalid value: \"{rq}\": must be less than or equal to {name} limit of {lq} (set the limit too, e.g. --set-resources {}/{}/{}/{}={name}={rq}/{name}={rq})",
                     w.kind,
+                    if w.kind == "Job" { "batch" } else { "apps" },
                     w.name,
                     w.namespace,
                     w.kind.to_ascii_lowercase(),

@@ -6,7 +6,8 @@ use super::*;
 
 /// The tolerations the DaemonSet controller adds to every daemon pod.
 fn daemon_tolerations(spec: &mut Value) {
-    let add = [
+    let host_network = spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+    let mut add = vec![
         ("node.kubernetes.io/not-ready", "NoExecute"),
         ("node.kubernetes.io/unreachable", "NoExecute"),
         ("node.kubernetes.io/disk-pressure", "NoSchedule"),
@@ -14,6 +15,9 @@ fn daemon_tolerations(spec: &mut Value) {
         ("node.kubernetes.io/pid-pressure", "NoSchedule"),
         ("node.kubernetes.io/unschedulable", "NoSchedule"),
     ];
+    if host_network {
+        add.push(("node.kubernetes.io/network-unavailable", "NoSchedule"));
+    }
     let Some(list) = spec
         .as_object_mut()
         .map(|o| {
@@ -24,10 +28,14 @@ fn daemon_tolerations(spec: &mut Value) {
     else {
         return;
     };
+    // AddOrUpdateTolerationInPodSpec: the same toleration (key, operator, effect) is not
+    // added twice; another one on the key does not stand in for it.
     for (key, effect) in add {
-        let has = list
-            .iter()
-            .any(|t| t.get("key").and_then(Value::as_str) == Some(key));
+        let has = list.iter().any(|t| {
+            t.get("key").and_then(Value::as_str) == Some(key)
+                && t.get("operator").and_then(Value::as_str) == Some("Exists")
+                && t.get("effect").and_then(Value::as_str) == Some(effect)
+        });
         if !has {
             list.push(serde_json::json!({"key": key, "operator": "Exists", "effect": effect}));
         }

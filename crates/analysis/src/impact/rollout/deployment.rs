@@ -6,6 +6,33 @@ use super::*;
 
 /// The Deployment controller's rollout of a changed template.
 pub fn deployment(sim: &mut Sim, w: &Workload) -> Outcome {
+    if w.after.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        // A paused Deployment's template changes roll out only once it is resumed.
+        let ready = w.pods.iter().filter(|(_, r)| *r).count() as i32;
+        let c = Counts {
+            desired: w.replicas_after(),
+            new: 0,
+            new_ready: 0,
+            old: w.pods.len() as i32,
+            old_ready: ready,
+            pending: 0,
+        };
+        let b = Blocker {
+            kind: "paused".into(),
+            subject: format!("{}/{}", w.namespace, w.name),
+            message: format!(
+                "Deployment {}/{} is paused (spec.paused): nothing rolls out until kubectl rollout resume",
+                w.namespace, w.name
+            ),
+        };
+        sim.record(step(w, "paused".into(), &c, Some(b.clone())));
+        return Outcome {
+            desired: w.replicas_after(),
+            min_ready: ready,
+            blocker: Some(b),
+            ..Outcome::default()
+        };
+    }
     let r = w.replicas_after();
     let hash = template_hash(w.after.pointer("/spec/template").unwrap_or(&Value::Null));
     let mut pool = Pool::new(format!("{}-{hash}", w.name));

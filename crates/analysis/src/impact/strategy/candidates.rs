@@ -101,6 +101,34 @@ pub fn rolling_instead(w: &Workload) -> Option<Candidate> {
     })
 }
 
+/// Resuming a paused Deployment, so the change rolls out.
+pub fn resume(w: &Workload) -> Candidate {
+    let patch = json!({"spec": {"paused": false}});
+    Candidate {
+        kind: "resume",
+        title: format!("Resume {} so the change rolls out", w.label()),
+        why: "a paused Deployment takes template changes but rolls none out".into(),
+        risk: "low",
+        edits: vec![Edit::Patch {
+            target: target(w),
+            patch: patch.clone(),
+        }],
+        replaces_change: false,
+        commands: vec![format!(
+            "{} rollout resume {}/{}",
+            ns_flag(&w.namespace),
+            w.kind.to_ascii_lowercase(),
+            shell_quote(&w.name)
+        )],
+        rollback: vec![format!(
+            "{} rollout pause {}/{}",
+            ns_flag(&w.namespace),
+            w.kind.to_ascii_lowercase(),
+            shell_quote(&w.name)
+        )],
+    }
+}
+
 pub fn tolerate(w: &Workload, key: &str, value: Option<&str>, effect: &str) -> Candidate {
     let mut list = w
         .after
