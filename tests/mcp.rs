@@ -285,6 +285,7 @@ fn stdio_raw_json_rpc() {
         "diagnose_cluster_issue",
         "explain_infrastructure_behavior",
         "analyze_deployment_impact",
+        "generate_disaster_recovery_plan",
     ] {
         assert!(names.contains(&want), "{want} missing: {names:?}");
     }
@@ -339,6 +340,7 @@ fn python_client_over_stdio() {
     let out = run_client(&py, &["stdio", "--bin", bin, "--bundle", &bundle]);
     assert!(out.contains("ok: prompts"), "{out}");
     assert!(out.contains("ok: analyze_deployment_impact"), "{out}");
+    assert!(out.contains("ok: generate_disaster_recovery_plan"), "{out}");
     // The pre-2026 handshake (initialize) as well as the newest protocol.
     run_client(
         &py,

@@ -32,7 +32,8 @@ PRIMITIVES = [
     "get_service_map",
     "simulate_scheduling",
 ]
-ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior", "analyze_deployment_impact"]
+ANALYSES = ["diagnose_cluster_issue", "explain_infrastructure_behavior", "analyze_deployment_impact",
+            "generate_disaster_recovery_plan"]
 PROMPTS = ["incident-triage", "post-incident-review", "pre-deploy-check"]
 SYMPTOM = "users see timeouts at checkout and login fails"
 
@@ -225,6 +226,18 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     await call_error(client, "analyze_deployment_impact", {"setImage": ["deployment/no-such-app=x:1"]}, "names no Deployment")
     await call_error(client, "analyze_deployment_impact", {"manifest": "kind: Deployment\nmetadata: {name: x}\n"}, "spec.template.spec.containers")
     ok(f"analyze_deployment_impact: {d['verdict']} in {len(d['steps'])} steps, {len(d['strategies'])} strategies simulated again, tool errors")
+    # generate_disaster_recovery_plan: single points of failure and simulated failures.
+    r = await call(client, "generate_disaster_recovery_plan", {})
+    d = r.structured_content["details"]
+    assert r.structured_content["analysis"] == "generate_disaster_recovery_plan"
+    assert d["singlePointsOfFailure"] and d["scenarios"], d.keys()
+    assert all(s["verdict"] in ("survives", "degraded", "outage") for s in d["scenarios"])
+    zone = next(s["scenario"]["name"] for s in d["scenarios"] if s["scenario"]["kind"] == "zone")
+    r = await call(client, "generate_disaster_recovery_plan", {"scenarios": [f"zone={zone}"]})
+    assert len(r.structured_content["details"]["scenarios"]) == 1
+    await call_error(client, "generate_disaster_recovery_plan", {"scenarios": ["zone=nowhere-1z"]}, "no node matches")
+    await call_error(client, "generate_disaster_recovery_plan", {"scenarios": ["galaxy=x"]}, "is not zone")
+    ok(f"generate_disaster_recovery_plan: {len(d['singlePointsOfFailure'])} single points of failure, {len(d['scenarios'])} scenarios, tool errors")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})
     report = r.structured_content

@@ -24,6 +24,7 @@ mod server;
 mod tools;
 mod tools_analysis;
 mod tools_data;
+mod tools_drplan;
 mod tools_events;
 mod tools_graph;
 mod tools_impact;

@@ -170,7 +170,10 @@ pub fn get(
                      3. `get_metrics` for its pods (usage against limits) and kind node (headroom for a \
                      surge of new pods).\n\
                      4. `get_service_map` with its name: what depends on it and would feel a bad deploy.\n\
-                     5. Answer with a go / no-go, the risks found (each with its evidence), and what to \
+                     5. `analyze_deployment_impact` with the change (`setImage`, `replicas`, \
+                     `setResources`, or the `manifest`): the rollout simulated step by step, its \
+                     verdict, the first step that cannot proceed and the strategies simulated too.\n\
+                     6. Answer with a go / no-go, the risks found (each with its evidence), and what to \
                      watch during the rollout and how to roll back.\n\n\
                      {RULES}"
                 ),

@@ -286,6 +286,25 @@ pub(super) fn impact_spec() -> Spec {
     )
 }
 
+/// `generate_disaster_recovery_plan` (first part: single points of failure and scenarios).
+pub(super) fn drplan_spec() -> Spec {
+    spec_with_output::<super::tools_drplan::DrPlanInput>(
+        "generate_disaster_recovery_plan",
+        "Generate a disaster recovery plan",
+        "What breaks when something fails: \"what if zone A dies?\", \"what are our single \
+         points of failure?\". Finds single points of failure with their evidence (one \
+         replica; all replicas on one node, zone or pool; no or a blocking PDB; no spreading; \
+         every volume in one zone; a lone DNS or ingress controller; an unreplicated \
+         datastore; a workload many others call) and simulates failures on the scheduler \
+         engine (`scenarios`: zone=, node=, pool=, workload=; default every zone, pool, \
+         small cluster's node and most-called workload): what is displaced, what finds room, \
+         what stays Pending with kube-scheduler's message, which workloads go down and which \
+         callers lose them. details.singlePointsOfFailure and details.scenarios.",
+        report_schema(),
+        |d, a| typed(d, a, super::tools_drplan::generate_disaster_recovery_plan),
+    )
+}
+
 /// The analysis tools that exist in this build.
 pub(super) fn specs() -> Vec<Spec> {
     vec![

@@ -1,0 +1,49 @@
+//! `generate_disaster_recovery_plan`: the dr-plan analysis as a tool, on the cluster's
+//! scheduler engine kept by the server (each scenario reverts what it changes).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::clusters::ClusterData;
+use super::markdown::data_line;
+use super::tools::Answer;
+use intel_analysis::drplan::{Request, Scenario, plan_on};
+use intel_analysis::render;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DrPlanInput {
+    /// The cluster (a name from list_clusters). Optional when one is loaded.
+    #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
+    pub cluster: Option<String>,
+    /// What to fail: "zone=eu-west-1a", "node=NAME", "pool=NAME", "workload=NAMESPACE/NAME".
+    /// Empty or absent: every zone, every pool when there are several, every node of a
+    /// cluster of at most 50 nodes, and the 20 workloads others depend on most.
+    pub scenarios: Option<Vec<String>>,
+}
+
+pub fn generate_disaster_recovery_plan(
+    data: &ClusterData,
+    input: DrPlanInput,
+) -> Result<Answer, String> {
+    let mut req = Request::default();
+    for s in input.scenarios.unwrap_or_default() {
+        req.scenarios.push(Scenario::parse(&s)?);
+    }
+    let report = {
+        let mut cluster = data.scheduler().lock().map_err(|_| {
+            "the scheduler's cluster is unavailable after a failed call; restart the server"
+                .to_string()
+        })?;
+        plan_on(data.snap(), data.relations(), &mut cluster, &req)?
+    };
+    let mut text = data_line(data);
+    text.push_str(&render::markdown(&report));
+    let mut structured =
+        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
+    if let Some(o) = structured.as_object_mut() {
+        o.insert("findingsTotal".into(), json!(report.findings.len()));
+    }
+    Ok(Answer { text, structured })
+}
