@@ -33,6 +33,11 @@ echo; echo "== kubectl intel impact --set-resources shop/deployment/checkout=mem
 $bin impact --set-resources shop/deployment/checkout=memory=12Gi/memory=12Gi --bundle "$work/demo.intel.tar.zst" \
   | sed -n '/^SUMMARY/,/^IMPACT/p'
 
+# Disaster recovery: what losing a zone takes down, simulated.
+echo; echo "== kubectl intel dr-plan --scenario zone=eu-west-1b"
+$bin dr-plan --scenario zone=eu-west-1b --bundle "$work/demo.intel.tar.zst" \
+  | sed -n '/^SUMMARY/,/^$/p;/^SCENARIOS/,/^$/p'
+
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &
   server=$!
