@@ -31,6 +31,19 @@ struct ScenarioWant {
     degraded: Vec<String>,
     not_down: Vec<String>,
     dependents: Vec<String>,
+    rto: Vec<RtoWant>,
+}
+
+/// A workload's time to be back: the total and each part, computed by hand from the
+/// case's own values (tolerationSeconds, events, timestamps, version), or why it has no
+/// bound.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RtoWant {
+    subject: String,
+    total: Option<f64>,
+    parts: std::collections::BTreeMap<String, f64>,
+    unbounded: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +209,58 @@ fn the_resilience_library_meets_its_ground_truth() {
             for d in &w.degraded {
                 if !degraded.contains(d) {
                     why.push(format!("{}: {d} not degraded ({degraded:?})", w.scenario));
+                }
+            }
+            for want in &w.rto {
+                let Some(r) = o["rto"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r["subject"] == want.subject.as_str())
+                else {
+                    why.push(format!("{}: no RTO for {}", w.scenario, want.subject));
+                    continue;
+                };
+                if let Some(t) = want.total {
+                    if r["totalSeconds"]
+                        .as_f64()
+                        .is_none_or(|x| (x - t).abs() > 0.01)
+                    {
+                        why.push(format!(
+                            "{}: RTO of {} is {}, want {t}",
+                            w.scenario, want.subject, r["totalSeconds"]
+                        ));
+                    }
+                }
+                for (part, secs) in &want.parts {
+                    let got = r["parts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|p| p["part"] == part.as_str());
+                    match got {
+                        Some(p)
+                            if p["seconds"]
+                                .as_f64()
+                                .is_some_and(|x| (x - secs).abs() < 0.01)
+                                && p["basis"].as_str().is_some_and(|b| !b.is_empty()) => {}
+                        other => why.push(format!(
+                            "{}: {part} of {} is {other:?}, want {secs} with its basis",
+                            w.scenario, want.subject
+                        )),
+                    }
+                }
+                if let Some(u) = &want.unbounded {
+                    if !r["unbounded"]
+                        .as_str()
+                        .is_some_and(|x| x.contains(u.as_str()))
+                        || !r["totalSeconds"].is_null()
+                    {
+                        why.push(format!(
+                            "{}: {} should be unbounded ({u}): {r}",
+                            w.scenario, want.subject
+                        ));
+                    }
                 }
             }
             let deps: Vec<String> = o["dependents"]

@@ -248,6 +248,31 @@ fn scenarios_text(o: &mut String, r: &Report) {
                 l["after"]
             );
         }
+        for r in s["rto"].as_array().into_iter().flatten().take(8) {
+            let parts: Vec<String> = r["parts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| match p["seconds"].as_f64() {
+                    Some(v) => format!("{} {v:.0}", p["part"].as_str().unwrap_or_default()),
+                    None => format!("{} ?", p["part"].as_str().unwrap_or_default()),
+                })
+                .collect();
+            let _ = match r["totalSeconds"].as_f64() {
+                Some(t) => writeln!(
+                    o,
+                    "       back in ~{t:.0} s: {} ({})",
+                    r["subject"].as_str().unwrap_or_default(),
+                    parts.join(" + ")
+                ),
+                None => writeln!(
+                    o,
+                    "       no recovery bound: {}: {}",
+                    r["subject"].as_str().unwrap_or_default(),
+                    r["unbounded"].as_str().unwrap_or_default()
+                ),
+            };
+        }
         let callers: Vec<String> = s["dependents"]
             .as_array()
             .into_iter()

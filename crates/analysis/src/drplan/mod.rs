@@ -2,11 +2,13 @@
 //! workload fails, found by simulation. The single points of failure (`spof.rs`) are read
 //! from where pods run, the specs and the service map; the scenarios (`scenario.rs`) fail
 //! nodes or workloads on the scheduler engine's cluster and place the displaced pods
-//! again as kube-scheduler would; `report.rs` states both. The workloads and their pods
+//! again as kube-scheduler would; `rto.rs` says how long each hit workload takes to be
+//! back, part by part with its basis; `report.rs` states it all. The workloads and their pods
 //! are indexed once (`index.rs`).
 
 mod index;
 mod report;
+pub mod rto;
 pub mod scenario;
 pub mod spof;
 
@@ -54,12 +56,49 @@ pub fn plan_on(
     } else {
         req.scenarios.clone()
     };
-    let outcomes = phase("dr-plan: scenarios", || {
+    let mut outcomes = phase("dr-plan: scenarios", || {
         scenarios
             .iter()
             .map(|s| scenario::simulate(cluster, &index, map, s))
             .collect::<Result<Vec<_>, _>>()
     })?;
+    let detection = rto::grace_period(snap, cluster.version);
+    for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
+        // Zones with no node left.
+        let mut lost_zones: Vec<String> = Vec::new();
+        for n in cluster
+            .nodes
+            .iter()
+            .filter(|n| o.nodes_lost.contains(&n.name))
+        {
+            if let Some(z) = n.labels.get(spof::ZONE) {
+                let others = cluster.nodes.iter().any(|m| {
+                    m.labels.get(spof::ZONE) == Some(z) && !o.nodes_lost.contains(&m.name)
+                });
+                if !others && !lost_zones.contains(z) {
+                    lost_zones.push(z.clone());
+                }
+            }
+        }
+        for l in &o.losses {
+            let Some(w) = index.workloads.iter().find(|w| w.label() == l.subject) else {
+                continue;
+            };
+            let stuck = o
+                .pending
+                .iter()
+                .find(|p| p.workload == l.subject)
+                .map(|p| p.message.as_str());
+            o.rto.push(rto::estimate(
+                snap,
+                cluster,
+                w,
+                &detection,
+                stuck,
+                &lost_zones,
+            ));
+        }
+    }
     Ok(report::build(
         snap,
         rel,

@@ -357,8 +357,8 @@ pub fn build(
         recommendations,
         impact,
         limitations: vec![
-            "Not yet in this plan: RTO and RPO estimates, runbooks, and the re-simulation of each fix; a rollback scenario.".into(),
-            "Pods count as running once placed again: detection, eviction, image pulls and start-up time are not in the scenarios' figures.".into(),
+            "Not yet in this plan: RPO from backups, runbooks, the re-simulation of each fix, a rollback scenario.".into(),
+            "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
         ],
         details: json!({
             "singlePointsOfFailure": spofs,

@@ -100,6 +100,8 @@ pub struct Outcome {
     /// `survives` (every workload back at its count), `degraded`, `outage` (some workload
     /// has none running after).
     pub verdict: String,
+    /// How long each workload that lost replicas takes to be back, in parts (nodes lost).
+    pub rto: Vec<super::rto::Rto>,
 }
 
 /// The nodes a scenario loses (empty for a workload scenario).
@@ -313,5 +315,6 @@ pub fn simulate(
         losses,
         dependents: dependents.into_iter().collect(),
         verdict: verdict.into(),
+        rto: Vec::new(),
     })
 }

@@ -134,7 +134,7 @@ fn spreads(pod: &PodInfo) -> bool {
 }
 
 /// The zone of each PersistentVolume a pod's claims are bound to.
-fn volume_zones(cluster: &Cluster, pod: &PodInfo) -> Vec<(String, String)> {
+pub(super) fn volume_zones(cluster: &Cluster, pod: &PodInfo) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for v in pod.spec.volumes.iter().flatten() {
         let Some(claim) = v.persistent_volume_claim.as_ref() else {
