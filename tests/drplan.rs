@@ -46,9 +46,23 @@ struct RtoWant {
     unbounded: Option<String>,
 }
 
+/// The data a stateful workload could lose: seconds since the last backup, the schedule's
+/// interval, the RPO, a source that must be named — or why it is unbounded.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RpoWant {
+    subject: String,
+    rpo: Option<i64>,
+    interval: Option<i64>,
+    since: Option<i64>,
+    source: Option<String>,
+    unbounded: Option<String>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Expect {
+    rpo: Vec<RpoWant>,
     spofs: Vec<SpofWant>,
     resilient: Vec<String>,
     scenarios: Vec<ScenarioWant>,
@@ -272,6 +286,56 @@ fn the_resilience_library_meets_its_ground_truth() {
             for d in &w.dependents {
                 if !deps.contains(d) {
                     why.push(format!("{}: dependent {d} missing ({deps:?})", w.scenario));
+                }
+            }
+        }
+        for want in &c.expect.rpo {
+            let Some(x) = r.details["rpo"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["subject"] == want.subject.as_str())
+            else {
+                why.push(format!("no RPO for {}", want.subject));
+                continue;
+            };
+            for (field, v) in [
+                ("rpoSeconds", want.rpo),
+                ("scheduleIntervalSeconds", want.interval),
+                ("sinceLastBackupSeconds", want.since),
+            ] {
+                if v.is_some() && x[field].as_i64() != v {
+                    why.push(format!(
+                        "{}: {field} {}, want {v:?}",
+                        want.subject, x[field]
+                    ));
+                }
+            }
+            if let Some(s) = &want.source {
+                if !x["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|y| y == s.as_str())
+                {
+                    why.push(format!(
+                        "{}: source {s:?} missing from {}",
+                        want.subject, x["sources"]
+                    ));
+                }
+            }
+            if let Some(u) = &want.unbounded {
+                if !x["rpoSeconds"].is_null()
+                    || !x["basis"].as_str().is_some_and(|b| b.contains(u.as_str()))
+                {
+                    why.push(format!("{}: should be unbounded ({u}): {x}", want.subject));
+                }
+                let reported = r
+                    .findings
+                    .iter()
+                    .any(|f| f.kind == "NoBackup" && f.subject.label() == want.subject);
+                if !reported {
+                    why.push(format!("{}: no NoBackup finding", want.subject));
                 }
             }
         }

@@ -61,6 +61,7 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(o, "SUMMARY\n  {}\n", r.summary);
     steps_text(&mut o, r);
     scenarios_text(&mut o, r);
+    rpo_text(&mut o, r);
     if !r.root_causes.is_empty() {
         let _ = writeln!(o, "ROOT CAUSES");
         for rc in &r.root_causes {
@@ -300,6 +301,26 @@ fn scenarios_text(o: &mut String, r: &Report) {
                 p["message"].as_str().unwrap_or_default()
             );
         }
+    }
+    let _ = writeln!(o);
+}
+
+/// A disaster-recovery plan's data at risk (`details.rpo`).
+fn rpo_text(o: &mut String, r: &Report) {
+    let Some(list) = r.details.get("rpo").and_then(|s| s.as_array()) else {
+        return;
+    };
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "DATA AT RISK (RPO)");
+    for x in list {
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            x["subject"].as_str().unwrap_or_default(),
+            x["basis"].as_str().unwrap_or_default()
+        );
     }
     let _ = writeln!(o);
 }

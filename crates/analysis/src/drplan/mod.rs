@@ -8,6 +8,7 @@
 
 mod index;
 mod report;
+pub mod rpo;
 pub mod rto;
 pub mod scenario;
 pub mod spof;
@@ -99,11 +100,31 @@ pub fn plan_on(
             ));
         }
     }
+    // Data at risk: every workload that keeps state (claims) or is a datastore.
+    let rpos: Vec<rpo::Rpo> = index
+        .workloads
+        .iter()
+        .filter(|w| w.kind != "DaemonSet")
+        .filter(|w| {
+            w.pods.first().is_some_and(|&p| {
+                let pod = &cluster.pods[p];
+                spof::is_datastore(pod)
+                    || pod
+                        .spec
+                        .volumes
+                        .iter()
+                        .flatten()
+                        .any(|v| v.persistent_volume_claim.is_some())
+            })
+        })
+        .map(|w| rpo::estimate(snap, cluster, w))
+        .collect();
     Ok(report::build(
         snap,
         rel,
         &spofs,
         &outcomes,
+        &rpos,
         req.scenarios.is_empty(),
     ))
 }

@@ -186,6 +186,7 @@ pub fn build(
     rel: &Relations,
     spofs: &[Spof],
     outcomes: &[Outcome],
+    rpos: &[super::rpo::Rpo],
     all: bool,
 ) -> Report {
     let cluster = snap.cluster();
@@ -243,6 +244,18 @@ pub fn build(
                     at: None,
                 })
                 .collect(),
+            resolved: None,
+        });
+    }
+    for r in rpos.iter().filter(|r| r.rpo_seconds.is_none()) {
+        findings.push(Finding {
+            id: String::new(),
+            kind: "NoBackup".into(),
+            severity: Severity::Warning,
+            subject: subject(cluster, &r.subject),
+            since: None,
+            message: r.basis.clone(),
+            evidence: Vec::new(),
             resolved: None,
         });
     }
@@ -357,12 +370,13 @@ pub fn build(
         recommendations,
         impact,
         limitations: vec![
-            "Not yet in this plan: RPO from backups, runbooks, the re-simulation of each fix, a rollback scenario.".into(),
+            "Not yet in this plan: runbooks, the re-simulation of each fix, a rollback scenario.".into(),
             "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
         ],
         details: json!({
             "singlePointsOfFailure": spofs,
             "scenarios": outcomes,
+            "rpo": rpos,
         }),
     }
 }

@@ -73,7 +73,7 @@ fn image_name(image: &str) -> &str {
     last.split(':').next().unwrap_or(last)
 }
 
-fn is_datastore(pod: &PodInfo) -> bool {
+pub(super) fn is_datastore(pod: &PodInfo) -> bool {
     pod.spec.containers.iter().any(|c| {
         let n = image_name(c.image.as_deref().unwrap_or_default()).to_ascii_lowercase();
         DATASTORES
