@@ -32,6 +32,16 @@ struct ScenarioWant {
     not_down: Vec<String>,
     dependents: Vec<String>,
     rto: Vec<RtoWant>,
+    rollback: Option<RollbackWant>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RollbackWant {
+    previous: Option<i64>,
+    image_then: Option<String>,
+    command: Option<String>,
+    detail_contains: Option<String>,
 }
 
 /// A workload's time to be back: the total and each part, computed by hand from the
@@ -223,6 +233,36 @@ fn the_resilience_library_meets_its_ground_truth() {
             for d in &w.degraded {
                 if !degraded.contains(d) {
                     why.push(format!("{}: {d} not degraded ({degraded:?})", w.scenario));
+                }
+            }
+            if let Some(want) = &w.rollback {
+                let rb = &o["rollback"];
+                if want.previous.is_some() && rb["previousRevision"].as_i64() != want.previous {
+                    why.push(format!(
+                        "{}: previous revision {}",
+                        w.scenario, rb["previousRevision"]
+                    ));
+                }
+                if let Some(i) = &want.image_then {
+                    if !rb["imagesThen"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|x| x == i.as_str())
+                    {
+                        why.push(format!("{}: images then {}", w.scenario, rb["imagesThen"]));
+                    }
+                }
+                if want.command.is_some() && rb["command"].as_str() != want.command.as_deref() {
+                    why.push(format!("{}: command {}", w.scenario, rb["command"]));
+                }
+                if let Some(d) = &want.detail_contains {
+                    if !rb["detail"]
+                        .as_str()
+                        .is_some_and(|x| x.contains(d.as_str()))
+                    {
+                        why.push(format!("{}: detail {}", w.scenario, rb["detail"]));
+                    }
                 }
             }
             for want in &w.rto {

@@ -47,6 +47,8 @@ pub struct WorkloadSpec {
     pub service: bool,
     pub env: serde_json::Map<String, Value>,
     pub annotations: serde_json::Map<String, Value>,
+    /// The current ReplicaSet's `deployment.kubernetes.io/revision` (1 by default).
+    pub revision: Option<i64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -278,7 +280,7 @@ pub fn build(spec: &ClusterSpec, name: &str) -> Snapshot {
             objects.push(json!({
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {"name": rs, "namespace": ns, "uid": rs_uid, "creationTimestamp": "2026-11-10T00:00:00Z",
-                    "annotations": {"deployment.kubernetes.io/revision": "1"},
+                    "annotations": {"deployment.kubernetes.io/revision": w.revision.unwrap_or(1).to_string()},
                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name, "uid": uid, "controller": true}]},
                 "spec": {"replicas": replicas, "selector": {"matchLabels": rs_tpl["metadata"]["labels"].clone()}, "template": rs_tpl},
                 "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas}

@@ -249,6 +249,17 @@ fn scenarios_text(o: &mut String, r: &Report) {
                 l["after"]
             );
         }
+        if let Some(rb) = s.get("rollback") {
+            let _ = writeln!(
+                o,
+                "       revision {} -> {} (images {} -> {}): {}",
+                rb["currentRevision"],
+                rb["previousRevision"],
+                rb["imagesNow"],
+                rb["imagesThen"],
+                rb["detail"].as_str().unwrap_or_default()
+            );
+        }
         for r in s["rto"].as_array().into_iter().flatten().take(8) {
             let parts: Vec<String> = r["parts"]
                 .as_array()

@@ -8,6 +8,7 @@
 
 mod index;
 mod report;
+pub mod rollback;
 pub mod rpo;
 pub mod rto;
 pub mod scenario;
@@ -63,6 +64,38 @@ pub fn plan_on(
             .map(|s| scenario::simulate(cluster, &index, map, s))
             .collect::<Result<Vec<_>, _>>()
     })?;
+    for o in outcomes.iter_mut() {
+        let Scenario::Rollback(text) = &o.scenario else {
+            continue;
+        };
+        let (ns, name) = text.split_once('/').unwrap_or(("", text));
+        let hits: Vec<&index::Owned> = index
+            .workloads
+            .iter()
+            .filter(|w| w.namespace == ns && w.name == name && w.kind != "Job")
+            .collect();
+        let [w] = hits.as_slice() else {
+            return Err(format!(
+                "--scenario rollback={text}: {} workload of that name",
+                if hits.is_empty() {
+                    "no"
+                } else {
+                    "more than one"
+                }
+            ));
+        };
+        let r = phase("dr-plan: rollback", || {
+            rollback::simulate(snap, rel, cluster, &w.kind, ns, name)
+        });
+        o.verdict = match r.verdict.as_str() {
+            "safe" => "survives",
+            "risky" => "degraded",
+            "no-history" => "no-rollback",
+            _ => "outage",
+        }
+        .into();
+        o.rollback = Some(r);
+    }
     let detection = rto::grace_period(snap, cluster.version);
     for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
         // Zones with no node left.

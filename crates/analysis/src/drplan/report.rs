@@ -370,7 +370,7 @@ pub fn build(
         recommendations,
         impact,
         limitations: vec![
-            "Not yet in this plan: runbooks, the re-simulation of each fix, a rollback scenario.".into(),
+            "Not yet in this plan: runbooks and the re-simulation of each fix.".into(),
             "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
         ],
         details: json!({

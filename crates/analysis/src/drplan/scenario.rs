@@ -23,6 +23,8 @@ pub enum Scenario {
     Zone(String),
     Pool(String),
     Workload(String),
+    /// A configuration rollback of `NAMESPACE/NAME` to its previous revision.
+    Rollback(String),
 }
 
 impl Scenario {
@@ -31,15 +33,16 @@ impl Scenario {
         let (k, v) = text
             .split_once('=')
             .filter(|(_, v)| !v.is_empty())
-            .ok_or_else(|| format!("--scenario {text:?}: expected zone=NAME, node=NAME, pool=NAME or workload=NAMESPACE/NAME"))?;
+            .ok_or_else(|| format!("--scenario {text:?}: expected zone=NAME, node=NAME, pool=NAME, workload=NAMESPACE/NAME or rollback=NAMESPACE/NAME"))?;
         Ok(match k {
             "zone" => Scenario::Zone(v.into()),
             "node" => Scenario::Node(v.into()),
             "pool" => Scenario::Pool(v.into()),
             "workload" => Scenario::Workload(v.into()),
+            "rollback" => Scenario::Rollback(v.into()),
             _ => {
                 return Err(format!(
-                    "--scenario {text:?}: {k:?} is not zone, node, pool or workload"
+                    "--scenario {text:?}: {k:?} is not zone, node, pool, workload or rollback"
                 ));
             }
         })
@@ -51,6 +54,7 @@ impl Scenario {
             Scenario::Zone(n) => format!("zone={n}"),
             Scenario::Pool(n) => format!("pool={n}"),
             Scenario::Workload(n) => format!("workload={n}"),
+            Scenario::Rollback(n) => format!("rollback={n}"),
         }
     }
 }
@@ -102,6 +106,9 @@ pub struct Outcome {
     pub verdict: String,
     /// How long each workload that lost replicas takes to be back, in parts (nodes lost).
     pub rto: Vec<super::rto::Rto>,
+    /// A rollback scenario's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<super::rollback::Rollback>,
 }
 
 /// The nodes a scenario loses (empty for a workload scenario).
@@ -118,7 +125,7 @@ fn lost_nodes(cluster: &Cluster, s: &Scenario) -> Result<Vec<String>, String> {
         Scenario::Node(n) => pick(&|x| x.name == *n),
         Scenario::Zone(z) => pick(&|x| x.labels.get(ZONE) == Some(z)),
         Scenario::Pool(p) => pick(&|x| crate::impact::pool_of(x).is_some_and(|(_, v)| v == *p)),
-        Scenario::Workload(_) => return Ok(Vec::new()),
+        Scenario::Workload(_) | Scenario::Rollback(_) => return Ok(Vec::new()),
     };
     if out.is_empty() {
         return Err(format!(
@@ -151,6 +158,7 @@ pub fn simulate(
         .collect();
     let mut displaced = Vec::new();
     match s {
+        Scenario::Rollback(_) => {}
         Scenario::Workload(text) => {
             let (ns, name) = text
                 .split_once('/')
@@ -316,5 +324,6 @@ pub fn simulate(
         dependents: dependents.into_iter().collect(),
         verdict: verdict.into(),
         rto: Vec::new(),
+        rollback: None,
     })
 }
