@@ -69,9 +69,20 @@ struct RpoWant {
     unbounded: Option<String>,
 }
 
+/// A fix simulated: in every scenario that hit it, the workload's state after the fix.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ImprovedWant {
+    subject: String,
+    removes: String,
+    /// Every effect's state after the fix is one of these.
+    after: Vec<String>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Expect {
+    improved: Vec<ImprovedWant>,
     rpo: Vec<RpoWant>,
     spofs: Vec<SpofWant>,
     resilient: Vec<String>,
@@ -326,6 +337,34 @@ fn the_resilience_library_meets_its_ground_truth() {
             for d in &w.dependents {
                 if !deps.contains(d) {
                     why.push(format!("{}: dependent {d} missing ({deps:?})", w.scenario));
+                }
+            }
+        }
+        for want in &c.expect.improved {
+            let Some(i) = r.details["improvements"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| {
+                    i["subject"] == want.subject.as_str() && i["removes"] == want.removes.as_str()
+                })
+            else {
+                why.push(format!(
+                    "no improvement simulated for {} on {}",
+                    want.removes, want.subject
+                ));
+                continue;
+            };
+            let effects = i["effects"].as_array().cloned().unwrap_or_default();
+            if effects.is_empty() {
+                why.push(format!("{}: no effect simulated", want.subject));
+            }
+            for e in &effects {
+                if !want.after.iter().any(|a| e["after"] == a.as_str()) {
+                    why.push(format!(
+                        "{}: after the fix, {} is {}, want one of {:?}",
+                        want.subject, e["scenario"], e["after"], want.after
+                    ));
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! back, part by part with its basis; `report.rs` states it all. The workloads and their pods
 //! are indexed once (`index.rs`).
 
+mod improve;
 mod index;
 mod report;
 pub mod rollback;
@@ -152,12 +153,19 @@ pub fn plan_on(
         })
         .map(|w| rpo::estimate(snap, cluster, w))
         .collect();
+    let improvements: Vec<improve::Improvement> = phase("dr-plan: improvements", || {
+        spofs
+            .iter()
+            .filter_map(|s| improve::simulate(cluster, &index, map, s, &outcomes))
+            .collect()
+    });
     Ok(report::build(
         snap,
         rel,
         &spofs,
         &outcomes,
         &rpos,
+        &improvements,
         req.scenarios.is_empty(),
     ))
 }

@@ -163,7 +163,7 @@ fn fix(s: &Spof) -> Option<Recommendation> {
         risk: "low".into(),
         horizon: "long-term".into(),
         expected_effect: format!(
-            "removes the single point of failure {} of {} (not yet re-simulated)",
+            "removes the single point of failure {} of {} (no scenario of this plan hits it, so none was simulated again)",
             s.kind, s.subject
         ),
         steps,
@@ -187,6 +187,7 @@ pub fn build(
     spofs: &[Spof],
     outcomes: &[Outcome],
     rpos: &[super::rpo::Rpo],
+    improvements: &[super::improve::Improvement],
     all: bool,
 ) -> Report {
     let cluster = snap.cluster();
@@ -267,7 +268,29 @@ pub fn build(
     let mut critical_first: Vec<&Spof> = spofs.iter().collect();
     critical_first.sort_by_key(|s| (s.severity != "critical", s.dependents.is_empty()));
     for s in critical_first {
-        if let Some(r) = fix(s) {
+        if let Some(mut r) = fix(s) {
+            if let Some(i) = improvements
+                .iter()
+                .find(|i| i.subject == s.subject && i.removes == s.kind)
+            {
+                let effects: Vec<String> = i
+                    .effects
+                    .iter()
+                    .map(|e| format!("{}: {} → {}", e.scenario, e.before, e.after))
+                    .collect();
+                r.expected_effect = format!("simulated with {}: {}", i.change, effects.join("; "));
+            } else if matches!(
+                s.kind.as_str(),
+                "datastore-without-replicas"
+                    | "zonal-volume"
+                    | "no-pdb"
+                    | "pdb-allows-no-disruption"
+            ) {
+                r.expected_effect = format!(
+                    "removes the single point of failure {} of {}; not simulated: the fix is not a placement the scheduler engine can try",
+                    s.kind, s.subject
+                );
+            }
             if !recommendations.iter().any(|x| x.title == r.title) {
                 recommendations.push(r);
             }
@@ -370,13 +393,14 @@ pub fn build(
         recommendations,
         impact,
         limitations: vec![
-            "Not yet in this plan: runbooks and the re-simulation of each fix.".into(),
+            "Not yet in this plan: runbooks; fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".into(),
             "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
         ],
         details: json!({
             "singlePointsOfFailure": spofs,
             "scenarios": outcomes,
             "rpo": rpos,
+            "improvements": improvements,
         }),
     }
 }
