@@ -82,6 +82,8 @@ struct ImprovedWant {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Expect {
+    /// Text some runbook action starts with.
+    runbook_action: Option<String>,
     improved: Vec<ImprovedWant>,
     rpo: Vec<RpoWant>,
     spofs: Vec<SpofWant>,
@@ -340,6 +342,20 @@ fn the_resilience_library_meets_its_ground_truth() {
                 }
             }
         }
+        if let Some(a) = &c.expect.runbook_action {
+            let any = r.details["runbooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|b| b["actions"].as_array().cloned().unwrap_or_default())
+                .any(|x| x.as_str().is_some_and(|x| x.starts_with(a.as_str())));
+            if !any {
+                why.push(format!(
+                    "no runbook action starting with {a:?}: {}",
+                    r.details["runbooks"]
+                ));
+            }
+        }
         for want in &c.expect.improved {
             let Some(i) = r.details["improvements"]
                 .as_array()
@@ -508,4 +524,51 @@ fn the_command_line_plans_a_bundle_and_refuses_a_scenario_naming_nothing() {
         text.contains("SCENARIOS") && text.contains("zone=eu-west-1a: outage"),
         "{text}"
     );
+}
+
+/// Each runbook's end state is what its scenario reaches when simulated again on its own,
+/// and no action holds a placeholder.
+#[test]
+fn every_runbook_end_state_holds_when_its_scenario_is_simulated_again() {
+    let mut checked = 0;
+    for (name, c) in cases() {
+        let snap = build(&c.cluster, "prod");
+        let r = plan(
+            &snap,
+            &Request {
+                scenarios: c
+                    .scenarios
+                    .iter()
+                    .map(|s| Scenario::parse(s).unwrap())
+                    .collect(),
+            },
+        )
+        .unwrap();
+        for b in r.details["runbooks"].as_array().into_iter().flatten() {
+            let scenario = b["scenario"].as_str().unwrap();
+            let again = plan(
+                &snap,
+                &Request {
+                    scenarios: vec![Scenario::parse(scenario).unwrap()],
+                },
+            )
+            .unwrap();
+            let same = again.details["runbooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["scenario"] == scenario)
+                .unwrap_or_else(|| panic!("{name}: {scenario} has no runbook alone"));
+            assert_eq!(same["endState"], b["endState"], "{name}: {scenario}");
+            for a in b["actions"].as_array().into_iter().flatten() {
+                let a = a.as_str().unwrap();
+                assert!(
+                    !a.contains("<") || a.contains("<<"),
+                    "{name}: placeholder in {a}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} runbooks checked");
 }

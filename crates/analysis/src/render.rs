@@ -62,6 +62,7 @@ pub fn text(r: &Report) -> String {
     steps_text(&mut o, r);
     scenarios_text(&mut o, r);
     rpo_text(&mut o, r);
+    runbooks_text(&mut o, r);
     if !r.root_causes.is_empty() {
         let _ = writeln!(o, "ROOT CAUSES");
         for rc in &r.root_causes {
@@ -312,6 +313,35 @@ fn scenarios_text(o: &mut String, r: &Report) {
                 p["message"].as_str().unwrap_or_default()
             );
         }
+    }
+    let _ = writeln!(o);
+}
+
+/// A disaster-recovery plan's runbooks (`details.runbooks`), the first few.
+fn runbooks_text(o: &mut String, r: &Report) {
+    let Some(list) = r.details.get("runbooks").and_then(|s| s.as_array()) else {
+        return;
+    };
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "RUNBOOKS ({}; -o json lists all)", list.len());
+    for b in list.iter().take(3) {
+        let _ = writeln!(o, "  {}", b["scenario"].as_str().unwrap_or_default());
+        for d in b["detection"].as_array().into_iter().flatten() {
+            let _ = writeln!(o, "     detect: {}", d.as_str().unwrap_or_default());
+        }
+        for a in b["actions"].as_array().into_iter().flatten().take(6) {
+            let _ = writeln!(o, "       $ {}", a.as_str().unwrap_or_default());
+        }
+        for v in b["validation"].as_array().into_iter().flatten().take(3) {
+            let _ = writeln!(o, "     verify: {}", v.as_str().unwrap_or_default());
+        }
+        let _ = writeln!(
+            o,
+            "     simulated end state: {}",
+            b["endState"].as_str().unwrap_or_default()
+        );
     }
     let _ = writeln!(o);
 }

@@ -12,6 +12,7 @@ mod report;
 pub mod rollback;
 pub mod rpo;
 pub mod rto;
+pub mod runbook;
 pub mod scenario;
 pub mod spof;
 
@@ -159,14 +160,18 @@ pub fn plan_on(
             .filter_map(|s| improve::simulate(cluster, &index, map, s, &outcomes))
             .collect()
     });
+    let runbooks = runbook::build(snap, &outcomes, &rpos);
     Ok(report::build(
         snap,
         rel,
-        &spofs,
-        &outcomes,
-        &rpos,
-        &improvements,
-        req.scenarios.is_empty(),
+        &report::Parts {
+            spofs: &spofs,
+            outcomes: &outcomes,
+            rpos: &rpos,
+            improvements: &improvements,
+            runbooks: &runbooks,
+            all: req.scenarios.is_empty(),
+        },
     ))
 }
 

@@ -181,15 +181,26 @@ fn label_text(s: &Spof) -> String {
         .join(",")
 }
 
-pub fn build(
-    snap: &Snapshot,
-    rel: &Relations,
-    spofs: &[Spof],
-    outcomes: &[Outcome],
-    rpos: &[super::rpo::Rpo],
-    improvements: &[super::improve::Improvement],
-    all: bool,
-) -> Report {
+/// What the plan found, for the report.
+pub struct Parts<'a> {
+    pub spofs: &'a [Spof],
+    pub outcomes: &'a [Outcome],
+    pub rpos: &'a [super::rpo::Rpo],
+    pub improvements: &'a [super::improve::Improvement],
+    pub runbooks: &'a [super::runbook::Runbook],
+    /// The default scenarios (no `--scenario`).
+    pub all: bool,
+}
+
+pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
+    let Parts {
+        spofs,
+        outcomes,
+        rpos,
+        improvements,
+        runbooks,
+        all,
+    } = *parts;
     let cluster = snap.cluster();
     let mut findings = Vec::new();
     for s in spofs {
@@ -393,7 +404,7 @@ pub fn build(
         recommendations,
         impact,
         limitations: vec![
-            "Not yet in this plan: runbooks; fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".into(),
+            "Fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".into(),
             "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
         ],
         details: json!({
@@ -401,6 +412,7 @@ pub fn build(
             "scenarios": outcomes,
             "rpo": rpos,
             "improvements": improvements,
+            "runbooks": runbooks,
         }),
     }
 }
