@@ -1,14 +1,15 @@
 //! The fixes of single points of failure, simulated: the workload with the replicas and
 //! the spreading the fix asks for, its pods placed again by the scheduler engine, then
-//! every scenario that took it down or degraded it run again. What the fix changes is
-//! then a simulated fact, not a promise.
+//! every scenario that took it down or degraded it run again, the workload's own
+//! displaced pods placed first (the others' do not change whether it stays up, except
+//! by taking room first, which is not modelled). What the fix changes is then a
+//! simulated fact, not a promise.
 
 use serde::Serialize;
 
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use intel_engine::servicemap::ServiceMap;
 use intel_scheduler::{Cluster, place};
 
 use super::index::Index;
@@ -43,15 +44,37 @@ fn state_of(o: &Outcome, subject: &str) -> String {
         .map_or("unaffected".into(), |l| l.state.clone())
 }
 
-/// Simulates the fix of `spof` against the scenarios in `outcomes` that hit it. `None`
+/// The scenarios (nodes, zones, pools) that took each workload down or degraded it, by
+/// subject, built once.
+pub fn hurt(outcomes: &[Outcome]) -> std::collections::BTreeMap<&str, Vec<&Outcome>> {
+    let mut out: std::collections::BTreeMap<&str, Vec<&Outcome>> = Default::default();
+    for o in outcomes {
+        if matches!(
+            o.scenario,
+            scenario::Scenario::Workload(_) | scenario::Scenario::Rollback(_)
+        ) {
+            continue;
+        }
+        for l in &o.losses {
+            if matches!(
+                l.state.as_str(),
+                "down" | "degraded" | "down-until-rescheduled"
+            ) {
+                out.entry(l.subject.as_str()).or_default().push(o);
+            }
+        }
+    }
+    out
+}
+
+/// Simulates the fix of `spof` against `hit`, the scenarios that hurt it. `None`
 /// for kinds whose fix is not a placement (a datastore's replication, a zonal volume, a
 /// budget).
 pub fn simulate(
     cluster: &mut Cluster,
     index: &Index,
-    map: &ServiceMap,
     spof: &Spof,
-    outcomes: &[Outcome],
+    hit: &[&Outcome],
 ) -> Option<Improvement> {
     let (replicas, key) = match spof.kind.as_str() {
         "single-replica" | "lone-dns" | "lone-ingress-controller" => {
@@ -62,22 +85,7 @@ pub fn simulate(
         "fan-in" => (spof.desired.max(3), super::spof::ZONE),
         _ => return None,
     };
-    let w = index
-        .workloads
-        .iter()
-        .position(|w| w.label() == spof.subject)?;
-    let hit: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| {
-            !matches!(
-                o.scenario,
-                scenario::Scenario::Workload(_) | scenario::Scenario::Rollback(_)
-            ) && matches!(
-                state_of(o, &spof.subject).as_str(),
-                "down" | "degraded" | "down-until-rescheduled"
-            )
-        })
-        .collect();
+    let w = *index.by_label.get(&spof.subject)?;
     if hit.is_empty() {
         return None;
     }
@@ -97,10 +105,7 @@ pub fn simulate(
         }),
         ..TopologySpreadConstraint::default()
     }]);
-    let mut improved = Index {
-        workloads: index.workloads.clone(),
-        by_pod: index.by_pod.clone(),
-    };
+    let mut improved = index.clone();
     improved.workloads[w].pods.clear();
     improved.workloads[w].desired = replicas;
     let mut start = 0;
@@ -117,8 +122,8 @@ pub fn simulate(
         improved.by_pod.insert(i, w);
     }
     let mut effects = Vec::new();
-    for o in hit {
-        let after = scenario::simulate(cluster, &improved, map, &o.scenario)
+    for &o in hit {
+        let after = scenario::simulate_for(cluster, &improved, &o.scenario, Some(w))
             .map(|a| state_of(&a, &spof.subject))
             .unwrap_or_else(|e| format!("not simulated: {e}"));
         effects.push(Effect {

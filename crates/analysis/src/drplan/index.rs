@@ -19,6 +19,8 @@ pub struct Owned {
     pub desired: i32,
     /// Positions in `Cluster::pods` of its non-terminal pods.
     pub pods: Vec<usize>,
+    /// The workloads that call it (service map), as `Kind namespace/name`, sorted.
+    pub dependents: Vec<String>,
 }
 
 impl Owned {
@@ -27,8 +29,11 @@ impl Owned {
     }
 }
 
+#[derive(Clone)]
 pub struct Index {
     pub workloads: Vec<Owned>,
+    /// `Kind namespace/name` → position in `workloads`.
+    pub by_label: BTreeMap<String, usize>,
     /// Pod position → workload position.
     pub by_pod: BTreeMap<usize, usize>,
 }
@@ -40,6 +45,20 @@ const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 impl Index {
+    /// Each workload's callers, from one pass over the service map's edges.
+    pub fn attach(&mut self, map: &intel_engine::servicemap::ServiceMap) {
+        let all = map.dependents();
+        for w in &mut self.workloads {
+            let id = intel_engine::ObjectRef::new(&w.kind, &w.namespace, &w.name);
+            w.dependents = all
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .map(|d| format!("{} {}/{}", d.kind, d.namespace, d.name))
+                .collect();
+        }
+    }
+
     pub fn build(snap: &Snapshot, cluster: &Cluster) -> Index {
         let mut workloads = Vec::new();
         let mut by_key: BTreeMap<(String, String, String), usize> = BTreeMap::new();
@@ -67,6 +86,7 @@ impl Index {
                     name: o.meta.name.clone(),
                     desired,
                     pods: Vec::new(),
+                    dependents: Vec::new(),
                 });
             }
         }
@@ -105,6 +125,15 @@ impl Index {
         for w in workloads.iter_mut().filter(|w| w.kind == "DaemonSet") {
             w.desired = w.pods.len() as i32;
         }
-        Index { workloads, by_pod }
+        let by_label = workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.label(), i))
+            .collect();
+        Index {
+            workloads,
+            by_label,
+            by_pod,
+        }
     }
 }

@@ -25,7 +25,7 @@ pub use scenario::Scenario;
 use crate::report::Report;
 
 /// What to simulate: the scenarios asked for, or (empty) every zone, every pool when
-/// there are several, every node of a cluster of at most [`ALL_NODES_UP_TO`] nodes, and
+/// there are several (in clusters of at most [`POOLS_UP_TO`] nodes), every node of a cluster of at most [`ALL_NODES_UP_TO`] nodes, and
 /// the [`TOP_DEPENDED_ON`] workloads others depend on most.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
@@ -34,6 +34,10 @@ pub struct Request {
 
 pub const ALL_NODES_UP_TO: usize = 50;
 pub const TOP_DEPENDED_ON: usize = 20;
+/// Fixes simulated per plan, critical single points of failure first.
+pub const IMPROVEMENTS: usize = 20;
+/// Node pools are default scenarios up to this many nodes.
+pub const POOLS_UP_TO: usize = 500;
 
 /// Builds the scheduler's cluster and the relations, then [`plan_on`].
 pub fn plan(snap: &Snapshot, req: &Request) -> Result<Report, String> {
@@ -50,20 +54,20 @@ pub fn plan_on(
     req: &Request,
 ) -> Result<Report, String> {
     use intel_timing::phase;
-    let index = phase("dr-plan: index", || index::Index::build(snap, cluster));
-    let map = rel.service_map();
+    let mut index = phase("dr-plan: index", || index::Index::build(snap, cluster));
+    index.attach(rel.service_map());
     let spofs = phase("dr-plan: single points of failure", || {
-        spof::find(cluster, &index, map)
+        spof::find(cluster, &index)
     });
     let scenarios = if req.scenarios.is_empty() {
-        defaults(cluster, &index, map)
+        defaults(cluster, &index)
     } else {
         req.scenarios.clone()
     };
     let mut outcomes = phase("dr-plan: scenarios", || {
         scenarios
             .iter()
-            .map(|s| scenario::simulate(cluster, &index, map, s))
+            .map(|s| scenario::simulate(cluster, &index, s))
             .collect::<Result<Vec<_>, _>>()
     })?;
     for o in outcomes.iter_mut() {
@@ -99,89 +103,99 @@ pub fn plan_on(
         o.rollback = Some(r);
     }
     let detection = rto::grace_period(snap, cluster.version);
-    for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
-        // Zones with no node left.
-        let mut lost_zones: Vec<String> = Vec::new();
-        for n in cluster
-            .nodes
-            .iter()
-            .filter(|n| o.nodes_lost.contains(&n.name))
-        {
-            if let Some(z) = n.labels.get(spof::ZONE) {
-                let others = cluster.nodes.iter().any(|m| {
-                    m.labels.get(spof::ZONE) == Some(z) && !o.nodes_lost.contains(&m.name)
-                });
-                if !others && !lost_zones.contains(z) {
-                    lost_zones.push(z.clone());
+    phase("dr-plan: rto", || {
+        for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
+            // Zones with no node left.
+            let mut lost_zones: Vec<String> = Vec::new();
+            for n in cluster
+                .nodes
+                .iter()
+                .filter(|n| o.nodes_lost.contains(&n.name))
+            {
+                if let Some(z) = n.labels.get(spof::ZONE) {
+                    let others = cluster.nodes.iter().any(|m| {
+                        m.labels.get(spof::ZONE) == Some(z) && !o.nodes_lost.contains(&m.name)
+                    });
+                    if !others && !lost_zones.contains(z) {
+                        lost_zones.push(z.clone());
+                    }
                 }
             }
+            for l in &o.losses {
+                let Some(w) = index.by_label.get(&l.subject).map(|&i| &index.workloads[i]) else {
+                    continue;
+                };
+                let stuck = o
+                    .pending
+                    .iter()
+                    .find(|p| p.workload == l.subject)
+                    .map(|p| p.message.as_str());
+                o.rto.push(rto::estimate(
+                    snap,
+                    cluster,
+                    w,
+                    &detection,
+                    stuck,
+                    &lost_zones,
+                ));
+            }
         }
-        for l in &o.losses {
-            let Some(w) = index.workloads.iter().find(|w| w.label() == l.subject) else {
-                continue;
-            };
-            let stuck = o
-                .pending
-                .iter()
-                .find(|p| p.workload == l.subject)
-                .map(|p| p.message.as_str());
-            o.rto.push(rto::estimate(
-                snap,
-                cluster,
-                w,
-                &detection,
-                stuck,
-                &lost_zones,
-            ));
-        }
-    }
+    });
     // Data at risk: every workload that keeps state (claims) or is a datastore.
-    let rpos: Vec<rpo::Rpo> = index
-        .workloads
-        .iter()
-        .filter(|w| w.kind != "DaemonSet")
-        .filter(|w| {
-            w.pods.first().is_some_and(|&p| {
-                let pod = &cluster.pods[p];
-                spof::is_datastore(pod)
-                    || pod
-                        .spec
-                        .volumes
-                        .iter()
-                        .flatten()
-                        .any(|v| v.persistent_volume_claim.is_some())
-            })
-        })
-        .map(|w| rpo::estimate(snap, cluster, w))
-        .collect();
-    let improvements: Vec<improve::Improvement> = phase("dr-plan: improvements", || {
-        spofs
+    let rpos: Vec<rpo::Rpo> = phase("dr-plan: rpo", || {
+        index
+            .workloads
             .iter()
-            .filter_map(|s| improve::simulate(cluster, &index, map, s, &outcomes))
+            .filter(|w| w.kind != "DaemonSet")
+            .filter(|w| {
+                w.pods.first().is_some_and(|&p| {
+                    let pod = &cluster.pods[p];
+                    spof::is_datastore(pod)
+                        || pod
+                            .spec
+                            .volumes
+                            .iter()
+                            .flatten()
+                            .any(|v| v.persistent_volume_claim.is_some())
+                })
+            })
+            .map(|w| rpo::estimate(snap, cluster, w))
+            .collect()
+    });
+    let improvements: Vec<improve::Improvement> = phase("dr-plan: improvements", || {
+        // Critical ones first, at most IMPROVEMENTS of them.
+        let hurt = improve::hurt(&outcomes);
+        let mut order: Vec<&spof::Spof> = spofs
+            .iter()
+            .filter(|s| hurt.contains_key(s.subject.as_str()))
+            .collect();
+        order.sort_by_key(|s| s.severity != "critical");
+        order
+            .into_iter()
+            .filter_map(|s| improve::simulate(cluster, &index, s, &hurt[s.subject.as_str()]))
+            .take(IMPROVEMENTS)
             .collect()
     });
     let runbooks = runbook::build(snap, &outcomes, &rpos);
-    Ok(report::build(
-        snap,
-        rel,
-        &report::Parts {
-            spofs: &spofs,
-            outcomes: &outcomes,
-            rpos: &rpos,
-            improvements: &improvements,
-            runbooks: &runbooks,
-            all: req.scenarios.is_empty(),
-        },
-    ))
+    Ok(phase("dr-plan: report", || {
+        report::build(
+            snap,
+            rel,
+            &report::Parts {
+                spofs: &spofs,
+                outcomes: &outcomes,
+                rpos: &rpos,
+                improvements: &improvements,
+                runbooks: &runbooks,
+                all: req.scenarios.is_empty(),
+            },
+        )
+    }))
 }
 
 /// Every zone, every pool (when several), every node of a small cluster, and the
 /// workloads others depend on most.
-fn defaults(
-    cluster: &Cluster,
-    index: &index::Index,
-    map: &intel_engine::servicemap::ServiceMap,
-) -> Vec<Scenario> {
+fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
     use std::collections::BTreeSet;
     let mut out = Vec::new();
     let zones: BTreeSet<&String> = cluster
@@ -195,7 +209,8 @@ fn defaults(
         .iter()
         .filter_map(|n| crate::impact::pool_of(n).map(|(_, v)| v))
         .collect();
-    if pools.len() > 1 {
+    // A pool of a large cluster holds most of its pods: on request only there.
+    if pools.len() > 1 && cluster.nodes.len() <= POOLS_UP_TO {
         out.extend(pools.into_iter().map(Scenario::Pool));
     }
     if cluster.nodes.len() <= ALL_NODES_UP_TO {
@@ -205,16 +220,7 @@ fn defaults(
         .workloads
         .iter()
         .filter(|w| w.kind != "DaemonSet")
-        .map(|w| {
-            let n = map
-                .dependents_of(&intel_engine::ObjectRef::new(
-                    &w.kind,
-                    &w.namespace,
-                    &w.name,
-                ))
-                .len();
-            (n, format!("{}/{}", w.namespace, w.name))
-        })
+        .map(|w| (w.dependents.len(), format!("{}/{}", w.namespace, w.name)))
         .filter(|(n, _)| *n > 0)
         .collect();
     depended.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));

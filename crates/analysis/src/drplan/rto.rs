@@ -36,6 +36,9 @@ pub struct Rto {
 
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 
+/// Pods of a workload read for its observed pulls and start-ups.
+pub const SAMPLE: usize = 8;
+
 /// A Go duration as the kubelet prints it (`3.2s`, `1m2.5s`, `850ms`, `1.5µs`), in seconds.
 pub fn go_duration(text: &str) -> Option<f64> {
     let mut total = 0.0;
@@ -146,8 +149,10 @@ pub fn estimate(
 ) -> Rto {
     let mut parts = vec![detection.clone()];
     let mut unbounded = None;
-    let pods: Vec<Value> = w
-        .pods
+    // A sample of its pods is enough for what they share (the spec) and for what is
+    // observed per pod (pulls, start-ups); a large workload is not read whole.
+    let sample = &w.pods[..w.pods.len().min(SAMPLE)];
+    let pods: Vec<Value> = sample
         .iter()
         .filter_map(|&i| {
             let p = &cluster.pods[i];
@@ -212,7 +217,7 @@ pub fn estimate(
         .collect();
     let mut pulls = Vec::new();
     let mut present = false;
-    for p in &w.pods {
+    for p in sample {
         let pod = &cluster.pods[*p];
         for id in snap.index().events_for("Pod", &pod.namespace, &pod.name) {
             let Some(e) = snap.get(*id).map(|o| o.value()) else {
@@ -277,7 +282,7 @@ pub fn estimate(
         Some(s) => Part {
             part: "start-up".into(),
             seconds: Some(s),
-            basis: format!("median from container start to Ready over {n} running pod(s)"),
+            basis: format!("median from container start to Ready over {n} running pod(s) (at most {SAMPLE} read)"),
         },
         None => Part {
             part: "start-up".into(),

@@ -8,8 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use intel_engine::ObjectRef;
-use intel_engine::servicemap::ServiceMap;
 use intel_scheduler::{Cluster, place};
 
 use super::index::Index;
@@ -138,11 +136,21 @@ fn lost_nodes(cluster: &Cluster, s: &Scenario) -> Result<Vec<String>, String> {
 }
 
 /// Simulates one scenario; the cluster is the same afterwards.
-pub fn simulate(
+pub fn simulate(cluster: &mut Cluster, index: &Index, s: &Scenario) -> Result<Outcome, String> {
+    simulate_for(cluster, index, s, None)
+}
+
+/// At most this many workloads get the scheduler's message for a pending pod (the rest
+/// are counted): on a large cluster a lost zone strands pods of thousands of workloads.
+pub const MESSAGES: usize = 20;
+
+/// [`simulate`], placing again only the displaced pods of workload `only` when given (a
+/// fix's effect on one workload: its pods are placed before the others').
+pub fn simulate_for(
     cluster: &mut Cluster,
     index: &Index,
-    map: &ServiceMap,
     s: &Scenario,
+    only: Option<usize>,
 ) -> Result<Outcome, String> {
     let nodes = lost_nodes(cluster, s)?;
     let mark = cluster.mark();
@@ -206,6 +214,7 @@ pub fn simulate(
     let movable: Vec<usize> = displaced
         .iter()
         .copied()
+        .filter(|p| only.is_none_or(|w| index.by_pod.get(p) == Some(&w)))
         .filter(|&p| {
             let pod = &cluster.pods[p];
             !pod.terminal
@@ -237,7 +246,7 @@ pub fn simulate(
     let mut seen = BTreeSet::new();
     for &p in &stuck {
         let w = index.by_pod.get(&p).copied();
-        if !seen.insert(w) {
+        if seen.len() >= MESSAGES || !seen.insert(w) {
             continue;
         }
         let pod = cluster.pods[p].unbound();
@@ -300,10 +309,8 @@ pub fn simulate(
     let mut dependents: BTreeMap<String, String> = BTreeMap::new();
     for &i in &down {
         let w = &index.workloads[i];
-        for d in map.dependents_of(&ObjectRef::new(&w.kind, &w.namespace, &w.name)) {
-            dependents
-                .entry(format!("{} {}/{}", d.kind, d.namespace, d.name))
-                .or_insert_with(|| w.label());
+        for d in &w.dependents {
+            dependents.entry(d.clone()).or_insert_with(|| w.label());
         }
     }
     let verdict = if !down.is_empty() {

@@ -6,8 +6,6 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use intel_engine::ObjectRef;
-use intel_engine::servicemap::ServiceMap;
 use intel_scheduler::selectors::label_selector_matches;
 use intel_scheduler::{Cluster, PodInfo};
 
@@ -187,7 +185,7 @@ pub(super) fn volume_zones(cluster: &Cluster, pod: &PodInfo) -> Vec<(String, Str
 }
 
 /// The single points of failure of every workload, in workload order.
-pub fn find(cluster: &Cluster, index: &Index, map: &ServiceMap) -> Vec<Spof> {
+pub fn find(cluster: &Cluster, index: &Index) -> Vec<Spof> {
     let zones: BTreeSet<&String> = cluster
         .nodes
         .iter()
@@ -200,24 +198,14 @@ pub fn find(cluster: &Cluster, index: &Index, map: &ServiceMap) -> Vec<Spof> {
         .collect();
     let mut out = Vec::new();
     for w in &index.workloads {
-        out.extend(of_workload(cluster, w, map, zones.len(), pools.len()));
+        out.extend(of_workload(cluster, w, zones.len(), pools.len()));
     }
     out
 }
 
-fn of_workload(
-    cluster: &Cluster,
-    w: &Owned,
-    map: &ServiceMap,
-    zones: usize,
-    pools: usize,
-) -> Vec<Spof> {
+fn of_workload(cluster: &Cluster, w: &Owned, zones: usize, pools: usize) -> Vec<Spof> {
     let mut out = Vec::new();
-    let dependents: Vec<String> = map
-        .dependents_of(&ObjectRef::new(&w.kind, &w.namespace, &w.name))
-        .iter()
-        .map(|d| format!("{} {}/{}", d.kind, d.namespace, d.name))
-        .collect();
+    let dependents: Vec<String> = w.dependents.clone();
     let Some(&first) = w.pods.first() else {
         return out;
     };

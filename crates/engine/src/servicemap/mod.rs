@@ -182,6 +182,25 @@ impl ServiceMap {
         out
     }
 
+    /// Every workload's dependents at once, in one pass over the edges ([`Self::dependents_of`]
+    /// for all workloads, which would scan the edges once per workload).
+    pub fn dependents(&self) -> std::collections::BTreeMap<&ObjectRef, Vec<&ObjectRef>> {
+        let mut out: std::collections::BTreeMap<&ObjectRef, Vec<&ObjectRef>> = Default::default();
+        for e in &self.edges {
+            if !self.node(&e.from).is_some_and(|n| n.kind == WORKLOAD) {
+                continue;
+            }
+            if let Some(t) = self.target_workload(&e.to).filter(|t| **t != e.from) {
+                out.entry(t).or_default().push(&e.from);
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        out
+    }
+
     /// The shortest dependency path from `from` to `to` over workload edges, both ends
     /// included (BFS; among equally short paths, neighbours are tried by name). Shows hidden
     /// coupling: payment → checkout → inventory.
