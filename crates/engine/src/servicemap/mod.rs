@@ -187,7 +187,7 @@ impl ServiceMap {
     pub fn dependents(&self) -> std::collections::BTreeMap<&ObjectRef, Vec<&ObjectRef>> {
         let mut out: std::collections::BTreeMap<&ObjectRef, Vec<&ObjectRef>> = Default::default();
         for e in &self.edges {
-            if !self.node(&e.from).is_some_and(|n| n.kind == WORKLOAD) {
+            if self.node(&e.from).is_none_or(|n| n.kind != WORKLOAD) {
                 continue;
             }
             if let Some(t) = self.target_workload(&e.to).filter(|t| **t != e.from) {

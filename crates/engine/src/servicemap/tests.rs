@@ -530,6 +530,18 @@ fn demo_service_map_is_exact() {
         vec![&d("auth"), &d("redis"), &pg_sts]
     );
     assert_eq!(map.dependents_of(&pg_sts), vec![&d("auth"), &d("checkout")]);
+    // All dependents at once equal each workload's, asked one by one.
+    let all = map.dependents();
+    for n in map.nodes.iter().filter(|n| n.kind == WORKLOAD) {
+        let one = map.dependents_of(&n.id);
+        assert_eq!(
+            all.get(&n.id).cloned().unwrap_or_default(),
+            one,
+            "{:?}",
+            n.id
+        );
+    }
+    assert!(!all.is_empty());
     assert_eq!(
         map.path(&r("Ingress", "shop", "shop"), &pg_sts),
         Some(vec![
