@@ -85,6 +85,18 @@ pub fn cron_interval(expr: &str) -> Option<i64> {
     Some(86_400 / per_day)
 }
 
+/// An object's `spec.schedule`, its interval merged into the shortest seen.
+fn schedule<'v>(v: &'v Value, interval: &mut Option<i64>) -> &'v str {
+    let cron = v
+        .pointer("/spec/schedule")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(i) = cron_interval(cron) {
+        *interval = Some(interval.map_or(i, |x| x.min(i)));
+    }
+    cron
+}
+
 fn ts(v: Option<&Value>) -> Option<jiff::Timestamp> {
     v?.as_str()?.parse().ok()
 }
@@ -143,13 +155,7 @@ pub fn estimate(snap: &Snapshot, cluster: &Cluster, w: &Owned) -> Rpo {
         if v.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
             continue;
         }
-        let cron = v
-            .pointer("/spec/schedule")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if let Some(i) = cron_interval(cron) {
-            interval = Some(interval.map_or(i, |x: i64| x.min(i)));
-        }
+        let cron = schedule(&v, &mut interval);
         newer(ts(v.pointer("/status/lastBackup")), &mut last);
         sources.push(format!(
             "Velero Schedule {}/{} ({cron})",
@@ -216,13 +222,7 @@ pub fn estimate(snap: &Snapshot, cluster: &Cluster, w: &Owned) -> Rpo {
         if v.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
             continue;
         }
-        let cron = v
-            .pointer("/spec/schedule")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if let Some(i) = cron_interval(cron) {
-            interval = Some(interval.map_or(i, |x: i64| x.min(i)));
-        }
+        let cron = schedule(&v, &mut interval);
         newer(ts(v.pointer("/status/lastSuccessfulTime")), &mut last);
         sources.push(format!(
             "CronJob {}/{} ({cron}, runs {tool})",

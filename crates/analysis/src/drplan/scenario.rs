@@ -109,6 +109,20 @@ pub struct Outcome {
     pub rollback: Option<super::rollback::Rollback>,
 }
 
+/// Each workload's pods bound to a node now.
+fn running(cluster: &Cluster, index: &Index) -> Vec<i32> {
+    index
+        .workloads
+        .iter()
+        .map(|w| {
+            w.pods
+                .iter()
+                .filter(|&&p| cluster.node_of(p).is_some())
+                .count() as i32
+        })
+        .collect()
+}
+
 /// The nodes a scenario loses (empty for a workload scenario).
 fn lost_nodes(cluster: &Cluster, s: &Scenario) -> Result<Vec<String>, String> {
     let pick = |f: &dyn Fn(&intel_scheduler::NodeInfo) -> bool| -> Vec<String> {
@@ -154,16 +168,7 @@ pub fn simulate_for(
 ) -> Result<Outcome, String> {
     let nodes = lost_nodes(cluster, s)?;
     let mark = cluster.mark();
-    let before: Vec<i32> = index
-        .workloads
-        .iter()
-        .map(|w| {
-            w.pods
-                .iter()
-                .filter(|&&p| cluster.node_of(p).is_some())
-                .count() as i32
-        })
-        .collect();
+    let before = running(cluster, index);
     let mut displaced = Vec::new();
     match s {
         Scenario::Rollback(_) => {}
@@ -200,16 +205,7 @@ pub fn simulate_for(
             }
         }
     }
-    let during: Vec<i32> = index
-        .workloads
-        .iter()
-        .map(|w| {
-            w.pods
-                .iter()
-                .filter(|&&p| cluster.node_of(p).is_some())
-                .count() as i32
-        })
-        .collect();
+    let during = running(cluster, index);
     // Controllers recreate the replicated pods; DaemonSet pods of a lost node go with it.
     let movable: Vec<usize> = displaced
         .iter()
@@ -258,16 +254,7 @@ pub fn simulate_for(
                 .unwrap_or_default(),
         });
     }
-    let after: Vec<i32> = index
-        .workloads
-        .iter()
-        .map(|w| {
-            w.pods
-                .iter()
-                .filter(|&&p| cluster.node_of(p).is_some())
-                .count() as i32
-        })
-        .collect();
+    let after = running(cluster, index);
     cluster.revert(mark);
 
     let mut losses = Vec::new();

@@ -9,6 +9,21 @@ use crate::diagnose::remedy::values::shell_quote;
 use crate::impact::change::{Edit, ResourceEdit};
 use crate::impact::target::Workload;
 
+/// `kubectl -n NS VERB kind/NAME REST`.
+fn kubectl(w: &Workload, verb: &str, rest: &str) -> String {
+    let cmd = format!(
+        "{} {verb} {}/{}",
+        ns_flag(&w.namespace),
+        w.kind.to_ascii_lowercase(),
+        shell_quote(&w.name)
+    );
+    if rest.is_empty() {
+        cmd
+    } else {
+        format!("{cmd} {rest}")
+    }
+}
+
 /// The canary: a separate Deployment of `n` replicas running the new template beside
 /// the current one (same labels, so its Services send it a share of the traffic).
 pub fn canary(w: &Workload, n: i32) -> Option<Candidate> {
@@ -114,18 +129,8 @@ pub fn resume(w: &Workload) -> Candidate {
             patch: patch.clone(),
         }],
         replaces_change: false,
-        commands: vec![format!(
-            "{} rollout resume {}/{}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name)
-        )],
-        rollback: vec![format!(
-            "{} rollout pause {}/{}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name)
-        )],
+        commands: vec![kubectl(w, "rollout resume", "")],
+        rollback: vec![kubectl(w, "rollout pause", "")],
     }
 }
 
@@ -219,12 +224,7 @@ pub fn raise_limit(w: &Workload, container: &str, request: &str, limit: &str) ->
         replaces_change: false,
         // The change's commands with the edit carry the whole resources.
         commands: Vec::new(),
-        rollback: vec![format!(
-            "{} rollout undo {}/{}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name)
-        )],
+        rollback: vec![kubectl(w, "rollout undo", "")],
     }
 }
 
@@ -277,12 +277,7 @@ pub fn within_limit_range(
         }],
         replaces_change: false,
         commands: Vec::new(),
-        rollback: vec![format!(
-            "{} rollout undo {}/{}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name)
-        )],
+        rollback: vec![kubectl(w, "rollout undo", "")],
     }
 }
 
@@ -378,18 +373,11 @@ pub fn fewer_replicas(w: &Workload, n: i32) -> Candidate {
             replicas: n,
         }],
         replaces_change: false,
-        commands: vec![format!(
-            "{} scale {}/{} --replicas={n}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name)
-        )],
-        rollback: vec![format!(
-            "{} scale {}/{} --replicas={}",
-            ns_flag(&w.namespace),
-            w.kind.to_ascii_lowercase(),
-            shell_quote(&w.name),
-            w.replicas_before()
+        commands: vec![kubectl(w, "scale", &format!("--replicas={n}"))],
+        rollback: vec![kubectl(
+            w,
+            "scale",
+            &format!("--replicas={}", w.replicas_before()),
         )],
     }
 }
