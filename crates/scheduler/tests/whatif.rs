@@ -151,3 +151,45 @@ fn losing_a_zone_places_its_pods_elsewhere_and_reverts() {
     c.revert(mark);
     assert_eq!(digest(&c), before);
 }
+
+/// A zone taken out at once displaces the same pods as node by node, leaves the same
+/// verdicts, and reverts to the same cluster: one re-index instead of one per node.
+#[test]
+fn removing_a_zone_at_once_equals_node_by_node() {
+    let mut c = library("healthy-baseline");
+    let before = digest(&c);
+    let zone = c.nodes[0]
+        .labels
+        .get("topology.kubernetes.io/zone")
+        .cloned()
+        .expect("zoned nodes");
+    let lost: Vec<String> = c
+        .nodes
+        .iter()
+        .filter(|n| n.labels.get("topology.kubernetes.io/zone") == Some(&zone))
+        .map(|n| n.name.clone())
+        .collect();
+    let mark = c.mark();
+    let mut one_by_one = Vec::new();
+    for n in &lost {
+        one_by_one.extend(c.remove_node(n).unwrap());
+    }
+    let after_one = digest(&c);
+    c.revert(mark);
+    assert_eq!(digest(&c), before);
+    let mark = c.mark();
+    let mut names = lost.clone();
+    names.push("no-such-node".into());
+    names.push(lost[0].clone());
+    let at_once = c.remove_nodes(&names);
+    assert_eq!(at_once, one_by_one);
+    assert_eq!(digest(&c), after_one);
+    // Placing one displaced pod works on the re-indexed cluster.
+    let p = at_once[0];
+    let v = simulate(&c, &c.pods[p].unbound());
+    if let Some(n) = v.feasible.first().cloned() {
+        assert!(c.bind(p, &n));
+    }
+    c.revert(mark);
+    assert_eq!(digest(&c), before);
+}

@@ -103,6 +103,8 @@ pub fn plan_on(
         o.rollback = Some(r);
     }
     let detection = rto::grace_period(snap, cluster.version);
+    // What each workload's pods show, read once across scenarios.
+    let mut observed: std::collections::BTreeMap<String, rto::Observed> = Default::default();
     phase("dr-plan: rto", || {
         for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
             // Zones with no node left.
@@ -130,11 +132,14 @@ pub fn plan_on(
                     .iter()
                     .find(|p| p.workload == l.subject)
                     .map(|p| p.message.as_str());
+                let seen = observed
+                    .entry(w.label())
+                    .or_insert_with(|| rto::observe(snap, cluster, w));
                 o.rto.push(rto::estimate(
-                    snap,
                     cluster,
                     w,
                     &detection,
+                    seen,
                     stuck,
                     &lost_zones,
                 ));

@@ -137,17 +137,10 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     Some(v[v.len() / 2])
 }
 
-/// The estimate for one workload whose pods on lost nodes were placed again (`stuck`: the
-/// scheduler's message for one that fits nowhere; `lost_zones`: zones that are gone).
-pub fn estimate(
-    snap: &Snapshot,
-    cluster: &Cluster,
-    w: &Owned,
-    detection: &Part,
-    stuck: Option<&str>,
-    lost_zones: &[String],
-) -> Rto {
-    let mut parts = vec![detection.clone()];
+/// What a workload's pods show — the same in every scenario, so read once per workload:
+/// eviction, scheduling, image pull and start-up parts, and whether eviction never comes.
+pub fn observe(snap: &Snapshot, cluster: &Cluster, w: &Owned) -> Observed {
+    let mut parts = Vec::new();
     let mut unbounded = None;
     // A sample of its pods is enough for what they share (the spec) and for what is
     // observed per pod (pulls, start-ups); a large workload is not read whole.
@@ -291,6 +284,29 @@ pub fn estimate(
                 .into(),
         },
     });
+    Observed { parts, unbounded }
+}
+
+/// What [`observe`] found of a workload.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    parts: Vec<Part>,
+    unbounded: Option<String>,
+}
+
+/// The estimate for one workload whose pods on lost nodes were placed again (`stuck`: the
+/// scheduler's message for one that fits nowhere; `lost_zones`: zones that are gone).
+pub fn estimate(
+    cluster: &Cluster,
+    w: &Owned,
+    detection: &Part,
+    observed: &Observed,
+    stuck: Option<&str>,
+    lost_zones: &[String],
+) -> Rto {
+    let mut parts = vec![detection.clone()];
+    parts.extend(observed.parts.iter().cloned());
+    let mut unbounded = observed.unbounded.clone();
     // Volumes: a ReadWriteOnce volume is force-detached from a node that is gone after
     // the attach-detach controller's 6 minutes; one in a lost zone cannot follow.
     let zonal = w

@@ -197,13 +197,7 @@ pub fn simulate_for(
                 cluster.unbind(p);
             }
         }
-        _ => {
-            for n in &nodes {
-                if let Some(pods) = cluster.remove_node(n) {
-                    displaced.extend(pods);
-                }
-            }
-        }
+        _ => displaced = cluster.remove_nodes(&nodes),
     }
     let during = running(cluster, index);
     // Controllers recreate the replicated pods; DaemonSet pods of a lost node go with it.

@@ -257,12 +257,10 @@ pub fn scale_pool(sim: &mut Sim, pool: &str, target: usize) -> Result<usize, Str
     }
     let mut stuck_all = Vec::new();
     let mut displaced = 0;
-    for node in members.iter().rev().take(now - target) {
-        if let Some(pods) = sim.cluster.remove_node(node) {
-            displaced += pods.len();
-            stuck_all.extend(replace(sim, &pods));
-        }
-    }
+    let gone: Vec<String> = members.iter().rev().take(now - target).cloned().collect();
+    let pods = sim.cluster.remove_nodes(&gone);
+    displaced += pods.len();
+    stuck_all.extend(replace(sim, &pods));
     let n = stuck_all.len();
     let action =
         format!("scaled from {now} to {target} nodes: {displaced} pods displaced, {n} fit nowhere");

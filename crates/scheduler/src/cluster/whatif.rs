@@ -43,12 +43,18 @@ impl Cluster {
         Mark(self.journal.len())
     }
 
-    /// Undoes every change since `mark`, newest first.
+    /// Undoes every change since `mark`, newest first. Nodes put back one after the other
+    /// (a zone's) are re-indexed once, before the next change that needs the index.
     pub fn revert(&mut self, mark: Mark) {
+        let mut stale = false;
         while self.journal.len() > mark.0 {
             let Some(change) = self.journal.pop() else {
                 break;
             };
+            if stale && !matches!(change, Change::NodeRemoved { .. }) {
+                self.reindex_nodes();
+                stale = false;
+            }
             match change {
                 Change::PodAdded => {
                     let i = self.pods.len() - 1;
@@ -79,7 +85,11 @@ impl Cluster {
                     self.nodes.retain(|n| n.name != name);
                     self.reindex_nodes();
                 }
-                Change::NodeRemoved { node } => self.insert_node(*node),
+                Change::NodeRemoved { node } => {
+                    let at = self.nodes.partition_point(|n| n.name < node.name);
+                    self.nodes.insert(at, *node);
+                    stale = true;
+                }
                 Change::NodeEdited {
                     name,
                     taints,
@@ -91,6 +101,9 @@ impl Cluster {
                     }
                 }
             }
+        }
+        if stale {
+            self.reindex_nodes();
         }
     }
 
@@ -108,6 +121,39 @@ impl Cluster {
         });
         self.reindex_nodes();
         Some(pods)
+    }
+
+    /// Takes several nodes out at once (a zone, a pool): their pods unbound and returned
+    /// in order, the nodes removed, and the index rebuilt once rather than per node.
+    /// Names that are not nodes are skipped.
+    pub fn remove_nodes(&mut self, names: &[String]) -> Vec<usize> {
+        let mut pods = Vec::new();
+        let mut gone = std::collections::BTreeSet::new();
+        for name in names {
+            let Some(&n) = self.node_ix.get(name) else {
+                continue;
+            };
+            if !gone.insert(n) {
+                continue;
+            }
+            let on = self.nodes[n].pods.clone();
+            for &p in &on {
+                self.unbind(p);
+            }
+            pods.extend(on);
+        }
+        // Newest journal entry last: nodes by descending position, so each revert
+        // re-inserts by name wherever the others are.
+        for &n in gone.iter().rev() {
+            let node = self.nodes.remove(n);
+            self.journal.push(Change::NodeRemoved {
+                node: Box::new(node),
+            });
+        }
+        if !gone.is_empty() {
+            self.reindex_nodes();
+        }
+        pods
     }
 
     fn edit_node(&mut self, name: &str, edit: impl FnOnce(&mut NodeInfo)) -> bool {
