@@ -108,21 +108,19 @@ pub fn plan_on(
     phase("dr-plan: rto", || {
         for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
             // Zones with no node left.
-            let mut lost_zones: Vec<String> = Vec::new();
-            for n in cluster
-                .nodes
-                .iter()
-                .filter(|n| o.nodes_lost.contains(&n.name))
-            {
+            let gone: std::collections::BTreeSet<&String> = o.nodes_lost.iter().collect();
+            let mut hit: std::collections::BTreeSet<&String> = Default::default();
+            let mut kept: std::collections::BTreeSet<&String> = Default::default();
+            for n in &cluster.nodes {
                 if let Some(z) = n.labels.get(spof::ZONE) {
-                    let others = cluster.nodes.iter().any(|m| {
-                        m.labels.get(spof::ZONE) == Some(z) && !o.nodes_lost.contains(&m.name)
-                    });
-                    if !others && !lost_zones.contains(z) {
-                        lost_zones.push(z.clone());
+                    if gone.contains(&n.name) {
+                        hit.insert(z);
+                    } else {
+                        kept.insert(z);
                     }
                 }
             }
+            let lost_zones: Vec<String> = hit.difference(&kept).map(|z| (*z).clone()).collect();
             for l in &o.losses {
                 let Some(w) = index.by_label.get(&l.subject).map(|&i| &index.workloads[i]) else {
                     continue;
