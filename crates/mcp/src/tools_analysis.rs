@@ -286,7 +286,7 @@ pub(super) fn impact_spec() -> Spec {
     )
 }
 
-/// `generate_disaster_recovery_plan` (first part: single points of failure and scenarios).
+/// `generate_disaster_recovery_plan`.
 pub(super) fn drplan_spec() -> Spec {
     spec_with_output::<super::tools_drplan::DrPlanInput>(
         "generate_disaster_recovery_plan",
@@ -299,7 +299,10 @@ pub(super) fn drplan_spec() -> Spec {
          engine (`scenarios`: zone=, node=, pool=, workload=; default every zone, pool, \
          small cluster's node and most-called workload): what is displaced, what finds room, \
          what stays Pending with kube-scheduler's message, which workloads go down and which \
-         callers lose them. details.singlePointsOfFailure and details.scenarios.",
+         callers lose them; rollback=NS/NAME asks whether a previous revision exists and \
+         rolls out. Also RTO per workload in parts with their basis, RPO from the backups \
+         seen (Velero, VolumeSnapshots, backup CronJobs), fixes re-simulated and runbooks. \
+         details.singlePointsOfFailure, scenarios, rpo, improvements, runbooks.",
         report_schema(),
         |d, a| typed(d, a, super::tools_drplan::generate_disaster_recovery_plan),
     )

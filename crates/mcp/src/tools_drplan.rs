@@ -17,7 +17,8 @@ pub struct DrPlanInput {
     /// The cluster (a name from list_clusters). Optional when one is loaded.
     #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
     pub cluster: Option<String>,
-    /// What to fail: "zone=eu-west-1a", "node=NAME", "pool=NAME", "workload=NAMESPACE/NAME".
+    /// What to fail: "zone=eu-west-1a", "node=NAME", "pool=NAME", "workload=NAMESPACE/NAME",
+    /// or "rollback=NAMESPACE/NAME" (is there a previous revision, and does it roll out).
     /// Empty or absent: every zone, every pool when there are several, every node of a
     /// cluster of at most 50 nodes, and the 20 workloads others depend on most.
     pub scenarios: Option<Vec<String>>,
