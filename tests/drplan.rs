@@ -103,22 +103,7 @@ struct Case {
 }
 
 fn cases() -> Vec<(String, Case)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/resilience");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("testdata/resilience")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p).unwrap();
-            let c: Case =
-                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (p.file_stem().unwrap().to_string_lossy().into_owned(), c)
-        })
-        .collect()
+    common::whatif::yaml_cases("resilience")
 }
 
 fn run(c: &Case) -> kubectl_intel::analysis::report::Report {

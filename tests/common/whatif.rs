@@ -104,11 +104,13 @@ pub struct Case {
     pub expect: Expect,
 }
 
-/// Every case of `testdata/whatif/`, by file name.
-pub fn cases() -> Vec<Case> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/whatif");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("testdata/whatif")
+/// Every YAML file of `testdata/<dir>/`, parsed, with its file name, in name order.
+pub fn yaml_cases<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<(String, T)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
@@ -117,9 +119,19 @@ pub fn cases() -> Vec<Case> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).expect("read case");
-            let mut c: Case =
+            let c: T =
                 serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            c.name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (p.file_stem().unwrap().to_string_lossy().into_owned(), c)
+        })
+        .collect()
+}
+
+/// Every case of `testdata/whatif/`, by file name.
+pub fn cases() -> Vec<Case> {
+    yaml_cases::<Case>("whatif")
+        .into_iter()
+        .map(|(name, mut c)| {
+            c.name = name;
             c
         })
         .collect()

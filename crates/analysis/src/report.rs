@@ -111,6 +111,18 @@ impl Subject {
         intel_engine::ObjectRef::new(&self.kind, &self.namespace, &self.name)
     }
 
+    /// The inverse of [`Subject::label`]: `Deployment shop/auth` in `cluster`.
+    pub fn from_label(cluster: &str, label: &str) -> Subject {
+        let (kind, rest) = label.split_once(' ').unwrap_or(("", label));
+        let (namespace, name) = rest.split_once('/').unwrap_or(("", rest));
+        Subject {
+            cluster: cluster.into(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
     /// `Deployment shop/auth`, `Node ip-10-0-1-1`.
     pub fn label(&self) -> String {
         if self.namespace.is_empty() {

@@ -18,17 +18,6 @@ use crate::report::{
     Severity, Subject,
 };
 
-fn subject(cluster: &str, label: &str) -> Subject {
-    let (kind, rest) = label.split_once(' ').unwrap_or(("", label));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("", rest));
-    Subject {
-        cluster: cluster.into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-    }
-}
-
 fn selector_json(s: &Spof) -> serde_json::Value {
     json!({"matchLabels": s.labels})
 }
@@ -212,7 +201,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
             } else {
                 Severity::Warning
             },
-            subject: subject(cluster, &s.subject),
+            subject: Subject::from_label(cluster, &s.subject),
             since: None,
             message: format!("{}: {}", s.kind, s.evidence),
             evidence: vec![Evidence {
@@ -234,7 +223,10 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
             } else {
                 Severity::Warning
             },
-            subject: worst.map_or_else(|| subject(cluster, ""), |l| subject(cluster, &l.subject)),
+            subject: worst.map_or_else(
+                || Subject::from_label(cluster, ""),
+                |l| Subject::from_label(cluster, &l.subject),
+            ),
             since: None,
             message: format!(
                 "{}: {} — {} workload(s) lose replicas, {} pod(s) pending{}",
@@ -264,7 +256,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
             id: String::new(),
             kind: "NoBackup".into(),
             severity: Severity::Warning,
-            subject: subject(cluster, &r.subject),
+            subject: Subject::from_label(cluster, &r.subject),
             since: None,
             message: r.basis.clone(),
             evidence: Vec::new(),
@@ -328,7 +320,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
     if let Some(o) = worst.filter(|o| !o.losses.is_empty()) {
         let mut affected: BTreeSet<ObjectRef> = BTreeSet::new();
         for l in &o.losses {
-            let s = subject(cluster, &l.subject);
+            let s = Subject::from_label(cluster, &l.subject);
             affected.insert(s.object());
             impact.services.push(AffectedService {
                 subject: s,

@@ -59,17 +59,6 @@ pub fn describe(change: &Change) -> String {
     parts.join("; ")
 }
 
-fn subject_of(cluster: &str, label: &str) -> Subject {
-    let (kind, rest) = label.split_once(' ').unwrap_or(("", label));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("", rest));
-    Subject {
-        cluster: cluster.into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     snap: &Snapshot,
@@ -100,7 +89,7 @@ pub fn build(
             } else {
                 Severity::Critical
             },
-            subject: subject_of(cluster, &s.subject),
+            subject: Subject::from_label(cluster, &s.subject),
             since: None,
             message: format!("step {}: {} — {} ({})", s.step, s.action, b.message, b.kind),
             evidence: vec![Evidence {
@@ -117,7 +106,7 @@ pub fn build(
             id: String::new(),
             kind: "RolloutWaitsForRoom".into(),
             severity: Severity::Warning,
-            subject: subject_of(cluster, &w.subject),
+            subject: Subject::from_label(cluster, &w.subject),
             since: None,
             message: format!(
                 "new pods wait for old ones to be removed: the cluster has no room for the surge; {} of {} replicas ready at the worst step",
@@ -142,7 +131,7 @@ pub fn build(
             } else {
                 Severity::Info
             },
-            subject: subject_of(cluster, &p.workload),
+            subject: Subject::from_label(cluster, &p.workload),
             since: None,
             message: format!(
                 "container {}: memory {pct:+}% with the new version ({} vs {}){}",
@@ -200,7 +189,7 @@ pub fn build(
                 "at-risk"
             };
             services.push(AffectedService {
-                subject: subject_of(cluster, &w.subject),
+                subject: Subject::from_label(cluster, &w.subject),
                 state: state.into(),
                 ready_replicas: w.min_ready as i64,
                 replicas: if w.action == "delete" {
@@ -271,7 +260,7 @@ pub fn build(
     let mentions: Vec<Subject> = run
         .workloads
         .iter()
-        .map(|w| subject_of(cluster, &w.subject))
+        .map(|w| Subject::from_label(cluster, &w.subject))
         .collect();
     let mut namespaces: Vec<String> = run.workloads.iter().map(|w| w.namespace.clone()).collect();
     namespaces.sort();
