@@ -15,7 +15,7 @@ use crate::source::{LiveArgs, SourceArgs};
     kubectl intel dr-plan --scenario zone=eu-west-1a --bundle prod.intel.tar.zst -o json\n  \
     kubectl intel dr-plan --scenario node=ip-10-0-1-11.eu-west-1.compute.internal --scenario workload=shop/auth --context prod\n  \
     kubectl intel dr-plan --scenario rollback=shop/checkout --bundle prod.intel.tar.zst\n\n\
-    Without --scenario: every zone, every node pool (when there are several), every node of a\n\
+    Without --scenario: every zone, every node pool (when there are several, up to 500 nodes), every node of a\n\
     cluster of at most 50 nodes, and the 20 workloads others depend on most. A lost node's\n\
     pods are placed again as kube-scheduler would; what fits nowhere stays Pending with the\n\
     scheduler's message.\n\n\

@@ -19,7 +19,7 @@ pub struct DrPlanInput {
     pub cluster: Option<String>,
     /// What to fail: "zone=eu-west-1a", "node=NAME", "pool=NAME", "workload=NAMESPACE/NAME",
     /// or "rollback=NAMESPACE/NAME" (is there a previous revision, and does it roll out).
-    /// Empty or absent: every zone, every pool when there are several, every node of a
+    /// Empty or absent: every zone, every pool when there are several (up to 500 nodes), every node of a
     /// cluster of at most 50 nodes, and the 20 workloads others depend on most.
     pub scenarios: Option<Vec<String>>,
 }
