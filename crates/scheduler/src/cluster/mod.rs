@@ -201,6 +201,62 @@ impl NodeInfo {
     }
 }
 
+/// Answers computed from the cluster on first use and kept until what they read changes
+/// (the owner clears them); a copy of a cluster copies them.
+#[derive(Debug)]
+pub(crate) struct Memo<K, V: ?Sized>(
+    std::sync::Mutex<std::collections::HashMap<K, std::sync::Arc<V>>>,
+);
+
+impl<K, V: ?Sized> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo(std::sync::Mutex::default())
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: ?Sized> Memo<K, V> {
+    /// The answer for `key`, computed by `make` the first time.
+    fn get_or(&self, key: K, make: impl FnOnce() -> std::sync::Arc<V>) -> std::sync::Arc<V> {
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(hit) = lock().get(&key) {
+            return hit.clone();
+        }
+        let value = make();
+        lock().insert(key, value.clone());
+        value
+    }
+
+    /// Forgets every answer.
+    pub(super) fn clear(&mut self) {
+        self.0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl<K: Clone, V: ?Sized> Clone for Memo<K, V> {
+    fn clone(&self) -> Self {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Memo(std::sync::Mutex::new(map.clone()))
+    }
+}
+
+/// The domains of one topology key: each node's domain (by position in `nodes`), and the
+/// domains' values.
+#[derive(Debug, Default)]
+pub(crate) struct Topology {
+    pub of_node: Vec<Option<usize>>,
+    pub values: Vec<String>,
+}
+
 /// The cluster the filters read.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
@@ -225,6 +281,11 @@ pub struct Cluster {
     /// Per image name, its size and how many nodes have it (ImageLocality), computed on
     /// first use and forgotten when nodes come or go.
     images: std::sync::OnceLock<BTreeMap<String, (i64, usize)>>,
+    /// The pods of a namespace a label selector matches, by (namespace, selector);
+    /// forgotten when pods come or go.
+    pub(crate) selected: Memo<(String, String), [usize]>,
+    /// Nodes' domains per topology key; forgotten when nodes come or go.
+    topologies: Memo<String, Topology>,
     /// What-if changes since the snapshot, newest last, so that [`Cluster::revert`] undoes
     /// what changed and nothing else.
     journal: Vec<Change>,
@@ -392,6 +453,7 @@ impl Cluster {
 
     fn reindex_nodes(&mut self) {
         self.images = std::sync::OnceLock::new();
+        self.topologies.clear();
         self.node_ix = self
             .nodes
             .iter()
@@ -446,6 +508,7 @@ impl Cluster {
             .entry(pod.namespace.clone())
             .or_default()
             .push(i);
+        self.selected.clear();
         self.pods.push(pod);
         self.placement.push(None);
         self.journal.push(Change::PodAdded);
@@ -472,6 +535,11 @@ impl Cluster {
             .copied()
             .flatten()
             .map(|n| &self.nodes[n])
+    }
+
+    /// The position in `nodes` of the node pod `i` is bound to.
+    pub(crate) fn node_index_of(&self, pod: usize) -> Option<usize> {
+        self.placement.get(pod).copied().flatten()
     }
 
     /// Binds pod `i` to `node`: its requests, scoring counts and host ports count there.
@@ -538,6 +606,57 @@ impl Cluster {
             }
         }
         Some((info.name.clone(), at))
+    }
+
+    /// The pods of `namespace` (bound or not) that `selector` matches; `None` selects
+    /// nothing. Pods' labels never change here, so the answer holds until pods come or go:
+    /// spreading asks it for every placement, and matching every pod of a namespace each
+    /// time was most of re-placing a lost zone.
+    pub(crate) fn selected_in(
+        &self,
+        namespace: &str,
+        selector: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+    ) -> std::sync::Arc<[usize]> {
+        let Some(selector) = selector else {
+            return std::sync::Arc::from(Vec::new());
+        };
+        let key = (
+            namespace.to_string(),
+            serde_json::to_string(selector).unwrap_or_default(),
+        );
+        self.selected.get_or(key, || {
+            self.by_namespace
+                .get(namespace)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&p| {
+                    crate::selectors::label_selector_matches(Some(selector), &self.pods[p].labels)
+                })
+                .collect()
+        })
+    }
+
+    /// Each node's domain of topology `key` (spreading and affinity count per domain;
+    /// looking the label up on every node for every placement was most of a zone's
+    /// re-placement).
+    pub(crate) fn topology(&self, key: &str) -> std::sync::Arc<Topology> {
+        self.topologies.get_or(key.to_string(), || {
+            let mut values: Vec<String> = Vec::new();
+            let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+            let of_node = self
+                .nodes
+                .iter()
+                .map(|n| {
+                    let v = n.labels.get(key)?;
+                    Some(*ids.entry(v.as_str()).or_insert_with(|| {
+                        values.push(v.clone());
+                        values.len() - 1
+                    }))
+                })
+                .collect();
+            std::sync::Arc::new(Topology { of_node, values })
+        })
     }
 
     /// The pods of a namespace that are bound, with their nodes.

@@ -59,6 +59,7 @@ impl Cluster {
                 Change::PodAdded => {
                     let i = self.pods.len() - 1;
                     self.unbind_raw(i);
+                    self.selected.clear();
                     if let Some(p) = self.pods.pop() {
                         if let Some(list) = self.by_namespace.get_mut(&p.namespace) {
                             if list.last() == Some(&i) {

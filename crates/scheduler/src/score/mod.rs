@@ -288,18 +288,19 @@ pub fn place(cluster: &Cluster, pod: &PodInfo, start: usize) -> (Placement, usiz
     }
     let next = (start + processed) % n;
     let parts = parts(cluster, pod, &feasible);
-    let mut ranked: Vec<(i64, &str, usize)> = feasible
+    // Best score first, ties by name: `nodes` is sorted by name, so by position.
+    let mut ranked: Vec<(i64, usize, usize)> = feasible
         .iter()
         .zip(&parts)
         .enumerate()
-        .map(|(i, (&n, p))| (p.iter().flatten().sum(), cluster.nodes[n].name.as_str(), i))
+        .map(|(i, (&n, p))| (p.iter().flatten().sum(), n, i))
         .collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     if let Some(&(top, _, _)) = ranked.first() {
         placement.best = ranked
             .iter()
             .take_while(|r| r.0 == top)
-            .map(|r| r.1.to_string())
+            .map(|r| cluster.nodes[r.1].name.clone())
             .collect();
         placement.node = placement.best.first().cloned();
     }

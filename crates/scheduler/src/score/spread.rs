@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use crate::cluster::{Cluster, NodeInfo, PodInfo};
+use crate::cluster::{Cluster, PodInfo};
 use crate::filters::{node as node_filters, tolerates};
-use crate::selectors::label_selector_matches;
 
 use super::MAX_NODE_SCORE;
 
@@ -120,31 +119,23 @@ pub(super) fn scores(cluster: &Cluster, pod: &PodInfo, feasible: &[usize]) -> Op
     if cs.is_empty() {
         return None;
     }
-    let has_all = |n: &NodeInfo| cs.iter().all(|c| n.labels.contains_key(&c.key));
-    // Each feasible node's value of each constraint's key, looked up once (label lookups
-    // were most of a placement at 150k pods).
-    let values: Vec<Vec<Option<&str>>> = feasible
-        .iter()
-        .map(|&f| {
-            let labels = &cluster.nodes[f].labels;
-            cs.iter()
-                .map(|c| labels.get(&c.key).map(String::as_str))
-                .collect()
-        })
-        .collect();
+    // Each constraint's domains, node by node (looked up once per cluster, not per
+    // placement: label lookups were most of a placement at 150k pods).
+    let topo: Vec<_> = cs.iter().map(|c| cluster.topology(&c.key)).collect();
+    let has_all = |n: usize| topo.iter().all(|t| t.of_node[n].is_some());
     let mut ignored: BTreeSet<usize> = BTreeSet::new();
-    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
-    for (k, &f) in feasible.iter().enumerate() {
-        if require_all && values[k].iter().any(Option::is_none) {
+    // Per constraint, the domains of the feasible nodes (per-zone counts only count there).
+    let mut counts: Vec<Vec<Option<i64>>> =
+        topo.iter().map(|t| vec![None; t.values.len()]).collect();
+    for &f in feasible {
+        if require_all && !has_all(f) {
             ignored.insert(f);
             continue;
         }
         for (i, c) in cs.iter().enumerate() {
             if c.key != HOSTNAME {
-                if let Some(v) = values[k][i] {
-                    if !counts[i].contains_key(v) {
-                        counts[i].insert(v.to_string(), 0);
-                    }
+                if let Some(d) = topo[i].of_node[f] {
+                    counts[i][d] = Some(0);
                 }
             }
         }
@@ -156,39 +147,48 @@ pub(super) fn scores(cluster: &Cluster, pod: &PodInfo, feasible: &[usize]) -> Op
             let size = if c.key == HOSTNAME {
                 feasible.len() - ignored.len()
             } else {
-                counts[i].len()
+                counts[i].iter().flatten().count()
             };
             ((size + 2) as f64).ln()
         })
         .collect();
     let tolerations = pod.spec.tolerations.as_deref().unwrap_or_default();
+    // Whether a node passes the pod's node affinity, asked once per node.
+    let mut affine: BTreeMap<usize, bool> = BTreeMap::new();
     // Matching pods per node, for the per-host constraints (counted at Score on the node
-    // itself, whatever the policies).
-    let mut per_node: Vec<BTreeMap<*const NodeInfo, i64>> = vec![BTreeMap::new(); cs.len()];
-    // Only the pod's namespace counts: walk its pods, not every node's.
-    for (other, n) in cluster.bound_in(&pod.namespace) {
-        if other.terminating {
-            continue;
-        }
-        for (i, c) in cs.iter().enumerate() {
-            if c.key == HOSTNAME && label_selector_matches(c.selector.as_ref(), &other.labels) {
-                *per_node[i].entry(std::ptr::from_ref(n)).or_default() += 1;
-            }
-        }
-        if require_all && !has_all(n) {
-            continue;
-        }
-        for (i, c) in cs.iter().enumerate() {
-            let Some(v) = n.labels.get(&c.key) else {
+    // itself, whatever the policies). Only the pod's namespace counts, and only the pods
+    // each selector matches (looked up once per selector, not matched for every pod).
+    let mut per_node: Vec<BTreeMap<usize, i64>> = vec![BTreeMap::new(); cs.len()];
+    for (i, c) in cs.iter().enumerate() {
+        for &p in cluster
+            .selected_in(&pod.namespace, c.selector.as_ref())
+            .iter()
+        {
+            let Some(at) = cluster.node_index_of(p) else {
                 continue;
             };
-            let Some(count) = counts[i].get_mut(v) else {
-                continue;
-            };
-            if !label_selector_matches(c.selector.as_ref(), &other.labels) {
+            if cluster.pods[p].terminating {
                 continue;
             }
-            if c.honour_affinity && node_filters::affinity(pod, n).is_some() {
+            if c.key == HOSTNAME {
+                *per_node[i].entry(at).or_default() += 1;
+                continue;
+            }
+            if require_all && !has_all(at) {
+                continue;
+            }
+            let Some(d) = topo[i].of_node[at] else {
+                continue;
+            };
+            if counts[i][d].is_none() {
+                continue;
+            }
+            let n = &cluster.nodes[at];
+            if c.honour_affinity
+                && !*affine
+                    .entry(at)
+                    .or_insert_with(|| node_filters::affinity(pod, n).is_none())
+            {
                 continue;
             }
             if c.honour_taints
@@ -199,27 +199,24 @@ pub(super) fn scores(cluster: &Cluster, pod: &PodInfo, feasible: &[usize]) -> Op
             {
                 continue;
             }
-            *count += 1;
+            if let Some(count) = counts[i][d].as_mut() {
+                *count += 1;
+            }
         }
     }
     let raw: Vec<Option<i64>> = feasible
         .iter()
-        .enumerate()
-        .map(|(k, &f)| {
+        .map(|&f| {
             if ignored.contains(&f) {
                 return None;
             }
-            let n = &cluster.nodes[f];
             let mut score = 0.0;
             for (i, c) in cs.iter().enumerate() {
-                if let Some(v) = values[k][i] {
+                if let Some(d) = topo[i].of_node[f] {
                     let cnt = if c.key == HOSTNAME {
-                        per_node[i]
-                            .get(&std::ptr::from_ref(n))
-                            .copied()
-                            .unwrap_or(0)
+                        per_node[i].get(&f).copied().unwrap_or(0)
                     } else {
-                        counts[i].get(v).copied().unwrap_or(0)
+                        counts[i][d].unwrap_or(0)
                     };
                     score += cnt as f64 * weights[i] + (c.max_skew - 1) as f64;
                 }
