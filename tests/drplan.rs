@@ -33,6 +33,19 @@ struct ScenarioWant {
     dependents: Vec<String>,
     rto: Vec<RtoWant>,
     rollback: Option<RollbackWant>,
+    primary: Option<PrimaryWant>,
+}
+
+/// A datastore primary's scenario: the pod named primary, how it was told, whether
+/// anything promotes a replica, and whether the pod found a node again.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PrimaryWant {
+    pod: String,
+    basis_contains: String,
+    failover: String,
+    failover_contains: String,
+    rescheduled: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,6 +274,23 @@ fn the_resilience_library_meets_its_ground_truth() {
                     {
                         why.push(format!("{}: detail {}", w.scenario, rb["detail"]));
                     }
+                }
+            }
+            if let Some(want) = &w.primary {
+                let p = &o["primary"];
+                let ok = p["pod"] == want.pod.as_str()
+                    && p["failover"] == want.failover.as_str()
+                    && p["basis"]
+                        .as_str()
+                        .is_some_and(|b| b.contains(want.basis_contains.as_str()))
+                    && p["failoverBasis"]
+                        .as_str()
+                        .is_some_and(|b| b.contains(want.failover_contains.as_str()))
+                    && want
+                        .rescheduled
+                        .is_none_or(|r| p["rescheduled"].as_bool() == Some(r));
+                if !ok {
+                    why.push(format!("{}: primary {p}", w.scenario));
                 }
             }
             for want in &w.rto {

@@ -14,16 +14,20 @@ use crate::source::{LiveArgs, SourceArgs};
     kubectl intel dr-plan --bundle prod.intel.tar.zst\n  \
     kubectl intel dr-plan --scenario zone=eu-west-1a --bundle prod.intel.tar.zst -o json\n  \
     kubectl intel dr-plan --scenario node=ip-10-0-1-11.eu-west-1.compute.internal --scenario workload=shop/auth --context prod\n  \
-    kubectl intel dr-plan --scenario rollback=shop/checkout --bundle prod.intel.tar.zst\n\n\
+    kubectl intel dr-plan --scenario rollback=shop/checkout --bundle prod.intel.tar.zst\n  \
+    kubectl intel dr-plan --scenario primary=data/orders-pg --bundle prod.intel.tar.zst\n\n\
     Without --scenario: every zone, every node pool (when there are several, up to 500 nodes), every node of a\n\
-    cluster of at most 50 nodes, and the 20 workloads others depend on most. A lost node's\n\
+    cluster of at most 50 nodes, the 20 workloads others depend on most, and the primaries of\n\
+    the 5 replicated datastores others depend on most. A lost node's\n\
     pods are placed again as kube-scheduler would; what fits nowhere stays Pending with the\n\
     scheduler's message.\n\n\
     Exit status: 0 with a plan, 2 for a scenario that names nothing that exists, 3 for an\n\
     unreadable bundle, 5 when a live cluster gave nothing, 1 on other failures.")]
 pub struct DrPlanArgs {
-    /// What to fail: zone=NAME, node=NAME, pool=NAME, workload=NAMESPACE/NAME, or
-    /// rollback=NAMESPACE/NAME (is there a revision to go back to, and does it roll out). Repeatable.
+    /// What to fail: zone=NAME, node=NAME, pool=NAME, workload=NAMESPACE/NAME,
+    /// rollback=NAMESPACE/NAME (is there a revision to go back to, and does it roll out), or
+    /// primary=NAMESPACE/NAME (a datastore's primary lost with its node: does anything
+    /// promote a replica). Repeatable.
     #[arg(long, value_name = "KIND=NAME")]
     pub scenario: Vec<String>,
     #[command(flatten)]

@@ -300,7 +300,8 @@ pub(super) fn drplan_spec() -> Spec {
          small cluster's node and most-called workload): what is displaced, what finds room, \
          what stays Pending with kube-scheduler's message, which workloads go down and which \
          callers lose them; rollback=NS/NAME asks whether a previous revision exists and \
-         rolls out. Also RTO per workload in parts with their basis, RPO from the backups \
+         rolls out; primary=NS/NAME loses a datastore's primary with its node and says whether \
+         anything promotes a replica. Also RTO per workload in parts with their basis, RPO from the backups \
          seen (Velero, VolumeSnapshots, backup CronJobs), fixes re-simulated and runbooks. \
          details.singlePointsOfFailure, scenarios, rpo, improvements, runbooks.",
         report_schema(),

@@ -18,9 +18,11 @@ pub struct DrPlanInput {
     #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
     pub cluster: Option<String>,
     /// What to fail: "zone=eu-west-1a", "node=NAME", "pool=NAME", "workload=NAMESPACE/NAME",
-    /// or "rollback=NAMESPACE/NAME" (is there a previous revision, and does it roll out).
-    /// Empty or absent: every zone, every pool when there are several (up to 500 nodes), every node of a
-    /// cluster of at most 50 nodes, and the 20 workloads others depend on most.
+    /// "rollback=NAMESPACE/NAME" (is there a previous revision, and does it roll out), or
+    /// "primary=NAMESPACE/NAME" (a datastore's primary lost with its node: does anything
+    /// promote a replica). Empty or absent: every zone, every pool when there are several (up
+    /// to 500 nodes), every node of a cluster of at most 50 nodes, the 20 workloads others
+    /// depend on most, and the primaries of the 5 replicated datastores others depend on most.
     pub scenarios: Option<Vec<String>>,
 }
 

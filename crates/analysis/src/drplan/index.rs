@@ -24,6 +24,15 @@ pub struct Owned {
 }
 
 impl Owned {
+    /// Its pods bound to a node in `cluster` now.
+    pub fn bound(&self, cluster: &Cluster) -> Vec<usize> {
+        self.pods
+            .iter()
+            .copied()
+            .filter(|&p| cluster.node_of(p).is_some())
+            .collect()
+    }
+
     pub fn label(&self) -> String {
         format!("{} {}/{}", self.kind, self.namespace, self.name)
     }
@@ -45,6 +54,29 @@ const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 impl Index {
+    /// The one workload named `NAMESPACE/NAME` (any kind), for `--scenario FLAG=…`.
+    pub fn find(&self, text: &str, flag: &str) -> Result<usize, String> {
+        let (ns, name) = text
+            .split_once('/')
+            .ok_or_else(|| format!("--scenario {flag}={text}: expected NAMESPACE/NAME"))?;
+        let hits: Vec<usize> = self
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.namespace == ns && w.name == name)
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [w] => Ok(*w),
+            [] => Err(format!(
+                "--scenario {flag}={text}: no workload of that name"
+            )),
+            _ => Err(format!(
+                "--scenario {flag}={text}: more than one workload of that name"
+            )),
+        }
+    }
+
     /// Each workload's callers, from one pass over the service map's edges.
     pub fn attach(&mut self, map: &intel_engine::servicemap::ServiceMap) {
         let all = map.dependents();

@@ -8,6 +8,7 @@
 
 mod improve;
 mod index;
+pub mod primary;
 mod report;
 pub mod rollback;
 pub mod rpo;
@@ -25,8 +26,10 @@ pub use scenario::Scenario;
 use crate::report::Report;
 
 /// What to simulate: the scenarios asked for, or (empty) every zone, every pool when
-/// there are several (in clusters of at most [`POOLS_UP_TO`] nodes), every node of a cluster of at most [`ALL_NODES_UP_TO`] nodes, and
-/// the [`TOP_DEPENDED_ON`] workloads others depend on most.
+/// there are several (in clusters of at most [`POOLS_UP_TO`] nodes), every node of a
+/// cluster of at most [`ALL_NODES_UP_TO`] nodes, the [`TOP_DEPENDED_ON`] workloads others
+/// depend on most, and the primaries of the [`PRIMARIES`] replicated datastores others
+/// depend on most.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub scenarios: Vec<Scenario>,
@@ -36,6 +39,8 @@ pub const ALL_NODES_UP_TO: usize = 50;
 pub const TOP_DEPENDED_ON: usize = 20;
 /// Fixes simulated per plan, critical single points of failure first.
 pub const IMPROVEMENTS: usize = 20;
+/// Replicated datastores whose primary is failed by default, the most depended on first.
+pub const PRIMARIES: usize = 5;
 /// Node pools are default scenarios up to this many nodes.
 pub const POOLS_UP_TO: usize = 500;
 
@@ -57,7 +62,9 @@ pub fn plan_on(
     let mut index = phase("dr-plan: index", || index::Index::build(snap, cluster));
     index.attach(rel.service_map());
     let spofs = phase("dr-plan: single points of failure", || {
-        spof::find(cluster, &index)
+        let mut all = spof::find(cluster, &index);
+        all.extend(spof::external(rel.service_map()));
+        all
     });
     let scenarios = if req.scenarios.is_empty() {
         defaults(cluster, &index)
@@ -233,6 +240,26 @@ fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
             .into_iter()
             .take(TOP_DEPENDED_ON)
             .map(|(_, w)| Scenario::Workload(w)),
+    );
+    // Replicated datastores, the most depended on first: does anything take over from
+    // the primary? (A single copy is already a single point of failure of its own.)
+    let mut stores: Vec<(usize, String)> = index
+        .workloads
+        .iter()
+        .filter(|w| w.kind != "DaemonSet" && w.desired >= 2)
+        .filter(|w| {
+            w.pods
+                .first()
+                .is_some_and(|&p| spof::is_datastore(&cluster.pods[p]))
+        })
+        .map(|w| (w.dependents.len(), format!("{}/{}", w.namespace, w.name)))
+        .collect();
+    stores.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    out.extend(
+        stores
+            .into_iter()
+            .take(PRIMARIES)
+            .map(|(_, w)| Scenario::Primary(w)),
     );
     out
 }

@@ -133,6 +133,17 @@ fn fix(s: &Spof) -> Option<Recommendation> {
                 s.desired.max(1)
             )],
         ),
+        "external-dependency" => (
+            format!("Keep the paths through {} working when it is down", name),
+            format!(
+                "{}: give {} timeouts and a circuit breaker on it, and a fallback (a queue to retry later, a cached answer or a second provider) so its outage degrades them instead of stopping them",
+                s.evidence,
+                s.dependents.join(", ")
+            ),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        ),
         "zonal-volume" => (
             format!("Keep {}'s data available beyond one zone", s.subject),
             format!(
@@ -286,6 +297,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
                 s.kind.as_str(),
                 "datastore-without-replicas"
                     | "zonal-volume"
+                    | "external-dependency"
                     | "no-pdb"
                     | "pdb-allows-no-disruption"
             ) {

@@ -82,6 +82,18 @@ pub fn end_state(o: &Outcome) -> String {
         "{} of {} displaced pod(s) placed again; {} Pending",
         o.placed, o.displaced, o.pending_total
     );
+    if let Some(p) = &o.primary {
+        s.push_str(&format!(
+            "; primary {} {} (failover {})",
+            p.pod,
+            if p.rescheduled {
+                "runs again"
+            } else {
+                "stays Pending"
+            },
+            p.failover
+        ));
+    }
     if down.is_empty() && degraded == 0 {
         s.push_str("; every workload back at its replicas");
     } else {
@@ -124,7 +136,20 @@ pub fn build(snap: &Snapshot, outcomes: &[Outcome], rpos: &[Rpo]) -> Vec<Runbook
         let mut validation = Vec::new();
         let node_alerts = ["KubeNodeNotReady", "KubeNodeUnreachable", "NodeNotReady"];
         let det = match &o.scenario {
-            Scenario::Node(_) | Scenario::Zone(_) | Scenario::Pool(_) => {
+            Scenario::Node(_) | Scenario::Zone(_) | Scenario::Pool(_) | Scenario::Primary(_) => {
+                if let Some(p) = &o.primary {
+                    let (ns, pod) = p.pod.split_once('/').unwrap_or_default();
+                    actions.push(format!(
+                        "kubectl -n {} get pods -o wide --show-labels   # the primary was {pod} ({}); failover {}: {}",
+                        shell_quote(ns),
+                        p.basis,
+                        p.failover,
+                        p.failover_basis
+                    ));
+                    if p.failover == "none" {
+                        actions.push(format!("# writes {}", p.writes));
+                    }
+                }
                 actions.push("kubectl get nodes -o wide".into());
                 for n in o.nodes_lost.iter().take(20) {
                     let n = shell_quote(n);

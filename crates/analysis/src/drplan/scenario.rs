@@ -23,24 +23,28 @@ pub enum Scenario {
     Workload(String),
     /// A configuration rollback of `NAMESPACE/NAME` to its previous revision.
     Rollback(String),
+    /// The primary of datastore `NAMESPACE/NAME` lost with its node.
+    Primary(String),
 }
 
 impl Scenario {
-    /// `zone=eu-west-1a`, `node=X`, `pool=P`, `workload=NS/NAME`.
+    /// `zone=eu-west-1a`, `node=X`, `pool=P`, `workload=NS/NAME`, `rollback=NS/NAME`,
+    /// `primary=NS/NAME`.
     pub fn parse(text: &str) -> Result<Scenario, String> {
         let (k, v) = text
             .split_once('=')
             .filter(|(_, v)| !v.is_empty())
-            .ok_or_else(|| format!("--scenario {text:?}: expected zone=NAME, node=NAME, pool=NAME, workload=NAMESPACE/NAME or rollback=NAMESPACE/NAME"))?;
+            .ok_or_else(|| format!("--scenario {text:?}: expected zone=NAME, node=NAME, pool=NAME, workload=NAMESPACE/NAME, rollback=NAMESPACE/NAME or primary=NAMESPACE/NAME"))?;
         Ok(match k {
             "zone" => Scenario::Zone(v.into()),
             "node" => Scenario::Node(v.into()),
             "pool" => Scenario::Pool(v.into()),
             "workload" => Scenario::Workload(v.into()),
             "rollback" => Scenario::Rollback(v.into()),
+            "primary" => Scenario::Primary(v.into()),
             _ => {
                 return Err(format!(
-                    "--scenario {text:?}: {k:?} is not zone, node, pool, workload or rollback"
+                    "--scenario {text:?}: {k:?} is not zone, node, pool, workload, rollback or primary"
                 ));
             }
         })
@@ -53,6 +57,7 @@ impl Scenario {
             Scenario::Pool(n) => format!("pool={n}"),
             Scenario::Workload(n) => format!("workload={n}"),
             Scenario::Rollback(n) => format!("rollback={n}"),
+            Scenario::Primary(n) => format!("primary={n}"),
         }
     }
 }
@@ -107,6 +112,9 @@ pub struct Outcome {
     /// A rollback scenario's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<super::rollback::Rollback>,
+    /// A primary scenario's datastore: its primary, failover and writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<super::primary::Primary>,
 }
 
 /// Each workload's pods bound to a node now.
@@ -137,7 +145,9 @@ fn lost_nodes(cluster: &Cluster, s: &Scenario) -> Result<Vec<String>, String> {
         Scenario::Node(n) => pick(&|x| x.name == *n),
         Scenario::Zone(z) => pick(&|x| x.labels.get(ZONE) == Some(z)),
         Scenario::Pool(p) => pick(&|x| crate::impact::pool_of(x).is_some_and(|(_, v)| v == *p)),
-        Scenario::Workload(_) | Scenario::Rollback(_) => return Ok(Vec::new()),
+        Scenario::Workload(_) | Scenario::Rollback(_) | Scenario::Primary(_) => {
+            return Ok(Vec::new());
+        }
     };
     if out.is_empty() {
         return Err(format!(
@@ -166,34 +176,26 @@ pub fn simulate_for(
     s: &Scenario,
     only: Option<usize>,
 ) -> Result<Outcome, String> {
-    let nodes = lost_nodes(cluster, s)?;
+    // A primary fails with its node.
+    let mut primary = None;
+    let nodes = match s {
+        Scenario::Primary(text) => {
+            let w = index.find(text, "primary")?;
+            let p = super::primary::find(cluster, &index.workloads, &index.workloads[w])?;
+            let nodes = vec![p.node.clone()];
+            primary = Some((w, p));
+            nodes
+        }
+        _ => lost_nodes(cluster, s)?,
+    };
     let mark = cluster.mark();
     let before = running(cluster, index);
     let mut displaced = Vec::new();
     match s {
         Scenario::Rollback(_) => {}
         Scenario::Workload(text) => {
-            let (ns, name) = text
-                .split_once('/')
-                .ok_or_else(|| format!("--scenario workload={text}: expected NAMESPACE/NAME"))?;
-            let hits: Vec<usize> = index
-                .workloads
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| w.namespace == ns && w.name == name)
-                .map(|(i, _)| i)
-                .collect();
-            let [w] = hits.as_slice() else {
-                return Err(format!(
-                    "--scenario workload={text}: {} workload of that name",
-                    if hits.is_empty() {
-                        "no"
-                    } else {
-                        "more than one"
-                    }
-                ));
-            };
-            for &p in &index.workloads[*w].pods {
+            let w = index.find(text, "workload")?;
+            for &p in &index.workloads[w].pods {
                 cluster.unbind(p);
             }
         }
@@ -249,6 +251,12 @@ pub fn simulate_for(
         });
     }
     let after = running(cluster, index);
+    if let Some((_, p)) = primary.as_mut() {
+        let (ns, name) = p.pod.split_once('/').unwrap_or_default();
+        p.rescheduled = cluster
+            .pod(ns, name)
+            .is_some_and(|i| cluster.node_of(i).is_some());
+    }
     cluster.revert(mark);
 
     let mut losses = Vec::new();
@@ -294,13 +302,28 @@ pub fn simulate_for(
             dependents.entry(d.clone()).or_insert_with(|| w.label());
         }
     }
-    let verdict = if !down.is_empty() {
+    let mut verdict = if !down.is_empty() {
         "outage"
     } else if losses.iter().any(|l| l.state == "degraded") {
         "degraded"
     } else {
         "survives"
     };
+    // Without failover, writes stop until the primary runs again: its callers lose them,
+    // for good when it finds no node.
+    if let Some((w, p)) = &primary {
+        if p.failover == "none" {
+            let ds = &index.workloads[*w];
+            for d in &ds.dependents {
+                dependents.entry(d.clone()).or_insert_with(|| ds.label());
+            }
+            verdict = if p.rescheduled && verdict != "outage" {
+                "degraded"
+            } else {
+                "outage"
+            };
+        }
+    }
     Ok(Outcome {
         scenario: s.clone(),
         nodes_lost: nodes,
@@ -313,5 +336,6 @@ pub fn simulate_for(
         verdict: verdict.into(),
         rto: Vec::new(),
         rollback: None,
+        primary: primary.map(|(_, p)| p),
     })
 }

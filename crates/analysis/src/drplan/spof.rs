@@ -19,7 +19,8 @@ pub const ZONE: &str = "topology.kubernetes.io/zone";
 pub struct Spof {
     /// `single-replica`, `one-node`, `one-zone`, `one-pool`, `no-pdb`,
     /// `pdb-allows-no-disruption`, `no-spread`, `zonal-volume`, `lone-dns`,
-    /// `lone-ingress-controller`, `datastore-without-replicas`, `fan-in`.
+    /// `lone-ingress-controller`, `datastore-without-replicas`, `fan-in`,
+    /// `external-dependency`.
     pub kind: String,
     /// `Deployment shop/web`.
     pub subject: String,
@@ -65,7 +66,7 @@ const DATASTORES: &[&str] = &[
 ];
 
 /// `registry/org/postgres:16` → `postgres`.
-fn image_name(image: &str) -> &str {
+pub(super) fn image_name(image: &str) -> &str {
     let no_digest = image.split('@').next().unwrap_or(image);
     let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
     last.split(':').next().unwrap_or(last)
@@ -249,12 +250,7 @@ fn of_workload(cluster: &Cluster, w: &Owned, zones: usize, pools: usize) -> Vec<
     if w.kind == "DaemonSet" {
         return out;
     }
-    let bound: Vec<usize> = w
-        .pods
-        .iter()
-        .copied()
-        .filter(|&p| cluster.node_of(p).is_some())
-        .collect();
+    let bound = w.bound(cluster);
     let severe = if dependents.is_empty() && role.is_none() {
         "warning"
     } else {
@@ -403,6 +399,101 @@ fn of_workload(cluster: &Cluster, w: &Owned, zones: usize, pools: usize) -> Vec<
                 dependents.join(", ")
             ),
         );
+    }
+    out
+}
+
+/// Hosts outside the cluster that every way in depends on: each entry point (Ingress or
+/// route) reaches, through the service map, a workload that calls the host — its outage
+/// stops every user-facing path, whatever the cluster's replicas (`critical`). A host
+/// many workloads call without every entry reaching it is a `warning`; one that some path
+/// avoids, called by fewer than three, is none. No entry points: only the count speaks.
+pub fn external(map: &intel_engine::servicemap::ServiceMap) -> Vec<Spof> {
+    use intel_engine::ObjectRef;
+    use intel_engine::relations::EXTERNAL;
+    use intel_engine::servicemap::{INGRESS, WORKLOAD};
+    use std::collections::{BTreeMap, VecDeque};
+    // External host → its callers, with where the address was seen.
+    let mut callers: BTreeMap<&ObjectRef, BTreeMap<&ObjectRef, String>> = BTreeMap::new();
+    for e in &map.edges {
+        let to_external = map.node(&e.to).is_some_and(|n| n.kind == EXTERNAL);
+        let from_workload = map.node(&e.from).is_some_and(|n| n.kind == WORKLOAD);
+        if to_external && from_workload {
+            let seen = e
+                .evidence
+                .first()
+                .map(|x| format!("{} {}", x.source, x.field))
+                .unwrap_or_default();
+            callers.entry(&e.to).or_default().insert(&e.from, seen);
+        }
+    }
+    if callers.is_empty() {
+        return Vec::new();
+    }
+    // What each entry point reaches (itself excluded).
+    let entries: Vec<&ObjectRef> = map
+        .nodes
+        .iter()
+        .filter(|n| n.kind == INGRESS)
+        .map(|n| &n.id)
+        .collect();
+    let reach = |from: &ObjectRef| -> BTreeSet<ObjectRef> {
+        let mut seen: BTreeSet<ObjectRef> = BTreeSet::new();
+        let mut queue: VecDeque<ObjectRef> = VecDeque::from([from.clone()]);
+        while let Some(cur) = queue.pop_front() {
+            for n in map.depends_on(&cur) {
+                if seen.insert(n.clone()) {
+                    queue.push_back(n.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reached: Vec<(&ObjectRef, BTreeSet<ObjectRef>)> =
+        entries.iter().map(|&e| (e, reach(e))).collect();
+    let show = |o: &ObjectRef| format!("{} {}/{}", o.kind, o.namespace, o.name);
+    let mut out = Vec::new();
+    for (host, by) in callers {
+        let every_entry = !reached.is_empty()
+            && reached
+                .iter()
+                .all(|(_, r)| by.keys().any(|c| r.contains(*c)));
+        if !every_entry && by.len() < 3 {
+            continue;
+        }
+        let list: Vec<String> = by
+            .iter()
+            .map(|(c, seen)| format!("{} ({seen})", show(c)))
+            .collect();
+        let evidence = if every_entry {
+            format!(
+                "every entry point ({}) reaches a workload that calls {}: {}; its outage stops every user-facing path whatever the replicas",
+                reached
+                    .iter()
+                    .map(|(e, _)| show(e))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                host.name,
+                list.join(", ")
+            )
+        } else {
+            format!(
+                "{} workloads call {}: {}; its outage reaches all of them",
+                by.len(),
+                host.name,
+                list.join(", ")
+            )
+        };
+        out.push(Spof {
+            kind: "external-dependency".into(),
+            subject: format!("External {}", host.name),
+            severity: if every_entry { "critical" } else { "warning" }.into(),
+            evidence,
+            dependents: by.keys().map(|c| show(c)).collect(),
+            kind_name: ("External".into(), String::new(), host.name.clone()),
+            labels: Default::default(),
+            desired: 0,
+        });
     }
     out
 }
