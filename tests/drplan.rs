@@ -127,6 +127,7 @@ fn run(c: &Case) -> kubectl_intel::analysis::report::Report {
             .iter()
             .map(|s| Scenario::parse(s).unwrap())
             .collect(),
+        ..Default::default()
     };
     plan(&snap, &req).expect("plan")
 }
@@ -481,6 +482,7 @@ fn a_plan_is_deterministic_and_leaves_the_cluster_as_it_was() {
                 .iter()
                 .map(|s| Scenario::parse(s).unwrap())
                 .collect(),
+            ..Default::default()
         };
         let b = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
         let d = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
@@ -556,6 +558,7 @@ fn every_runbook_end_state_holds_when_its_scenario_is_simulated_again() {
                     .iter()
                     .map(|s| Scenario::parse(s).unwrap())
                     .collect(),
+                ..Default::default()
             },
         )
         .unwrap();
@@ -565,6 +568,7 @@ fn every_runbook_end_state_holds_when_its_scenario_is_simulated_again() {
                 &snap,
                 &Request {
                     scenarios: vec![Scenario::parse(scenario).unwrap()],
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -586,4 +590,205 @@ fn every_runbook_end_state_holds_when_its_scenario_is_simulated_again() {
         }
     }
     assert!(checked >= 10, "only {checked} runbooks checked");
+}
+
+/// "How do we prevent this?": a diagnosis is the plan's starting point. Its root causes
+/// become the scenarios (the workload failing, its rollback), the diagnosis' own
+/// long-term fixes come first, then the causes' single points of failure; a report of
+/// another analysis, or one without a root cause, is refused; causes that are no workload
+/// of the cluster fall back to the defaults and say so.
+#[test]
+fn an_incident_is_the_starting_point() {
+    use kubectl_intel::analysis::diagnose;
+    use kubectl_intel::analysis::drplan::incident::Incident;
+    let (snap, _) = common::scenario_snapshot("auth-memory-leak");
+    let name = snap.manifest.cluster.name.clone();
+    let mut fleet = kubectl_intel::model::Fleet::default();
+    fleet.add(snap);
+    let snap = fleet.clusters.values().next().unwrap().clone();
+    let diagnosis = diagnose::diagnose(
+        &fleet,
+        &diagnose::Request {
+            symptom: "checkout is failing".into(),
+            ..Default::default()
+        },
+    );
+    let value = serde_json::to_value(&diagnosis).unwrap();
+    let incident =
+        Incident::from_report(&value, "diagnose \"checkout is failing\"", &name).unwrap();
+    assert_eq!(incident.causes[0].subject, "Deployment shop/auth");
+    assert_eq!(incident.causes[0].category, "OOMKilled");
+    let r = plan(
+        &snap,
+        &Request {
+            scenarios: Vec::new(),
+            incident: Some(incident.clone()),
+        },
+    )
+    .unwrap();
+    let scenarios: Vec<String> = r.details["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            format!(
+                "{}={}",
+                o["scenario"]["kind"].as_str().unwrap(),
+                o["scenario"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        scenarios.starts_with(&[
+            "workload=shop/auth".to_string(),
+            "rollback=shop/auth".to_string()
+        ]),
+        "{scenarios:?}"
+    );
+    // Not the defaults: no zone is failed unless asked.
+    assert!(
+        !scenarios.iter().any(|s| s.starts_with("zone=")),
+        "{scenarios:?}"
+    );
+    assert_eq!(
+        r.details["incident"]["causes"][0]["subject"],
+        "Deployment shop/auth"
+    );
+    assert!(
+        r.summary.starts_with("Preventing the incident of diagnose"),
+        "{}",
+        r.summary
+    );
+    // The diagnosis' own long-term fix first, then the cause's single points of failure.
+    let first = &r.recommendations[0];
+    assert!(first.why.starts_with("from the diagnosis"), "{first:?}");
+    assert_eq!(first.horizon, "long-term");
+    let cause_fix = r
+        .recommendations
+        .iter()
+        .position(|x| x.title.contains("shop/auth"))
+        .unwrap();
+    let other_fix = r
+        .recommendations
+        .iter()
+        .position(|x| !x.title.contains("auth") && !x.why.starts_with("from the diagnosis"))
+        .unwrap();
+    assert!(cause_fix < other_fix, "{:#?}", r.recommendations);
+    // Asked-for scenarios come after the incident's.
+    let both = plan(
+        &snap,
+        &Request {
+            scenarios: vec![Scenario::parse("workload=shop/catalog").unwrap()],
+            incident: Some(incident),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        both.details["scenarios"].as_array().unwrap().len(),
+        scenarios.len() + 1
+    );
+
+    // Refused: another analysis's report, a diagnosis with no root cause.
+    let other =
+        serde_json::json!({"analysis": "generate_disaster_recovery_plan", "rootCauses": []});
+    let e = Incident::from_report(&other, "report x.json", &name).unwrap_err();
+    assert!(e.contains("not a diagnose report"), "{e}");
+    let none = serde_json::json!({"analysis": "diagnose_cluster_issue", "rootCauses": []});
+    let e = Incident::from_report(&none, "report y.json", &name).unwrap_err();
+    assert!(e.contains("names no root cause"), "{e}");
+    // A cause that is no workload here: the defaults, said plainly.
+    let elsewhere = serde_json::json!({"analysis": "diagnose_cluster_issue", "rootCauses": [
+        {"rank": 1, "category": "OOMKilled", "subject": {"cluster": name, "kind": "Deployment", "namespace": "gone", "name": "app"}}]});
+    let i = Incident::from_report(&elsewhere, "report z.json", &name).unwrap();
+    let r = plan(
+        &snap,
+        &Request {
+            scenarios: Vec::new(),
+            incident: Some(i),
+        },
+    )
+    .unwrap();
+    assert!(
+        r.limitations
+            .iter()
+            .any(|l| l.contains("Deployment gone/app") && l.contains("every default scenario")),
+        "{:?}",
+        r.limitations
+    );
+}
+
+/// The command line: `--incident SYMPTOM` diagnoses in-process, `--from-report FILE`
+/// reads a saved diagnosis; a file of another kind is exit 2 with the fix.
+#[test]
+fn the_command_line_starts_from_a_diagnosis() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("leak.intel.tar.zst");
+    let (snap, _) = common::scenario_snapshot("auth-memory-leak");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    let b = bundle.to_str().unwrap();
+    let diag = common::bin()
+        .args([
+            "diagnose",
+            "checkout is failing",
+            "--bundle",
+            b,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(diag.status.success());
+    let saved = dir.path().join("diag.json");
+    std::fs::write(&saved, &diag.stdout).unwrap();
+    let from_file = common::bin()
+        .args([
+            "dr-plan",
+            "--bundle",
+            b,
+            "--from-report",
+            saved.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    let a: Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    assert_eq!(
+        a["details"]["incident"]["causes"][0]["subject"],
+        "Deployment shop/auth"
+    );
+    let inline = common::bin()
+        .args([
+            "dr-plan",
+            "--bundle",
+            b,
+            "--incident",
+            "checkout is failing",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let i: Value = serde_json::from_slice(&inline.stdout).unwrap();
+    assert_eq!(i["details"]["scenarios"], a["details"]["scenarios"]);
+    // A dr-plan report is no diagnosis.
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, &from_file.stdout).unwrap();
+    let out = common::bin()
+        .args([
+            "dr-plan",
+            "--bundle",
+            b,
+            "--from-report",
+            plan_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a diagnose report"));
 }

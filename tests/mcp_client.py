@@ -237,6 +237,12 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     assert len(r.structured_content["details"]["scenarios"]) == 1
     await call_error(client, "generate_disaster_recovery_plan", {"scenarios": ["zone=nowhere-1z"]}, "no node matches")
     await call_error(client, "generate_disaster_recovery_plan", {"scenarios": ["galaxy=x"]}, "is not zone")
+    # "How do we prevent this?": the diagnosis of a symptom is the starting point.
+    r = await call(client, "generate_disaster_recovery_plan", {"incident": SYMPTOM})
+    inc = r.structured_content["details"]["incident"]
+    assert inc["causes"] and inc["source"].startswith("diagnose"), inc
+    kinds = {s["scenario"]["kind"] for s in r.structured_content["details"]["scenarios"]}
+    assert "zone" not in kinds and kinds & {"workload", "rollback", "node", "primary"}, kinds
     ok(f"generate_disaster_recovery_plan: {len(d['singlePointsOfFailure'])} single points of failure, {len(d['scenarios'])} scenarios, tool errors")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})

@@ -225,7 +225,7 @@ pub struct ChainLink {
     pub from: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     pub rank: usize,

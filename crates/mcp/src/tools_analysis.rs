@@ -85,6 +85,19 @@ fn report_schema() -> Arc<JsonObject> {
     }
 }
 
+/// The diagnosis of a request, computed once per cluster and request and kept: dr-plan's
+/// "how do we prevent this?" after a diagnose call reads the same report.
+pub(crate) fn diagnosis(
+    data: &ClusterData,
+    req: &Request,
+) -> Result<std::sync::Arc<intel_analysis::report::Report>, String> {
+    let key = serde_json::to_string(&(&req.symptom, &req.namespaces, &req.since))
+        .map_err(|e| format!("cannot encode the request: {e}"))?;
+    Ok(data
+        .reports
+        .get_or_compute(key, || diagnose(&data.fleet, req)))
+}
+
 pub fn diagnose_cluster_issue(data: &ClusterData, input: DiagnoseInput) -> Result<Answer, String> {
     let offset = page::offset(input.cursor.as_deref())?;
     // An empty symptom is a full triage, as on the command line.
@@ -97,12 +110,7 @@ pub fn diagnose_cluster_issue(data: &ClusterData, input: DiagnoseInput) -> Resul
         namespaces: input.namespaces.unwrap_or_default(),
         since: input.since,
     };
-    let key = serde_json::to_string(&(&req.symptom, &req.namespaces, &req.since))
-        .map_err(|e| format!("cannot encode the request: {e}"))?;
-    let mut report = (*data
-        .reports
-        .get_or_compute(key, || diagnose(&data.fleet, &req)))
-    .clone();
+    let mut report = (*diagnosis(data, &req)?).clone();
     let total = report.findings.len();
     if offset > 0 && offset >= total {
         return Err(format!(
@@ -301,7 +309,8 @@ pub(super) fn drplan_spec() -> Spec {
          what stays Pending with kube-scheduler's message, which workloads go down and which \
          callers lose them; rollback=NS/NAME asks whether a previous revision exists and \
          rolls out; primary=NS/NAME loses a datastore's primary with its node and says whether \
-         anything promotes a replica. Also RTO per workload in parts with their basis, RPO from the backups \
+         anything promotes a replica. `incident` (a symptom, as for diagnose_cluster_issue) \
+         starts from the diagnosed root causes: \"how do we prevent this?\". Also RTO per workload in parts with their basis, RPO from the backups \
          seen (Velero, VolumeSnapshots, backup CronJobs), fixes re-simulated and runbooks. \
          details.singlePointsOfFailure, scenarios, rpo, improvements, runbooks.",
         report_schema(),

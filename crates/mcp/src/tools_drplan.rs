@@ -8,6 +8,7 @@ use serde_json::json;
 use super::clusters::ClusterData;
 use super::markdown::data_line;
 use super::tools::Answer;
+use intel_analysis::drplan::incident::Incident;
 use intel_analysis::drplan::{Request, Scenario, plan_on};
 use intel_analysis::render;
 
@@ -24,6 +25,11 @@ pub struct DrPlanInput {
     /// to 500 nodes), every node of a cluster of at most 50 nodes, the 20 workloads others
     /// depend on most, and the primaries of the 5 replicated datastores others depend on most.
     pub scenarios: Option<Vec<String>>,
+    /// Start from an incident ("how do we prevent this?"): the symptom as given to
+    /// diagnose_cluster_issue. Its root causes' scenarios (the workload failing, its
+    /// rollback, a datastore's primary, the node) are simulated in place of the defaults,
+    /// and their fixes come first.
+    pub incident: Option<String>,
 }
 
 pub fn generate_disaster_recovery_plan(
@@ -33,6 +39,22 @@ pub fn generate_disaster_recovery_plan(
     let mut req = Request::default();
     for s in input.scenarios.unwrap_or_default() {
         req.scenarios.push(Scenario::parse(&s)?);
+    }
+    if let Some(symptom) = input.incident {
+        let report = super::tools_analysis::diagnosis(
+            data,
+            &intel_analysis::diagnose::Request {
+                symptom: symptom.trim().to_string(),
+                ..Default::default()
+            },
+        )?;
+        let value =
+            serde_json::to_value(&*report).map_err(|e| format!("cannot encode the report: {e}"))?;
+        req.incident = Some(Incident::from_report(
+            &value,
+            &format!("diagnose {:?}", symptom.trim()),
+            &data.name,
+        )?);
     }
     let report = {
         let mut cluster = data.scheduler().lock().map_err(|_| {

@@ -7,6 +7,7 @@
 //! are indexed once (`index.rs`).
 
 mod improve;
+pub mod incident;
 mod index;
 pub mod primary;
 mod report;
@@ -33,6 +34,9 @@ use crate::report::Report;
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub scenarios: Vec<Scenario>,
+    /// A diagnosed incident to start from: its causes' scenarios are simulated (before
+    /// any asked for, in place of the defaults) and their fixes come first.
+    pub incident: Option<incident::Incident>,
 }
 
 pub const ALL_NODES_UP_TO: usize = 50;
@@ -66,11 +70,21 @@ pub fn plan_on(
         all.extend(spof::external(rel.service_map()));
         all
     });
-    let scenarios = if req.scenarios.is_empty() {
-        defaults(cluster, &index)
-    } else {
-        req.scenarios.clone()
-    };
+    let mut scenarios = req
+        .incident
+        .as_ref()
+        .map(|i| i.scenarios(cluster, &index))
+        .unwrap_or_default();
+    let from_incident = !scenarios.is_empty();
+    let all = req.scenarios.is_empty() && !from_incident;
+    if all {
+        scenarios = defaults(cluster, &index);
+    }
+    for s in &req.scenarios {
+        if !scenarios.contains(s) {
+            scenarios.push(s.clone());
+        }
+    }
     let mut outcomes = phase("dr-plan: scenarios", || {
         scenarios
             .iter()
@@ -197,7 +211,8 @@ pub fn plan_on(
                 rpos: &rpos,
                 improvements: &improvements,
                 runbooks: &runbooks,
-                all: req.scenarios.is_empty(),
+                all,
+                incident: req.incident.as_ref(),
             },
         )
     }))

@@ -184,6 +184,8 @@ fn label_text(s: &Spof) -> String {
 /// What the plan found, for the report.
 pub struct Parts<'a> {
     pub spofs: &'a [Spof],
+    /// The incident the plan starts from, if any.
+    pub incident: Option<&'a super::incident::Incident>,
     pub outcomes: &'a [Outcome],
     pub rpos: &'a [super::rpo::Rpo],
     pub improvements: &'a [super::improve::Improvement],
@@ -200,6 +202,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
         improvements,
         runbooks,
         all,
+        incident,
     } = *parts;
     let cluster = snap.cluster();
     let mut findings = Vec::new();
@@ -280,7 +283,24 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
     }
     let mut recommendations: Vec<Recommendation> = Vec::new();
     let mut critical_first: Vec<&Spof> = spofs.iter().collect();
-    critical_first.sort_by_key(|s| (s.severity != "critical", s.dependents.is_empty()));
+    // The incident's causes first, by rank: their fixes are how it is prevented, the
+    // diagnosis' own first of all.
+    let cause = |s: &Spof| {
+        incident
+            .and_then(|i| i.rank_of(&s.subject))
+            .unwrap_or(u64::MAX)
+    };
+    critical_first.sort_by_key(|s| (cause(s), s.severity != "critical", s.dependents.is_empty()));
+    for f in incident.map(|i| i.fixes.as_slice()).unwrap_or_default() {
+        let mut f = f.clone();
+        f.why = format!(
+            "from the diagnosis ({}): {}",
+            incident.map(|i| i.source.as_str()).unwrap_or_default(),
+            f.why
+        );
+        f.addresses = None;
+        recommendations.push(f);
+    }
     for s in critical_first {
         if let Some(mut r) = fix(s) {
             if let Some(i) = improvements
@@ -387,13 +407,53 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
     if let Some(r) = recommendations.first() {
         summary.push_str(&format!(" First fix: {}.", r.title));
     }
+    if let Some(i) = incident {
+        let causes: Vec<String> = i
+            .causes
+            .iter()
+            .map(|c| format!("{} in {}", c.category, c.subject))
+            .collect();
+        summary = format!(
+            "Preventing the incident of {} ({}): {summary}",
+            i.source,
+            causes.join("; ")
+        );
+    }
+    let mut limitations = vec![
+        "Fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".to_string(),
+        "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".to_string(),
+    ];
+    if let Some(i) = incident.filter(|_| all) {
+        limitations.push(format!(
+            "The incident's causes ({}) are no workload or node of this cluster: every default scenario was simulated instead.",
+            i.causes
+                .iter()
+                .map(|c| c.subject.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut details = json!({
+        "singlePointsOfFailure": spofs,
+        "scenarios": outcomes,
+        "rpo": rpos,
+        "improvements": improvements,
+        "runbooks": runbooks,
+    });
+    if let (Some(i), Some(d)) = (incident, details.as_object_mut()) {
+        d.insert("incident".into(), json!(i));
+    }
     Report {
         analysis: "generate_disaster_recovery_plan".into(),
         request: RequestEcho {
             text: if all {
                 "every zone, pool, small cluster's node and most depended-on workload".into()
             } else {
-                outcomes.iter().map(|o| o.scenario.text()).collect::<Vec<_>>().join(", ")
+                outcomes
+                    .iter()
+                    .map(|o| o.scenario.text())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             classes: vec!["disaster-recovery".into()],
             mentions: Vec::new(),
@@ -407,16 +467,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
         chains: Vec::new(),
         recommendations,
         impact,
-        limitations: vec![
-            "Fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".into(),
-            "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".into(),
-        ],
-        details: json!({
-            "singlePointsOfFailure": spofs,
-            "scenarios": outcomes,
-            "rpo": rpos,
-            "improvements": improvements,
-            "runbooks": runbooks,
-        }),
+        limitations,
+        details,
     }
 }
