@@ -97,6 +97,8 @@ struct ImprovedWant {
 struct Expect {
     /// Text some runbook action starts with.
     runbook_action: Option<String>,
+    /// Texts that some runbook detection line starts with, each.
+    runbook_detection: Vec<String>,
     improved: Vec<ImprovedWant>,
     rpo: Vec<RpoWant>,
     spofs: Vec<SpofWant>,
@@ -368,6 +370,20 @@ fn the_resilience_library_meets_its_ground_truth() {
             if !any {
                 why.push(format!(
                     "no runbook action starting with {a:?}: {}",
+                    r.details["runbooks"]
+                ));
+            }
+        }
+        for a in &c.expect.runbook_detection {
+            let any = r.details["runbooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|b| b["detection"].as_array().cloned().unwrap_or_default())
+                .any(|x| x.as_str().is_some_and(|x| x.starts_with(a.as_str())));
+            if !any {
+                why.push(format!(
+                    "no runbook detection starting with {a:?}: {}",
                     r.details["runbooks"]
                 ));
             }

@@ -42,6 +42,8 @@ pub struct WorkloadSpec {
     pub strategy: Option<Value>,
     pub update_strategy: Option<Value>,
     pub pod: Option<Value>,
+    /// Merged into the pod template's (only) container: probes, ports.
+    pub container: Option<Value>,
     pub volume: Option<String>,
     pub usage: Option<Usage>,
     pub service: bool,
@@ -206,6 +208,9 @@ fn labels_of(w: &WorkloadSpec) -> Value {
 
 fn template(w: &WorkloadSpec) -> Value {
     let mut spec = json!({"containers": [container(w)]});
+    if let Some(c) = &w.container {
+        merge(&mut spec["containers"][0], c);
+    }
     if let Some(p) = &w.pod {
         merge(&mut spec, p);
     }

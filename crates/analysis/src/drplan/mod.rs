@@ -127,6 +127,20 @@ pub fn plan_on(
     // What each workload's pods show, read once across scenarios.
     let mut observed: std::collections::BTreeMap<String, rto::Observed> = Default::default();
     phase("dr-plan: rto", || {
+        // A failed workload: how long one replica takes to heal itself, from its probes.
+        for o in outcomes.iter_mut() {
+            let Scenario::Workload(text) = &o.scenario else {
+                continue;
+            };
+            let Ok(w) = index.find(text, "workload") else {
+                continue;
+            };
+            let w = &index.workloads[w];
+            let seen = observed
+                .entry(w.label())
+                .or_insert_with(|| rto::observe(snap, cluster, w));
+            o.rto.push(rto::self_healing(snap, cluster, w, seen));
+        }
         for o in outcomes.iter_mut().filter(|o| !o.nodes_lost.is_empty()) {
             // Zones with no node left.
             let gone: std::collections::BTreeSet<&String> = o.nodes_lost.iter().collect();

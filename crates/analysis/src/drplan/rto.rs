@@ -15,7 +15,9 @@ use super::index::Owned;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {
-    /// `detection`, `eviction`, `scheduling`, `image-pull`, `start-up`, `volume`.
+    /// `detection`, `eviction`, `scheduling`, `image-pull`, `start-up`, `volume`; for a
+    /// replica's self-healing `detection`, `restart`, `start-up` and `traffic-off` (when
+    /// Services stop sending to it; not part of the total).
     pub part: String,
     /// Seconds; `None` when the part has no bound or was not observed.
     pub seconds: Option<f64>,
@@ -343,6 +345,139 @@ pub fn estimate(
         None
     } else {
         Some(parts.iter().filter_map(|p| p.seconds).sum())
+    };
+    Rto {
+        subject: w.label(),
+        parts,
+        total_seconds: total,
+        unbounded,
+    }
+}
+
+/// How long one failed replica of `w` takes to heal itself, read from its probes: the
+/// liveness probe notices a hung container after `failureThreshold × periodSeconds`, the
+/// kubelet kills it within the grace period (the probe's `terminationGracePeriodSeconds`,
+/// else the pod's, default 30 s) and starts it again at once (the back-off from 10 s
+/// comes after repeated restarts), and it is Ready after its start-up as observed.
+/// Meanwhile the readiness probe takes the pod out of its Services after its own
+/// `failureThreshold × periodSeconds`. Without a liveness probe a hung process is never
+/// restarted: no bound.
+pub fn self_healing(snap: &Snapshot, cluster: &Cluster, w: &Owned, observed: &Observed) -> Rto {
+    use k8s_openapi::api::core::v1::Probe;
+    let mut parts = Vec::new();
+    let mut unbounded = None;
+    // The scheduler's pods keep no probes: the spec is read from the snapshot.
+    let spec = w.pods.first().and_then(|&p| {
+        let p = &cluster.pods[p];
+        let id = *snap.index().by_name("Pod", &p.namespace, &p.name).first()?;
+        snap.get(id).map(|o| o.value()["spec"].clone())
+    });
+    let Some(spec) = spec else {
+        return Rto {
+            subject: w.label(),
+            parts,
+            total_seconds: None,
+            unbounded: Some("no pod of it in the snapshot".into()),
+        };
+    };
+    let containers: Vec<&Value> = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let probes = |field: &str| -> Vec<(String, Probe)> {
+        containers
+            .iter()
+            .filter_map(|c| {
+                let p: Probe = serde_json::from_value(c.get(field)?.clone()).ok()?;
+                Some((c["name"].as_str().unwrap_or_default().to_string(), p))
+            })
+            .collect()
+    };
+    let threshold = |p: &Probe| {
+        let period = p.period_seconds.unwrap_or(10).max(1);
+        let failures = p.failure_threshold.unwrap_or(3).max(1);
+        (
+            f64::from(period) * f64::from(failures),
+            format!(
+                "failureThreshold {failures} × periodSeconds {period}{}",
+                if p.period_seconds.is_none() || p.failure_threshold.is_none() {
+                    " (defaults where unset)"
+                } else {
+                    ""
+                }
+            ),
+        )
+    };
+    // The slowest container decides.
+    let slowest = |list: Vec<(String, Probe)>| {
+        list.into_iter()
+            .max_by(|a, b| threshold(&a.1).0.total_cmp(&threshold(&b.1).0))
+    };
+    match slowest(probes("livenessProbe")) {
+        Some((c, p)) => {
+            let (secs, basis) = threshold(&p);
+            parts.push(Part {
+                part: "detection".into(),
+                seconds: Some(secs),
+                basis: format!("livenessProbe of container {c}: {basis}"),
+            });
+            let pod_grace = spec["terminationGracePeriodSeconds"].as_i64();
+            let (grace, whose) = match (p.termination_grace_period_seconds, pod_grace) {
+                (Some(g), _) => (g, "the probe's terminationGracePeriodSeconds"),
+                (None, Some(g)) => (g, "the pod's terminationGracePeriodSeconds"),
+                (None, None) => (30, "the default terminationGracePeriodSeconds"),
+            };
+            parts.push(Part {
+                part: "restart".into(),
+                seconds: Some(grace.max(0) as f64),
+                basis: format!("the kubelet kills the container within {whose}, {grace} s, and starts it again at once (back-off from 10 s only after repeated restarts)"),
+            });
+        }
+        None => {
+            let names: Vec<&str> = containers
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .collect();
+            unbounded = Some(format!(
+                "no livenessProbe on {}: a hung process is never restarted (a crash is, at once)",
+                names.join(", ")
+            ));
+            parts.push(Part {
+                part: "detection".into(),
+                seconds: None,
+                basis: "no livenessProbe: nothing notices a hung container".into(),
+            });
+        }
+    }
+    if let Some(p) = observed.parts.iter().find(|p| p.part == "start-up") {
+        parts.push(p.clone());
+    }
+    parts.push(match slowest(probes("readinessProbe")) {
+        Some((c, p)) => {
+            let (secs, basis) = threshold(&p);
+            Part {
+                part: "traffic-off".into(),
+                seconds: Some(secs),
+                basis: format!("not part of the total: the readinessProbe of container {c} takes a failing pod out of its Services after {secs} s ({basis})"),
+            }
+        }
+        None => Part {
+            part: "traffic-off".into(),
+            seconds: None,
+            basis: "not part of the total: no readinessProbe, so a hung pod keeps receiving traffic until it is restarted".into(),
+        },
+    });
+    let total = if unbounded.is_some() {
+        None
+    } else {
+        Some(
+            parts
+                .iter()
+                .filter(|p| p.part != "traffic-off")
+                .filter_map(|p| p.seconds)
+                .sum(),
+        )
     };
     Rto {
         subject: w.label(),

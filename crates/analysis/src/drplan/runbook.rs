@@ -11,6 +11,7 @@ use intel_model::Snapshot;
 use super::rpo::Rpo;
 use super::scenario::{Outcome, Scenario};
 use crate::diagnose::remedy::values::shell_quote;
+use crate::explain::gaps::AlertRules;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -125,8 +126,46 @@ fn velero_source(p: &Rpo) -> Option<(&'static str, String)> {
         })
 }
 
+/// Whether an alert names each workload the scenario takes down or degrades (explain's
+/// alert gaps, the same test), and how the failing workload's own probes show it.
+fn coverage(rules: &AlertRules, o: &Outcome) -> Vec<String> {
+    let mut out = Vec::new();
+    let hit: Vec<&str> = o
+        .losses
+        .iter()
+        .filter(|l| l.state == "down" || l.state == "degraded")
+        .map(|l| l.subject.as_str())
+        .take(5)
+        .collect();
+    if !rules.known() {
+        out.push("the snapshot has no PrometheusRule type: whether an alert fires for these workloads cannot be checked here (explain's alert gap no-alert-rules-in-cluster)".into());
+    } else {
+        for subject in hit {
+            let o = crate::report::Subject::from_label("", subject).object();
+            match rules.cover(&o) {
+                Some(true) => out.push(format!("an alert rule names {subject} or its namespace")),
+                _ => out.push(format!("no alert rule names {subject} or its namespace: its failure pages nobody (explain's alert gap no-alert-rule)")),
+            }
+        }
+    }
+    if matches!(o.scenario, Scenario::Workload(_)) {
+        for r in &o.rto {
+            for p in r
+                .parts
+                .iter()
+                .filter(|p| p.part == "detection" || p.part == "traffic-off")
+            {
+                let basis = p.basis.trim_start_matches("not part of the total: ");
+                out.push(format!("{}: {basis}", r.subject));
+            }
+        }
+    }
+    out
+}
+
 pub fn build(snap: &Snapshot, outcomes: &[Outcome], rpos: &[Rpo]) -> Vec<Runbook> {
     let alerts = alerts(snap);
+    let rules = AlertRules::of(snap);
     let mut out = Vec::new();
     for o in outcomes
         .iter()
@@ -225,6 +264,9 @@ pub fn build(snap: &Snapshot, outcomes: &[Outcome], rpos: &[Rpo]) -> Vec<Runbook
             ));
         }
         validation.push("kubectl get pods -A --field-selector=status.phase=Pending".into());
+        // Without the PrometheusRule type, no rule can be named either way: say that.
+        let mut det = if rules.known() { det } else { Vec::new() };
+        det.extend(coverage(&rules, o));
         out.push(Runbook {
             scenario: o.scenario.text(),
             detection: det,

@@ -73,6 +73,41 @@ fn has_token(text: &str, word: &str) -> bool {
     })
 }
 
+/// The snapshot's alerting rules (PrometheusRule objects), to ask whether one names a
+/// component. `None` when the snapshot has no PrometheusRule type at all: then nobody can
+/// say. Shared with dr-plan's runbooks, which say the same thing about the same workload.
+pub struct AlertRules(Option<Vec<String>>);
+
+impl AlertRules {
+    pub fn of(snap: &Snapshot) -> AlertRules {
+        if snap
+            .list("monitoring.coreos.com", "prometheusrules")
+            .is_none()
+        {
+            return AlertRules(None);
+        }
+        AlertRules(Some(
+            snap.items("monitoring.coreos.com", "prometheusrules")
+                .iter()
+                .map(|r| r.json().to_string())
+                .collect(),
+        ))
+    }
+
+    /// Whether the snapshot lists PrometheusRules at all.
+    pub fn known(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Whether some rule names the workload or matches its namespace (`None`: unknown).
+    pub fn cover(&self, o: &ObjectRef) -> Option<bool> {
+        let rules = self.0.as_ref()?;
+        Some(rules.iter().any(|r| {
+            has_token(r, &o.name) || r.contains(&format!("namespace=\\\"{}\\\"", o.namespace))
+        }))
+    }
+}
+
 /// Finds the gaps. `failing` are the workloads with problems, the chain's first.
 pub fn gaps(
     snap: &Snapshot,
@@ -92,14 +127,8 @@ pub fn gaps(
         }
     }
     subjects.truncate(MAX_SUBJECTS);
-    let rules: Vec<String> = snap
-        .items("monitoring.coreos.com", "prometheusrules")
-        .iter()
-        .map(|r| r.json().to_string())
-        .collect();
-    let has_rule_type = snap
-        .list("monitoring.coreos.com", "prometheusrules")
-        .is_some();
+    let rules = AlertRules::of(snap);
+    let has_rule_type = rules.known();
     let mut out = Vec::new();
     let mut push = |sev: &str, o: &ObjectRef, gap: &str, detail: String, fix: String| {
         out.push(Gap {
@@ -204,15 +233,16 @@ pub fn gaps(
                 o,
                 "no-slo",
                 "no SLO declared (annotation intel.kubectl.io/slo on it, its Service or namespace): nobody can say how much failure is too much, so error-budget alerts cannot exist".into(),
-                format!("kubectl annotate {} {} -n {} intel.kubectl.io/slo=99.9", o.kind.to_lowercase(), o.name, o.namespace),
+                format!(
+                    "kubectl annotate {} {} -n {} intel.kubectl.io/slo=99.9",
+                    o.kind.to_lowercase(),
+                    crate::diagnose::remedy::values::shell_quote(&o.name),
+                    crate::diagnose::remedy::values::shell_quote(&o.namespace)
+                ),
             );
         }
-        if has_rule_type {
-            let covered = rules.iter().any(|r| {
-                has_token(r, &o.name) || r.contains(&format!("namespace=\\\"{}\\\"", o.namespace))
-            });
-            if !covered {
-                push(
+        if rules.cover(o) == Some(false) {
+            push(
                     "high",
                     o,
                     "no-alert-rule",
@@ -222,7 +252,6 @@ pub fn gaps(
                     ),
                     "add an alerting rule on its error rate and latency (and on kube_deployment_status_replicas_unavailable)".into(),
                 );
-            }
         }
         // Failing in logs or metrics while no Warning event or status problem said so.
         let problems: Vec<_> = timeline

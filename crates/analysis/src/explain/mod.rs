@@ -11,7 +11,7 @@
 mod business;
 mod compare;
 mod coupling;
-mod gaps;
+pub(crate) mod gaps;
 mod phases;
 pub mod question;
 pub mod render;
