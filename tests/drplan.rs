@@ -808,3 +808,37 @@ fn the_command_line_starts_from_a_diagnosis() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a diagnose report"));
 }
+
+/// What the defaults leave out on a large cluster is said, with how to ask for it; a small
+/// cluster has every node failed and no such limitation.
+#[test]
+fn defaults_left_out_are_limitations() {
+    let spec: ClusterSpec = serde_saphyr::from_str(
+        r#"
+nodes:
+  - {pool: general, count: 60, zones: [eu-west-1a, eu-west-1b, eu-west-1c], cpu: "4", memory: 16Gi}
+workloads:
+  - {namespace: shop, name: web, replicas: 3, cpu: 100m, memory: 128Mi}
+"#,
+    )
+    .unwrap();
+    let r = plan(&build(&spec, "big"), &Request::default()).unwrap();
+    assert!(
+        r.limitations.iter().any(
+            |l| l.starts_with("Nodes were not failed one by one (60 nodes")
+                && l.contains("--scenario node=NAME")
+        ),
+        "{:?}",
+        r.limitations
+    );
+    let (_, small) = cases()
+        .into_iter()
+        .find(|(n, _)| n == "zonal-volume")
+        .unwrap();
+    let r = plan(&build(&small.cluster, "prod"), &Request::default()).unwrap();
+    assert!(
+        !r.limitations.iter().any(|l| l.contains("not failed")),
+        "{:?}",
+        r.limitations
+    );
+}

@@ -77,8 +77,9 @@ pub fn plan_on(
         .unwrap_or_default();
     let from_incident = !scenarios.is_empty();
     let all = req.scenarios.is_empty() && !from_incident;
+    let mut left_out = Vec::new();
     if all {
-        scenarios = defaults(cluster, &index);
+        (scenarios, left_out) = defaults(cluster, &index);
     }
     for s in &req.scenarios {
         if !scenarios.contains(s) {
@@ -226,6 +227,7 @@ pub fn plan_on(
                 improvements: &improvements,
                 runbooks: &runbooks,
                 all,
+                left_out: &left_out,
                 incident: req.incident.as_ref(),
             },
         )
@@ -234,9 +236,12 @@ pub fn plan_on(
 
 /// Every zone, every pool (when several), every node of a small cluster, and the
 /// workloads others depend on most.
-fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
+/// With them, what was left out and how to ask for it (the report's limitations).
+fn defaults(cluster: &Cluster, index: &index::Index) -> (Vec<Scenario>, Vec<String>) {
     use std::collections::BTreeSet;
     let mut out = Vec::new();
+    let mut left = Vec::new();
+    let nodes = cluster.nodes.len();
     let zones: BTreeSet<&String> = cluster
         .nodes
         .iter()
@@ -249,11 +254,20 @@ fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
         .filter_map(|n| crate::impact::pool_of(n).map(|(_, v)| v))
         .collect();
     // A pool of a large cluster holds most of its pods: on request only there.
-    if pools.len() > 1 && cluster.nodes.len() <= POOLS_UP_TO {
+    if pools.len() > 1 && nodes <= POOLS_UP_TO {
         out.extend(pools.into_iter().map(Scenario::Pool));
+    } else if pools.len() > 1 {
+        left.push(format!(
+            "The {} node pools were not failed ({nodes} nodes; by default only up to {POOLS_UP_TO}): ask for one with --scenario pool=NAME.",
+            pools.len()
+        ));
     }
-    if cluster.nodes.len() <= ALL_NODES_UP_TO {
+    if nodes <= ALL_NODES_UP_TO {
         out.extend(cluster.nodes.iter().map(|n| Scenario::Node(n.name.clone())));
+    } else {
+        left.push(format!(
+            "Nodes were not failed one by one ({nodes} nodes; by default only up to {ALL_NODES_UP_TO}): each zone's scenario loses them together; ask for one with --scenario node=NAME."
+        ));
     }
     let mut depended: Vec<(usize, String)> = index
         .workloads
@@ -264,6 +278,13 @@ fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
         .collect();
     depended.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     depended.dedup_by(|a, b| a.1 == b.1);
+    if depended.len() > TOP_DEPENDED_ON {
+        left.push(format!(
+            "{} of the {} workloads others depend on were failed, the most depended on; ask for another with --scenario workload=NAMESPACE/NAME.",
+            TOP_DEPENDED_ON,
+            depended.len()
+        ));
+    }
     out.extend(
         depended
             .into_iter()
@@ -284,11 +305,17 @@ fn defaults(cluster: &Cluster, index: &index::Index) -> Vec<Scenario> {
         .map(|w| (w.dependents.len(), format!("{}/{}", w.namespace, w.name)))
         .collect();
     stores.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    if stores.len() > PRIMARIES {
+        left.push(format!(
+            "The primaries of {PRIMARIES} of the {} replicated datastores were failed, the most depended on; ask for another with --scenario primary=NAMESPACE/NAME.",
+            stores.len()
+        ));
+    }
     out.extend(
         stores
             .into_iter()
             .take(PRIMARIES)
             .map(|(_, w)| Scenario::Primary(w)),
     );
-    out
+    (out, left)
 }

@@ -184,6 +184,8 @@ fn label_text(s: &Spof) -> String {
 /// What the plan found, for the report.
 pub struct Parts<'a> {
     pub spofs: &'a [Spof],
+    /// Default scenarios left out, and how to ask for them.
+    pub left_out: &'a [String],
     /// The incident the plan starts from, if any.
     pub incident: Option<&'a super::incident::Incident>,
     pub outcomes: &'a [Outcome],
@@ -202,6 +204,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
         improvements,
         runbooks,
         all,
+        left_out,
         incident,
     } = *parts;
     let cluster = snap.cluster();
@@ -423,6 +426,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
         "Fixes are re-simulated against the node, zone and pool scenarios that hit them (not against a budget, a datastore's replication or a volume).".to_string(),
         "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".to_string(),
     ];
+    limitations.extend(left_out.iter().cloned());
     if let Some(i) = incident.filter(|_| all) {
         limitations.push(format!(
             "The incident's causes ({}) are no workload or node of this cluster: every default scenario was simulated instead.",
