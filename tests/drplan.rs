@@ -388,6 +388,34 @@ fn the_resilience_library_meets_its_ground_truth() {
                 ));
             }
         }
+        // Fixes ranked by what their simulation gains: down 3, down until rescheduled 2,
+        // degraded 1, per scenario, before minus after.
+        let bad = |s: &Value| match s.as_str().unwrap_or_default() {
+            "down" => 3,
+            "down-until-rescheduled" => 2,
+            "degraded" => 1,
+            _ => 0,
+        };
+        let gains: Vec<i64> = r.details["improvements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let want: i64 = i["effects"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| bad(&e["before"]) - bad(&e["after"]))
+                    .sum();
+                if i["gain"].as_i64() != Some(want) {
+                    why.push(format!("{}: gain {}, want {want}", i["subject"], i["gain"]));
+                }
+                want
+            })
+            .collect();
+        if gains.windows(2).any(|w| w[0] < w[1]) {
+            why.push(format!("fixes not ranked by gain: {gains:?}"));
+        }
         for want in &c.expect.improved {
             let Some(i) = r.details["improvements"]
                 .as_array()

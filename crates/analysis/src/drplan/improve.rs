@@ -35,6 +35,19 @@ pub struct Improvement {
     /// What was simulated: `2 replicas spread over kubernetes.io/hostname`.
     pub change: String,
     pub effects: Vec<Effect>,
+    /// How much better the workload fares over those scenarios: per scenario, the steps
+    /// between its state before and after (down 3, down until rescheduled 2, degraded 1,
+    /// otherwise 0), summed. Fixes are ranked by it.
+    pub gain: i64,
+}
+
+fn badness(state: &str) -> i64 {
+    match state {
+        "down" => 3,
+        "down-until-rescheduled" => 2,
+        "degraded" => 1,
+        _ => 0,
+    }
 }
 
 fn state_of(o: &Outcome, subject: &str) -> String {
@@ -133,10 +146,15 @@ pub fn simulate(
         });
     }
     cluster.revert(mark);
+    let gain = effects
+        .iter()
+        .map(|e| badness(&e.before) - badness(&e.after))
+        .sum();
     Some(Improvement {
         subject: spof.subject.clone(),
         removes: spof.kind.clone(),
         change: format!("{replicas} replicas spread over {key}"),
         effects,
+        gain,
     })
 }

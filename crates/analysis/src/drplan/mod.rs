@@ -209,11 +209,15 @@ pub fn plan_on(
             .filter(|s| hurt.contains_key(s.subject.as_str()))
             .collect();
         order.sort_by_key(|s| s.severity != "critical");
-        order
+        let mut done: Vec<improve::Improvement> = order
             .into_iter()
             .filter_map(|s| improve::simulate(cluster, &index, s, &hurt[s.subject.as_str()]))
             .take(IMPROVEMENTS)
-            .collect()
+            .collect();
+        // The fixes that help most first (a stable sort keeps the critical ones ahead
+        // among equals).
+        done.sort_by_key(|i| std::cmp::Reverse(i.gain));
+        done
     });
     let runbooks = runbook::build(snap, &outcomes, &rpos);
     Ok(phase("dr-plan: report", || {

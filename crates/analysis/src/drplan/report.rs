@@ -293,7 +293,21 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
             .and_then(|i| i.rank_of(&s.subject))
             .unwrap_or(u64::MAX)
     };
-    critical_first.sort_by_key(|s| (cause(s), s.severity != "critical", s.dependents.is_empty()));
+    // Then the fixes whose simulation helps most.
+    let gain = |s: &Spof| {
+        improvements
+            .iter()
+            .find(|i| i.subject == s.subject && i.removes == s.kind)
+            .map_or(0, |i| i.gain)
+    };
+    critical_first.sort_by_key(|s| {
+        (
+            cause(s),
+            std::cmp::Reverse(gain(s)),
+            s.severity != "critical",
+            s.dependents.is_empty(),
+        )
+    });
     for f in incident.map(|i| i.fixes.as_slice()).unwrap_or_default() {
         let mut f = f.clone();
         f.why = format!(
