@@ -184,11 +184,7 @@ fn unpacked_directory_is_accepted_like_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = fixture_bundle(dir.path());
     let root = dir.path().join("unpacked");
-    for (path, content) in entries(&bundle) {
-        let p = root.join(&path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
+    common::unpack(&bundle, &root);
     let from_dir = kubectl_intel::bundle::read_bundle(&root).unwrap();
     assert!(from_dir.integrity.ok(), "{:?}", from_dir.integrity);
     let again = dir.path().join("from-dir.intel.tar.zst");

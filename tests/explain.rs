@@ -563,7 +563,7 @@ fn reports_match_their_snapshots() {
 /// one) never reach an answer: not in the report, the text, the Markdown or a diagram.
 #[test]
 fn planted_secrets_never_reach_an_answer() {
-    use kubectl_intel::model::{LogKey, Object, ResourceList};
+    use kubectl_intel::model::{Object, ResourceList};
     const CANARIES: [&str; 3] = [
         "CANARY-ENV-PASSWORD-4c1d",
         "CANARYBEARERTOKEN9876543210fedcba",
@@ -597,17 +597,7 @@ fn planted_secrets_never_reach_an_answer() {
         CANARIES[1], CANARIES[2]
     )
     .repeat(20);
-    for previous in [false, true] {
-        snap.logs.insert(
-            LogKey {
-                namespace: "shop".into(),
-                pod: "leaky-7f9c-abcde".into(),
-                container: "app".into(),
-                previous,
-            },
-            log.clone(),
-        );
-    }
+    common::insert_logs(&mut snap, "shop", "leaky-7f9c-abcde", "app", &log);
     let x = ask(
         vec![snap],
         "why does leaky crash: what happened, how is it connected, why no alerts?",

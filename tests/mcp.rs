@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The scenario the client checks against: auth 3.5.0 leaks memory; the root cause is auth.
 const SCENARIO: &str = "auth-memory-leak";
@@ -179,84 +179,17 @@ impl Drop for HttpServer {
     }
 }
 
-/// A stdio session driven by hand: newline-delimited JSON-RPC.
-struct StdioSession {
-    child: Child,
-    out: BufReader<std::process::ChildStdout>,
-}
+use common::stdio::StdioSession;
 
-impl StdioSession {
-    fn start() -> StdioSession {
-        let bundle = bundle().to_str().expect("utf-8 path");
-        StdioSession::with_args(&["--bundle", bundle])
-    }
-
-    fn with_args(args: &[&str]) -> StdioSession {
-        let mut child = common::bin()
-            .arg("mcp")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mcp");
-        let out = BufReader::new(child.stdout.take().expect("stdout"));
-        StdioSession { child, out }
-    }
-
-    fn initialize(&mut self) -> Value {
-        let init = self.request(
-            1,
-            "initialize",
-            json!({"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "raw-test", "version": "0"}}),
-        );
-        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        init
-    }
-
-    /// A tools/call; returns its result.
-    fn call(&mut self, id: u64, name: &str, arguments: Value) -> Value {
-        let resp = self.request(
-            id,
-            "tools/call",
-            json!({"name": name, "arguments": arguments}),
-        );
-        resp["result"].clone()
-    }
-
-    fn send(&mut self, msg: Value) {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        writeln!(stdin, "{msg}").expect("write");
-        stdin.flush().expect("flush");
-    }
-
-    /// Sends a request and returns its response; every stdout line must be JSON-RPC.
-    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let mut line = String::new();
-            let n = self.out.read_line(&mut line).expect("read stdout");
-            assert!(n > 0, "the server closed stdout while {method} was pending");
-            let msg: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line:?}"));
-            if msg["id"] == json!(id) {
-                return msg;
-            }
-        }
-    }
-}
-
-impl Drop for StdioSession {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A session on the test bundle.
+fn start() -> StdioSession {
+    let bundle = bundle().to_str().expect("utf-8 path");
+    StdioSession::with_args(&["--bundle", bundle])
 }
 
 #[test]
 fn stdio_raw_json_rpc() {
-    let mut s = StdioSession::start();
+    let mut s = start();
     let init = s.initialize();
     let result = &init["result"];
     assert_eq!(result["serverInfo"]["name"], "kubectl-intel", "{init}");

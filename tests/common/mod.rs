@@ -33,6 +33,48 @@ pub fn entries(bundle: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Unpacks a bundle into directory `root` (a directory bundle of the same files).
+pub fn unpack(bundle: &Path, root: &Path) {
+    for (path, content) in entries(bundle) {
+        let p = root.join(&path);
+        std::fs::create_dir_all(p.parent().expect("entry has a parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write entry");
+    }
+}
+
+/// The same log as the pod's current and previous container log.
+pub fn insert_logs(
+    snap: &mut kubectl_intel::model::Snapshot,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    text: &str,
+) {
+    for previous in [false, true] {
+        snap.logs.insert(
+            kubectl_intel::model::LogKey {
+                namespace: namespace.into(),
+                pod: pod.into(),
+                container: container.into(),
+                previous,
+            },
+            text.to_string(),
+        );
+    }
+}
+
+/// Runs the binary, which must succeed, and parses its JSON answer.
+pub fn json_of(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().expect("run kubectl-intel");
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd.get_args().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON answer")
+}
+
 /// A bundle's decompressed bytes (the whole tar), for searching for canaries.
 pub fn decompressed(bundle: &Path) -> Vec<u8> {
     let file = std::fs::File::open(bundle).expect("open bundle");
@@ -168,4 +210,5 @@ pub fn scenario_snapshot(
     (snap, scenario)
 }
 pub mod cluster;
+pub mod stdio;
 pub mod whatif;

@@ -87,6 +87,20 @@ impl ClusterData {
     }
 }
 
+/// What every analysis says of its source, whatever it was asked: what reading the
+/// bundle found wrong (its integrity, entries skipped) and whether it was written without
+/// redaction.
+pub fn source_limitations(s: &intel_model::Snapshot) -> Vec<String> {
+    let mut out = s.notes.clone();
+    if !s.manifest.redaction.enabled {
+        out.push(format!(
+            "The bundle of cluster {} was written without redaction: answers scrub the credentials they quote, but the file itself may hold secrets; keep it private, or capture again with kubectl intel capture.",
+            s.cluster()
+        ));
+    }
+    out
+}
+
 /// An object of a cluster.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "camelCase")]

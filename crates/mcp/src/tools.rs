@@ -244,10 +244,14 @@ pub fn get(name: &str) -> Option<Tool> {
 
 pub fn ok(answer: Answer) -> CallToolResult {
     // Cluster text can carry terminal control sequences; an assistant's client may show
-    // the text raw.
-    let text = intel_redact::terminal_safe(&answer.text).into_owned();
+    // the text raw. A bundle nobody redacted (an import, an old one) can carry
+    // credentials: the last pass scrubs every answer, text and structure.
+    let text = intel_redact::scrub(&answer.text);
+    let text = intel_redact::terminal_safe(&text).into_owned();
+    let mut structured = answer.structured;
+    intel_redact::scrub_strings(&mut structured);
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(answer.structured);
+    result.structured_content = Some(structured);
     result
 }
 

@@ -206,6 +206,8 @@ fn resource_item(obj: &Object, full: bool) -> ResourceItem {
     let mut v = obj.value();
     let is_secret = obj.meta.kind == "Secret";
     let secret_keys = is_secret.then(|| scrub_secret(&mut v));
+    // Credentials of a bundle nobody redacted: env values, ConfigMap entries, annotations.
+    intel_redact::scrub_object(&mut v);
     ResourceItem {
         kind: obj.meta.kind.clone(),
         api_version: obj.meta.api_version.clone(),

@@ -39,6 +39,12 @@ pub struct ClusterSummary {
     pub evidence: Vec<String>,
     /// Collectors that failed during capture (missing RBAC, timeouts): answers may lack that data.
     pub capture_errors: usize,
+    /// Whether the bundle was redacted when written (false: answers are scrubbed as they
+    /// go out, but the file itself may hold secrets).
+    pub redacted: bool,
+    /// What reading the bundle found wrong without stopping (integrity, entries skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -75,6 +81,8 @@ fn summary(data: &ClusterData) -> ClusterSummary {
         namespaces: snap.items("", "namespaces").len(),
         evidence,
         capture_errors: snap.manifest.errors().count(),
+        redacted: snap.manifest.redaction.enabled,
+        notes: snap.notes.clone(),
     }
 }
 
@@ -107,6 +115,9 @@ pub async fn list_clusters(clusters: &Clusters, args: serde_json::Value) -> Call
                 namespaces: 0,
                 evidence: Vec::new(),
                 capture_errors: 0,
+                // A capture redacts.
+                redacted: true,
+                notes: Vec::new(),
             }),
             None => {}
         }
@@ -127,6 +138,17 @@ pub async fn list_clusters(clusters: &Clusters, args: serde_json::Value) -> Call
             c.pods,
             c.evidence.join(", ")
         ));
+    }
+    for c in out.iter().filter(|c| c.captured) {
+        if !c.redacted {
+            text.push_str(&format!(
+                "\n{} was written without redaction: answers are scrubbed of credentials, but the bundle itself may hold secrets.\n",
+                code(&c.name)
+            ));
+        }
+        for n in &c.notes {
+            text.push_str(&format!("\n{}: {n}\n", code(&c.name)));
+        }
     }
     match Answer::new(text, &ListClustersOutput { clusters: out }) {
         Ok(a) => ok(a),

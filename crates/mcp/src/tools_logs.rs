@@ -171,6 +171,9 @@ pub fn get_logs(data: &ClusterData, input: GetLogsInput) -> Result<Answer, Strin
         }
     };
 
+    // Scrubbed whole, before it is cut into lines: a credential can span lines (a PEM
+    // block) and a bundle nobody redacted can hold one.
+    let text = intel_redact::scrub(text);
     let total_lines = text.lines().count();
     let matched: Vec<(usize, &str)> = text
         .lines()

@@ -104,6 +104,9 @@ pub struct Snapshot {
     pub metrics: Vec<MetricsSample>,
     /// Prometheus range-query responses by series name.
     pub prometheus: BTreeMap<String, Box<RawValue>>,
+    /// What reading it found wrong without stopping (files that differ from the
+    /// manifest, entries skipped): every analysis states these as limitations.
+    pub notes: Vec<String>,
     index: OnceLock<Index>,
 }
 
@@ -115,6 +118,7 @@ impl Snapshot {
             logs: BTreeMap::new(),
             metrics: Vec::new(),
             prometheus: BTreeMap::new(),
+            notes: Vec::new(),
             index: OnceLock::new(),
         }
     }

@@ -83,11 +83,41 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 }
 
 pub fn scrub(text: &str) -> Cow<'_, str> {
-    static BUILTIN_ONLY: std::sync::OnceLock<Option<Redactor>> = std::sync::OnceLock::new();
-    match BUILTIN_ONLY.get_or_init(|| Redactor::new(&[]).ok()) {
+    match builtin_only() {
         Some(r) => r.redact_text(text),
         // The built-in rules always compile; were they ever not to, quote nothing.
         None => Cow::Borrowed("<redaction unavailable: text withheld>"),
+    }
+}
+
+fn builtin_only() -> Option<&'static Redactor> {
+    static BUILTIN_ONLY: std::sync::OnceLock<Option<Redactor>> = std::sync::OnceLock::new();
+    BUILTIN_ONLY
+        .get_or_init(|| Redactor::new(&[]).ok())
+        .as_ref()
+}
+
+/// [`Redactor::redact_object`] with the built-in rules: a Kubernetes object from a bundle
+/// nobody redacted (an import, an old bundle) made safe to show — Secret values, env
+/// values and ConfigMap entries named like credentials, last-applied copies, text.
+pub fn scrub_object(obj: &mut Value) {
+    match builtin_only() {
+        Some(r) => r.redact_object(obj),
+        None => *obj = Value::String("<redaction unavailable: object withheld>".into()),
+    }
+}
+
+/// [`scrub`] on every string of a JSON tree, in place: the last pass over an answer.
+pub fn scrub_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let Cow::Owned(clean) = scrub(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(scrub_strings),
+        Value::Object(m) => m.values_mut().for_each(scrub_strings),
+        _ => {}
     }
 }
 
@@ -563,6 +593,26 @@ mod tests {
         assert_eq!(rules, r.rules(), "stable");
         assert!(rules.iter().any(|l| l.contains(r"customer-(\d+)")));
         assert!(rules.len() > BUILTIN.len() + 2);
+    }
+
+    /// A docker config's `auth` (base64 of user:password), raw or inside a JSON string;
+    /// near misses: a short value, another key ending in auth.
+    #[test]
+    fn docker_config_auths_are_tokened() {
+        let raw = r#"{"auths":{"r.io":{"auth":"Y2k6c2VjcmV0LXB3LTQy"}}}"#;
+        let escaped =
+            r#"{"docker.json": "{\"auths\":{\"r.io\":{\"auth\":\"Y2k6c2VjcmV0LXB3LTQy\"}}}"}"#;
+        for text in [raw, escaped] {
+            let out = scrub(text);
+            assert!(!out.contains("Y2k6c2VjcmV0LXB3LTQy"), "{out}");
+            assert!(out.contains("r.io"), "{out}");
+        }
+        for kept in [
+            r#"{"auth": "none"}"#,
+            r#"{"oauth": "Y2k6c2VjcmV0LXB3LTQy"}"#,
+        ] {
+            assert_eq!(scrub(kept), kept);
+        }
     }
 
     /// Diagnostic text that names a password without holding one survives both the

@@ -104,6 +104,11 @@ pub(super) static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             looks_like_basic,
         ),
         builtin(
+            "docker config auths (\"auth\": \"base64(user:password)\"): tokened",
+            r#"\\?"auth\\?"[ \t]*:[ \t]*\\?"([A-Za-z0-9+/]{8,}={0,2})"#,
+            always,
+        ),
+        builtin(
             "passwords in URLs (scheme://user:PASSWORD@host): password tokened, host kept",
             r#"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@?#"'<>]*:([^\s/?#"']+)@"#,
             always,

@@ -100,16 +100,31 @@ pub fn load_bundle(
         .map(|w| format!("{}: {w}", path.display()))
         .collect();
     let i = &loaded.integrity;
+    let mut snapshot = loaded.snapshot;
     if !i.ok() {
-        warnings.push(format!(
-            "{}: {} files differ from the manifest, {} are missing, {} are unlisted (run `kubectl intel inspect --verify`)",
-            path.display(),
+        let what = format!(
+            "{} files differ from the manifest, {} are missing, {} are unlisted",
             i.mismatched.len(),
             i.missing.len(),
             i.unlisted.len()
+        );
+        warnings.push(format!(
+            "{}: {what} (run `kubectl intel inspect --verify`)",
+            path.display()
+        ));
+        snapshot.notes.push(format!(
+            "The bundle's integrity check failed ({what}: {}): it was changed after it was written, so any answer may rest on altered data; `kubectl intel inspect --verify` names the files.",
+            i.mismatched
+                .iter()
+                .chain(&i.missing)
+                .chain(&i.unlisted)
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
-    Ok((loaded.snapshot, warnings))
+    Ok((snapshot, warnings))
 }
 
 /// Captures one context live (a tokio runtime is started for it).

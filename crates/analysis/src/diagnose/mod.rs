@@ -301,7 +301,7 @@ fn diagnose_cluster(p: &Prepared, req: &Request) -> ClusterResult {
 }
 
 fn limitations(snap: &Snapshot, ctx: &Ctx) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = source_limitations(snap);
     let name = snap.cluster();
     if snap.logs.is_empty() {
         out.push(format!("{name}: no container logs: timeouts, errors and dependencies seen only in logs are invisible"));

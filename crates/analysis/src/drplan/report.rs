@@ -441,6 +441,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
         "Replicas count as running once placed again in the losses; the time that takes is each scenario's rto, whose parts not observed in the snapshot count as 0 and say so.".to_string(),
     ];
     limitations.extend(left_out.iter().cloned());
+    limitations.extend(crate::report::source_limitations(snap));
     if let Some(i) = incident.filter(|_| all) {
         limitations.push(format!(
             "The incident's causes ({}) are no workload or node of this cluster: every default scenario was simulated instead.",

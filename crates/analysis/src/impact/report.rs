@@ -256,6 +256,7 @@ pub fn build(
     if !plan.notes.is_empty() {
         limitations.extend(plan.notes.iter().cloned());
     }
+    limitations.extend(crate::report::source_limitations(snap));
     let summary = summary(run, &strategies, &dependents, cluster);
     let mentions: Vec<Subject> = run
         .workloads
