@@ -165,6 +165,25 @@ fn hostile_names_do_not_break_markdown() {
         String::from_utf8_lossy(&out.stderr)
     );
     let md = String::from_utf8(out.stdout).unwrap();
+    // The name holds a line break: no command carries it (a comment would end there).
+    let report = common::json_of(
+        bin()
+            .args(["diagnose", "", "--bundle"])
+            .arg(&bundle)
+            .args(["-o", "json"]),
+    );
+    let commands: Vec<&str> = report["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| ["steps", "verify", "rollback"].map(|k| &r[k]))
+        .flat_map(|l| l.as_array().into_iter().flatten())
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert!(!commands.is_empty());
+    for c in &commands {
+        assert!(!c.contains('\n'), "a line break in {c:?}");
+    }
     // No HTML outside code: fenced blocks and code spans show it as text.
     let mut in_fence = false;
     for line in md.lines() {
@@ -214,4 +233,82 @@ fn hostile_names_do_not_break_markdown() {
     for pair in fences.chunks(2) {
         assert!(pair[0].starts_with(pair[1]), "{pair:?}");
     }
+}
+
+/// Names from a bundle are untrusted: every suggested command keeps each one a single
+/// shell word, whatever it holds (`$()`, backticks, `|`, `;`, `&`, spaces), checked by
+/// splitting the commands as a POSIX shell would; a name with a line break gets no
+/// command at all (a comment would end at it and run the rest).
+#[test]
+fn hostile_names_stay_one_shell_word_in_suggested_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let deploy = "web$(touch /tmp/p)`id`|x;y &z";
+    let container = "app$(id)";
+    let node = "n1;reboot";
+    let labels = serde_json::json!({"app": "web"});
+    let mut objects = vec![
+        serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node, "uid": "n1", "labels": {"kubernetes.io/hostname": "n1"}},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                    "lastTransitionTime": "2026-11-24T13:00:00Z", "message": "PLEG is not healthy"}]}}),
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": deploy, "namespace": "shop", "uid": "d1", "generation": 1},
+            "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": "web:1",
+                    "resources": {"limits": {"memory": "128Mi"}, "requests": {"memory": "64Mi"}}}]}}},
+            "status": {"replicas": 2, "readyReplicas": 0, "observedGeneration": 1}}),
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": format!("{deploy}-5d8f"), "namespace": "shop", "uid": "rs1",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy, "uid": "d1", "controller": true}],
+                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}}},
+            "status": {"replicas": 2, "readyReplicas": 0}}),
+    ];
+    for i in 0..2 {
+        objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{deploy}-5d8f-{i}"), "namespace": "shop", "uid": format!("p{i}"),
+                "labels": labels, "creationTimestamp": "2026-11-24T12:00:00Z",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{deploy}-5d8f"), "uid": "rs1", "controller": true}]},
+            "spec": {"nodeName": node, "containers": [{"name": container, "image": "web:1",
+                "resources": {"limits": {"memory": "128Mi"}, "requests": {"memory": "64Mi"}}}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": container, "ready": false, "restartCount": 7,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                    "startedAt": "2026-11-24T13:57:00Z", "finishedAt": "2026-11-24T13:58:00Z"}}}]}}));
+    }
+    let snap = kubectl_intel::fixture::snapshot_of("2026-11-24T14:00:00Z", objects);
+    let bundle = dir.path().join("names.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    let report = common::json_of(
+        bin()
+            .args(["diagnose", "", "--bundle"])
+            .arg(&bundle)
+            .args(["-o", "json"]),
+    );
+    let commands: Vec<String> = report["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| ["steps", "verify", "rollback"].map(|k| r[k].clone()))
+        .flat_map(|list| list.as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .filter(|c| c.starts_with("kubectl"))
+        .collect();
+    let mut named = 0;
+    for cmd in &commands {
+        // What a shell runs: up to the comment.
+        let run = cmd.split("   #").next().unwrap();
+        let words = shlex::split(run).unwrap_or_else(|| panic!("not a shell line: {cmd}"));
+        for (name, marker) in [(deploy, "touch"), (container, "$(id)"), (node, "reboot")] {
+            for w in words.iter().filter(|w| w.contains(marker)) {
+                assert!(w.contains(name), "{name:?} split in {cmd:?}: {words:?}");
+                named += 1;
+            }
+        }
+    }
+    assert!(
+        named >= 3,
+        "the names are in too few commands: {commands:#?}"
+    );
 }

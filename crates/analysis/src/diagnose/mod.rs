@@ -495,6 +495,7 @@ fn merge(fleet: &Fleet, req: &Request, results: Vec<ClusterResult>) -> Report {
     // Ranked by the root cause they address, immediate before long-term, keeping each
     // root's own order (most likely to succeed first).
     recommendations.sort_by_key(|r| (r.addresses, r.horizon != "immediate"));
+    remedy::values::seal(&mut recommendations);
     for (i, r) in recommendations.iter_mut().enumerate() {
         r.rank = i + 1;
     }

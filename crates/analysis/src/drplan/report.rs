@@ -351,6 +351,7 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
     for (i, r) in recommendations.iter_mut().enumerate() {
         r.rank = i + 1;
     }
+    crate::diagnose::remedy::values::seal(&mut recommendations);
     // The worst scenario's blast radius.
     let rank = |v: &str| match v {
         "outage" => 0,

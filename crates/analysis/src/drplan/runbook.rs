@@ -265,6 +265,14 @@ pub fn build(snap: &Snapshot, outcomes: &[Outcome], rpos: &[Rpo]) -> Vec<Runbook
         }
         validation.push("kubectl get pods -A --field-selector=status.phase=Pending".into());
         // Without the PrometheusRule type, no rule can be named either way: say that.
+        let actions: Vec<String> = actions
+            .iter()
+            .map(|a| crate::diagnose::remedy::values::one_line(a))
+            .collect();
+        let validation: Vec<String> = validation
+            .iter()
+            .map(|a| crate::diagnose::remedy::values::one_line(a))
+            .collect();
         let mut det = if rules.known() { det } else { Vec::new() };
         det.extend(coverage(&rules, o));
         out.push(Runbook {

@@ -213,10 +213,31 @@ pub fn gaps(
                 "no-pdb",
                 "no PodDisruptionBudget: a drain or node upgrade can take every replica at once"
                     .into(),
-                format!(
-                    "kubectl create pdb {} -n {} --selector=… --max-unavailable=1",
-                    o.name, o.namespace
-                ),
+                {
+                    let q = crate::diagnose::remedy::values::shell_quote;
+                    // The workload's own selector, as the budget must select its pods.
+                    let labels: Vec<String> = v["spec"]["selector"]["matchLabels"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+                        .collect();
+                    if labels.is_empty() {
+                        format!(
+                            "kubectl get {} {} -n {} -o jsonpath='{{.spec.selector}}'   # then a PodDisruptionBudget with that selector and maxUnavailable 1",
+                            o.kind.to_lowercase(),
+                            q(&o.name),
+                            q(&o.namespace)
+                        )
+                    } else {
+                        format!(
+                            "kubectl create pdb {} -n {} --selector={} --max-unavailable=1",
+                            q(&o.name),
+                            q(&o.namespace),
+                            q(&labels.join(","))
+                        )
+                    }
+                },
             );
         }
         let ns = intel_engine::ObjectRef::new("Namespace", "", &o.namespace);
@@ -323,11 +344,14 @@ pub fn gaps(
                         sources.into_iter().collect::<Vec<_>>().join(", ")
                     ),
                     fix: format!(
-                        "kubectl annotate {} {} -n {} intel.kubectl.io/depends-on={}",
+                        "kubectl annotate {} {} -n {} {}",
                         a.kind.to_lowercase(),
-                        a.name,
-                        a.namespace,
-                        b.name
+                        crate::diagnose::remedy::values::shell_quote(&a.name),
+                        crate::diagnose::remedy::values::shell_quote(&a.namespace),
+                        crate::diagnose::remedy::values::shell_quote(&format!(
+                            "intel.kubectl.io/depends-on={}",
+                            b.name
+                        ))
                     ),
                 });
             }

@@ -235,7 +235,7 @@ pub fn build(
         note,
     };
 
-    let recommendations: Vec<Recommendation> = strategies
+    let mut recommendations: Vec<Recommendation> = strategies
         .iter()
         .enumerate()
         .map(|(i, s)| Recommendation {
@@ -251,6 +251,7 @@ pub fn build(
             addresses: None,
         })
         .collect();
+    crate::diagnose::remedy::values::seal(&mut recommendations);
 
     limitations.push("New pods count as ready once placed: readiness probes, image pulls and start-up time are not simulated (a measured memory over the limit is).".into());
     if !plan.notes.is_empty() {

@@ -46,7 +46,7 @@ pub(super) fn remedies(
                 ));
                 steps.push(format!(
                     "kubectl set resources {wk}{wn} -c {} --limits=memory={new}",
-                    c.name
+                    shell_quote(&c.name)
                 ));
             }
             if steps.is_empty() {
@@ -116,7 +116,7 @@ pub(super) fn remedies(
             let node = facts.node(w);
             let on_node = node
                 .as_ref()
-                .map(|n| format!(" --field-selector spec.nodeName={n}"))
+                .map(|n| format!(" --field-selector spec.nodeName={}", shell_quote(n)))
                 .unwrap_or_default();
             vec![Remedy {
                 title: format!("Repair pod networking or the runtime{}", node.as_ref().map(|n| format!(" on {n}")).unwrap_or_default()),
@@ -156,7 +156,7 @@ pub(super) fn remedies(
                     let new = r.format(now * factor);
                     steps.push(format!(
                         "kubectl set resources {wk}{wn} -c {} --requests={resource}={new}   # and a limit no lower",
-                        c.name
+                        shell_quote(&c.name)
                     ));
                 }
             }
@@ -239,7 +239,7 @@ pub(super) fn remedies(
                     watch.to_string(),
                     format!(
                         "kubectl get endpointslices{wn} -l kubernetes.io/service-name={}",
-                        subject_service(facts, w)
+                        shell_quote(&subject_service(facts, w))
                     ),
                 ],
                 rollback: vec![format!("kubectl scale {wk}{wn} --replicas=0")],

@@ -31,15 +31,16 @@ pub struct Remedy {
     pub rollback: Vec<String>,
 }
 
+/// `deployment/NAME`, one shell word whatever the name holds.
 fn kind_arg(r: &ObjectRef) -> String {
-    format!("{}/{}", r.kind.to_lowercase(), r.name)
+    shell_quote(&format!("{}/{}", r.kind.to_lowercase(), r.name))
 }
 
 fn ns(r: &ObjectRef) -> String {
     if r.namespace.is_empty() {
         String::new()
     } else {
-        format!(" -n {}", r.namespace)
+        format!(" -n {}", shell_quote(&r.namespace))
     }
 }
 
@@ -47,7 +48,7 @@ fn ns(r: &ObjectRef) -> String {
 fn watch_pods(facts: &Facts, w: &ObjectRef) -> String {
     let wn = ns(w);
     if w.kind == "Pod" {
-        return format!("kubectl get pod {}{wn} -w", w.name);
+        return format!("kubectl get pod {}{wn} -w", shell_quote(&w.name));
     }
     match facts.selector(w) {
         Some(sel) => format!("kubectl get pods{wn} -l {} -w", shell_quote(&sel)),
@@ -474,7 +475,7 @@ pub fn remedies(
                 success: 0.6,
                 effect: "fewer OOM kills and restarts; the leak still grows, only slower to hit the limit".into(),
                 steps,
-                verify: vec![watch.clone(), format!("kubectl top pods{wn} --containers | grep {}", w.name)],
+                verify: vec![watch.clone(), format!("kubectl top pods{wn} --containers | grep {}", shell_quote(&w.name))],
                 rollback: vec![format!("kubectl rollout undo {wk}{wn}")],
             });
             out.push(Remedy {
@@ -518,7 +519,7 @@ pub fn remedies(
                 success: 0.8,
                 effect: "request latency drops back as soon as the new pods are ready".into(),
                 steps,
-                verify: vec![watch.clone(), format!("kubectl top pods{wn} --containers | grep {}", w.name)],
+                verify: vec![watch.clone(), format!("kubectl top pods{wn} --containers | grep {}", shell_quote(&w.name))],
                 rollback: vec![format!("kubectl rollout undo {wk}{wn}")],
             });
         }
@@ -580,10 +581,10 @@ pub fn remedies(
             effect: "clients reach the pods immediately: no restart needed".into(),
             steps: vec![
                 format!("kubectl get {sk}{sn} -o yaml"),
-                format!("kubectl get endpointslices{sn} -l kubernetes.io/service-name={}", subject.name),
+                format!("kubectl get endpointslices{sn} -l kubernetes.io/service-name={}", shell_quote(&subject.name)),
                 format!("kubectl edit {sk}{sn}   # selector labels = the pods' labels; targetPort = the containerPort"),
             ],
-            verify: vec![format!("kubectl get endpointslices{sn} -l kubernetes.io/service-name={} -o wide", subject.name)],
+            verify: vec![format!("kubectl get endpointslices{sn} -l kubernetes.io/service-name={} -o wide", shell_quote(&subject.name))],
         }),
         "AutoscalerAtMax" => {
             let max = facts
@@ -664,7 +665,7 @@ pub fn remedies(
             effect: "fresh data after one successful run".into(),
             steps: vec![
                 format!("kubectl patch {sk}{sn} -p '{{\"spec\":{{\"suspend\":false}}}}'"),
-                format!("kubectl create job{sn} --from={sk} {}-manual", subject.name),
+                format!("kubectl create job{sn} --from={sk} {}", shell_quote(&format!("{}-manual", subject.name))),
             ],
             verify: vec![format!("kubectl get jobs{sn} -w")],
             rollback: vec![format!("kubectl patch {sk}{sn} -p '{{\"spec\":{{\"suspend\":true}}}}'")],
@@ -684,7 +685,7 @@ pub fn remedies(
             }
             if verify.is_empty() {
                 verify.push(if subject.kind == "Secret" {
-                    format!("kubectl get secret {}{sn} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -enddate   # no Ingress in the snapshot serves it", subject.name)
+                    format!("kubectl get secret {}{sn} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -enddate   # no Ingress in the snapshot serves it", shell_quote(&subject.name))
                 } else {
                     format!("kubectl logs {sk}{sn} --since=10m | grep -ci x509   # no more certificate errors")
                 });
@@ -692,9 +693,9 @@ pub fn remedies(
             let cert = facts.certificate(subject);
             let steps = match &cert {
                 Some(c) => vec![
-                    format!("kubectl describe certificate{sn} {c}"),
+                    format!("kubectl describe certificate{sn} {}", shell_quote(c)),
                     "fix what blocks the ACME challenge (the events say: firewall on port 80, DNS)".into(),
-                    format!("cmctl renew{sn} {c}   # or delete the failed CertificateRequest"),
+                    format!("cmctl renew{sn} {}   # or delete the failed CertificateRequest", shell_quote(c)),
                 ],
                 None => vec![
                     format!("kubectl get certificates{sn} -o wide   # the snapshot names no Certificate for {} {}: find the one that writes it", subject.kind, subject.name),
@@ -722,11 +723,11 @@ pub fn remedies(
             success: 0.85,
             effect: "pods move to healthy nodes; intermittent errors stop".into(),
             steps: vec![
-                format!("kubectl cordon {}", subject.name),
-                format!("kubectl drain {} --ignore-daemonsets --delete-emptydir-data", subject.name),
+                format!("kubectl cordon {}", shell_quote(&subject.name)),
+                format!("kubectl drain {} --ignore-daemonsets --delete-emptydir-data", shell_quote(&subject.name)),
             ],
-            verify: vec![format!("kubectl get pods -A -o wide --field-selector spec.nodeName={}", subject.name)],
-            rollback: vec![format!("kubectl uncordon {}", subject.name)],
+            verify: vec![format!("kubectl get pods -A -o wide --field-selector spec.nodeName={}", shell_quote(&subject.name))],
+            rollback: vec![format!("kubectl uncordon {}", shell_quote(&subject.name))],
         }),
         "UnboundedMemoryUse" | "EphemeralStorageExhaustion" => {
             let res = if category == "UnboundedMemoryUse" { "memory" } else { "ephemeral-storage" };
@@ -736,7 +737,7 @@ pub fn remedies(
             let node = facts.node(w);
             let (steps, how) = resource_steps(facts, w, res, Basis::Bound(node.as_deref()));
             let describe = match &node {
-                Some(n) => format!("kubectl describe node {n} | grep -A6 Conditions"),
+                Some(n) => format!("kubectl describe node {} | grep -A6 Conditions", shell_quote(n)),
                 None => "kubectl describe nodes | grep -A6 Conditions".into(),
             };
             out.push(Remedy {
@@ -828,7 +829,7 @@ pub fn remedies(
                 format!("kubectl describe {sk}{sn}"),
                 format!(
                     "kubectl get events{sn} --field-selector involvedObject.name={}",
-                    subject.name
+                    shell_quote(&subject.name)
                 ),
             ],
             verify: vec![],

@@ -578,6 +578,33 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// A suggested command as it may be shown: one that holds a line break outside a
+/// here-document (a name from a hostile or corrupt bundle: Kubernetes names cannot hold
+/// one) would run its second line even inside a comment, so it is withheld instead.
+pub fn one_line(cmd: &str) -> String {
+    let body = cmd.split_once("<<'EOF'\n").map_or(cmd, |(head, _)| head);
+    if body.contains(['\n', '\r']) {
+        "# not suggested: a name in this command holds a line break (a hostile or corrupt bundle)"
+            .to_string()
+    } else {
+        cmd.to_string()
+    }
+}
+
+/// Every command of the recommendations through [`one_line`].
+pub fn seal(recs: &mut [crate::report::Recommendation]) {
+    for r in recs {
+        for c in r
+            .steps
+            .iter_mut()
+            .chain(&mut r.verify)
+            .chain(&mut r.rollback)
+        {
+            *c = one_line(c);
+        }
+    }
+}
+
 /// `ceil(n × 1.5)`, and at least one more than `n`.
 pub fn raised(n: i64) -> i64 {
     let up = (n as f64 * FACTOR).ceil() as i64;
