@@ -5,7 +5,11 @@
 # read-only API that the real kubectl talks to. No cluster needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
+if [ ! -x target/release/kubectl-intel ]; then
+  echo "demo: building kubectl-intel (release); the first build takes about 12 minutes on 2 cores" >&2
+fi
+# Cargo's own progress (a bar on a terminal, a line per crate otherwise) goes to stderr.
+cargo build --release --locked
 bin=target/release/kubectl-intel
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -16,7 +16,6 @@
 
 mod common;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -317,15 +316,10 @@ fn missing<T>(var: &str, why: &str) -> Option<T> {
     if std::env::var("INTEL_REQUIRE_RENDERERS").as_deref() == Ok("1") {
         panic!("INTEL_REQUIRE_RENDERERS=1 but the renderer is missing ({var}): {why}");
     }
-    // Straight to the stderr handle, not `eprintln!`: the test harness captures that for
-    // passing tests, and a skip must be seen in a plain `cargo test`.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n==========================================================================\n\
-         SKIPPED: renderer not available ({var}): {why}\n\
-         Install it (see .ci/run) or set {var}; set INTEL_REQUIRE_RENDERERS=1 to fail.\n\
-         =========================================================================="
-    );
+    common::skipped(&format!(
+        "the diagram renderers (tests/diagrams.rs): not available ({var}): {why}\n\
+         scripts/test.sh installs them, or set {var}; INTEL_REQUIRE_RENDERERS=1 fails instead."
+    ));
     None
 }
 

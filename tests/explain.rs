@@ -520,7 +520,9 @@ fn the_cli_answers_in_every_format() {
         Err(e) if std::env::var("INTEL_REQUIRE_RENDERERS").as_deref() == Ok("1") => {
             panic!("cannot run {dot}: {e}")
         }
-        Err(e) => eprintln!("explain: SKIPPED the DOT check: cannot run {dot}: {e}"),
+        Err(e) => common::skipped(&format!(
+            "explain's DOT check (tests/explain.rs): cannot run {dot}: {e}"
+        )),
     }
     let out = std::process::Command::new(bin)
         .args(["explain", "how are services connected?", "--bundle"])

@@ -5,7 +5,7 @@
 //! with plain HTTP requests; live mode against `kubectl intel serve` standing in for a
 //! cluster.
 //!
-//! The Python interpreter is `$INTEL_PYTHON` (`.ci/run` creates a venv with `mcp` and sets
+//! The Python interpreter is `$INTEL_PYTHON` (`scripts/test.sh` creates a venv with `mcp` and sets
 //! it). Without it, `python3` is used if it can `import mcp`; otherwise the Python checks
 //! are skipped with a loud message, so `cargo test` still runs on a machine without the venv.
 
@@ -57,12 +57,10 @@ fn python() -> Option<PathBuf> {
     if has_mcp {
         return Some(PathBuf::from("python3"));
     }
-    eprintln!(
-        "\n**********************************************************************\n\
-         SKIPPED: the Python MCP client checks (no $INTEL_PYTHON, and python3 cannot\n\
-         `import mcp`). Run .ci/run, or: python3 -m venv /tmp/v && /tmp/v/bin/pip install mcp\n\
-         && INTEL_PYTHON=/tmp/v/bin/python cargo test --test mcp\n\
-         **********************************************************************\n"
+    common::skipped(
+        "the Python MCP client checks (tests/mcp.rs): no $INTEL_PYTHON, and python3 cannot `import mcp`.\n\
+         scripts/test.sh installs it; by hand: python3 -m venv /tmp/v && /tmp/v/bin/pip install mcp\n\
+         && INTEL_PYTHON=/tmp/v/bin/python cargo test --test mcp",
     );
     None
 }

@@ -9,10 +9,10 @@
 //! `checks.json` and applies the same rule (a FAILURE or WARNING check fails the scenario),
 //! so a run that skipped scenarios, or a suite that changed its rule, cannot pass quietly.
 //!
-//! The suite needs Node >= 22. `.ci/run` installs both, pinned, into
+//! The suite needs Node >= 22. `scripts/test.sh` installs both, pinned, into
 //! `${XDG_CACHE_HOME:-~/.cache}/kubectl-intel/conformance` and sets `$INTEL_CONFORMANCE` (the
-//! suite's CLI script) and `$INTEL_NODE` (the Node binary; `node` on PATH when unset) and
-//! `INTEL_REQUIRE_CONFORMANCE=1`. Without `$INTEL_CONFORMANCE` the test is skipped loudly,
+//! suite's CLI script) and `$INTEL_NODE` (the Node binary; `node` on PATH when unset);
+//! `.ci/run` sets `INTEL_REQUIRE_CONFORMANCE=1`. Without `$INTEL_CONFORMANCE` the test is skipped loudly,
 //! unless `INTEL_REQUIRE_CONFORMANCE=1`, when it fails. docs/mcp.md says how to run it by
 //! hand.
 
@@ -42,15 +42,13 @@ fn suite() -> Option<(PathBuf, PathBuf)> {
     let Some(script) = std::env::var_os("INTEL_CONFORMANCE").filter(|s| !s.is_empty()) else {
         assert!(
             !required,
-            "INTEL_REQUIRE_CONFORMANCE=1 but $INTEL_CONFORMANCE is not set: run .ci/run, or see docs/mcp.md (Conformance)"
+            "INTEL_REQUIRE_CONFORMANCE=1 but $INTEL_CONFORMANCE is not set: run scripts/test.sh, or see docs/mcp.md (Conformance)"
         );
-        eprintln!(
-            "\n**********************************************************************\n\
-             SKIPPED: the MCP conformance suite ($INTEL_CONFORMANCE is not set).\n\
-             .ci/run installs it; by hand, see docs/mcp.md (Conformance):\n\
+        common::skipped(
+            "the MCP conformance suite (tests/mcp_conformance.rs): $INTEL_CONFORMANCE is not set.\n\
+             scripts/test.sh installs it; by hand, see docs/mcp.md (Conformance):\n\
              INTEL_CONFORMANCE=<dir>/node_modules/@modelcontextprotocol/conformance/dist/index.js\n\
-             INTEL_NODE=<a Node >= 22> cargo test --test mcp_conformance\n\
-             **********************************************************************\n"
+             INTEL_NODE=<a Node >= 22> cargo test --test mcp_conformance",
         );
         return None;
     };
@@ -258,7 +256,7 @@ fn official_conformance_suite() {
     let baseline = read_baseline();
     assert_eq!(
         version, baseline.version,
-        "the suite is {version} but tests/conformance-baseline.yml was made for {}: run this test against the new version, update the baseline and the pin in .ci/run together",
+        "the suite is {version} but tests/conformance-baseline.yml was made for {}: run this test against the new version, update the baseline and the pin in scripts/test-deps.sh together",
         baseline.version
     );
     let known = list_scenarios(&node, &script);

@@ -5,6 +5,29 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Says a check was skipped: on stderr (straight to the handle: the harness captures
+/// `eprintln!` of passing tests) and, when `$INTEL_SKIP_LOG` names a file, as a line there,
+/// which `scripts/test.sh` prints at the very end.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n**********************************************************************\n\
+         SKIPPED: {what}\n\
+         **********************************************************************"
+    );
+    if let Some(log) = std::env::var_os("INTEL_SKIP_LOG").filter(|p| !p.is_empty()) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let first = what.lines().next().unwrap_or(what);
+            let _ = writeln!(f, "{first}");
+        }
+    }
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kubectl-intel"))
 }
