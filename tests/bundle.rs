@@ -502,7 +502,26 @@ fn invalid_json_names_the_entry() {
             ),
         ],
     );
-    assert_rejected(&b, "resources/apps/v1/deployments.json");
+    // Skipped and named, the rest read; refused with --strict.
+    let out = bin().arg("inspect").arg(&b).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("skipped resources/apps/v1/deployments.json: not valid JSON"),
+        "{report}"
+    );
+    let out = bin()
+        .arg("inspect")
+        .arg(&b)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("resources/apps/v1/deployments.json"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -727,4 +746,89 @@ fn demo_objects_are_valid_api_objects() {
     let svc = ix.by_name("Service", "shop", "auth")[0];
     assert_eq!(ix.service_pods(svc).unwrap().len(), 2);
     assert!(!ix.events_for("Pod", "shop", &auth.meta.name).is_empty());
+}
+
+/// One unreadable file (invalid JSON in a metrics sample and in a resource list) no longer
+/// rejects the bundle: the rest is analysed, each skipped file is named on stderr and in
+/// the answer's limitations, exit 0. `--strict` keeps the old refusal (exit 3, naming the
+/// file). A structural attack (a symbolic link) is refused either way.
+#[test]
+fn a_partly_corrupt_bundle_still_gets_an_answer_unless_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("demo.intel.tar.zst");
+    assert!(
+        bin()
+            .args(["demo", "--out"])
+            .arg(&bundle)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let root = dir.path().join("unpacked");
+    common::unpack(&bundle, &root);
+    let sample = std::fs::read_dir(root.join("metrics"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap()
+        .join("pods.json");
+    std::fs::write(&sample, b"{\"items\": [ {\"metadata\": ").unwrap();
+    std::fs::write(root.join("resources/core/v1/configmaps.json"), b"not json").unwrap();
+    let out = bin()
+        .args(["diagnose", "checkout fails", "--bundle"])
+        .arg(&root)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipped resources/core/v1/configmaps.json: not valid JSON")
+            && stderr.contains("/pods.json: not valid JSON"),
+        "{stderr}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let limits = r["limitations"].to_string();
+    assert!(
+        limits.contains("resources/core/v1/configmaps.json could not be read")
+            && limits.contains("/pods.json could not be read"),
+        "{limits}"
+    );
+    // The rest was analysed: the demo's root cause is still found.
+    assert_eq!(
+        r["rootCauses"][0]["subject"]["name"], "auth",
+        "{}",
+        r["rootCauses"]
+    );
+    // --strict: refused, naming the file.
+    let out = bin()
+        .args(["diagnose", "checkout fails", "--strict", "--bundle"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not valid JSON"), "{stderr}");
+    // inspect reads it the same way.
+    let out = bin().arg("inspect").arg(&root).output().unwrap();
+    assert!(out.status.success());
+    let out = bin()
+        .arg("inspect")
+        .arg(&root)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    // A symbolic link is structural: refused without --strict too.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc/hostname", root.join("logs/link.log")).unwrap();
+        let out = bin()
+            .args(["diagnose", "", "--bundle"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+    }
 }

@@ -147,12 +147,14 @@ pub fn run(args: &ImpactArgs) -> anyhow::Result<Exit> {
                     bundles: vec![PathBuf::from(b)],
                     contexts: Vec::new(),
                     kubeconfig: args.source.kubeconfig.clone(),
+                    strict: args.source.strict,
                 }
             } else {
                 SourceArgs {
                     bundles: Vec::new(),
                     contexts: vec![b.clone()],
                     kubeconfig: args.source.kubeconfig.clone(),
+                    strict: args.source.strict,
                 }
             };
             match super::diagnose::load(&source, &opts)? {

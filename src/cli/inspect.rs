@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::bundle::{Integrity, read_bundle};
+use crate::bundle::{Integrity, read_bundle_with};
 use crate::model::manifest::{ClusterInfo, CollectorError, Redaction, Window};
 
 use super::{Format, InspectArgs};
@@ -62,7 +62,13 @@ struct CollectorRow<'a> {
 }
 
 pub(super) fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
-    let loaded = read_bundle(&args.bundle)?;
+    let loaded = read_bundle_with(
+        &args.bundle,
+        &crate::bundle::ReadLimits {
+            strict: args.strict,
+            ..Default::default()
+        },
+    )?;
     let snap = &loaded.snapshot;
     let m = &snap.manifest;
     let report = Report {

@@ -73,6 +73,11 @@ pub struct InspectArgs {
     /// Check every file's size and sha256 against the manifest; exit 4 on a mismatch.
     #[arg(long)]
     pub verify: bool,
+    /// Refuse a bundle one of whose files cannot be read (invalid JSON in a list, a metrics
+    /// sample or a series). Without it that file is skipped, named on stderr and in the
+    /// answer's limitations, and the rest is used.
+    #[arg(long)]
+    pub strict: bool,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub output: Format,

@@ -35,6 +35,11 @@ pub struct ReadLimits {
     /// All entries together, uncompressed.
     pub max_total: u64,
     pub max_entries: u64,
+    /// Refuse the whole bundle when one entry's content cannot be read (invalid JSON in a
+    /// list, a metrics sample or a series). Without it such an entry is skipped and named
+    /// (`Loaded::warnings`, the snapshot's notes), and the rest is read. Structural attacks
+    /// (links, paths out of the bundle, sizes past these limits) refuse it either way.
+    pub strict: bool,
 }
 
 impl Default for ReadLimits {
@@ -45,6 +50,7 @@ impl Default for ReadLimits {
             max_manifest: 512 << 20,
             max_total: 64 << 30,
             max_entries: 8_000_000,
+            strict: false,
         }
     }
 }
@@ -435,6 +441,8 @@ struct State<'l> {
     /// Entries the format does not define: how many, and the first few by name (a bundle
     /// with a hundred thousand of them gets one warning, not megabytes).
     unknown: (usize, Vec<String>),
+    /// Entries whose content could not be read, skipped (not strict): path, why.
+    skipped: Vec<(String, String)>,
 }
 
 /// Unknown entries named in the warning before "and N more".
@@ -528,11 +536,28 @@ impl<'l> State<'l> {
             seen: HashMap::new(),
             warnings: Vec::new(),
             unknown: (0, Vec::new()),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// [`Self::parse`], except that an entry whose content is no valid JSON is skipped
+    /// and named when the read is not strict. Only an entry read whole: one streamed (over
+    /// 1 GiB) that is not JSON is a decompression bomb, which refuses the bundle.
+    fn accept(&mut self, path: &str, body: Body<'_>) -> Result<(), BundleError> {
+        let whole = matches!(body, Body::Whole(_));
+        match self.parse(path, body) {
+            Err(BundleError::Json { entry, source })
+                if whole && !self.limits.strict && entry != "manifest.json" =>
+            {
+                self.skipped.push((entry, source.to_string()));
+                Ok(())
+            }
+            other => other,
         }
     }
 
     /// Parses one entry's body into the snapshot.
-    fn accept(&mut self, path: &str, body: Body<'_>) -> Result<(), BundleError> {
+    fn parse(&mut self, path: &str, body: Body<'_>) -> Result<(), BundleError> {
         let json_err = |source| BundleError::Json {
             entry: path.to_string(),
             source,
@@ -614,6 +639,7 @@ impl<'l> State<'l> {
             seen,
             mut warnings,
             unknown,
+            skipped,
             ..
         } = self;
         match unknown {
@@ -664,6 +690,15 @@ impl<'l> State<'l> {
             .map(|(time, (nodes, pods))| MetricsSample { time, nodes, pods })
             .collect();
         snapshot.prometheus = prometheus;
+        // The manifest is part of the bundle's structure: an unreadable one never gets here.
+        for (path, why) in &skipped {
+            warnings.push(format!(
+                "skipped {path}: not valid JSON ({why}); the rest was read (--strict refuses the bundle instead)"
+            ));
+            snapshot.notes.push(format!(
+                "The bundle's file {path} could not be read (not valid JSON: {why}) and was skipped: what it held is missing from this answer."
+            ));
+        }
         Ok(Loaded {
             snapshot,
             integrity,

@@ -147,7 +147,7 @@ impl Clusters {
             warnings: Vec::new(),
         };
         for path in &source.bundles {
-            let (snap, warnings) = intel_source::load_bundle(path)?;
+            let (snap, warnings) = intel_source::load_bundle(path, source.strict)?;
             out.warnings.extend(warnings);
             let name = out.free_name(snap.cluster());
             let data = Arc::new(ClusterData::new(

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 
-use intel_bundle::read_bundle;
 use intel_model::Snapshot;
 
 #[derive(Args, Debug)]
@@ -47,6 +46,11 @@ pub struct ServeArgs {
     /// would; for testing how clients cope with partial access. Repeatable.
     #[arg(long, value_name = "RESOURCE[.GROUP]")]
     pub forbid: Vec<String>,
+    /// Refuse a bundle one of whose files cannot be read (invalid JSON in a list, a metrics
+    /// sample or a series). Without it that file is skipped, named on stderr and in the
+    /// answer's limitations, and the rest is used.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Everything a request handler needs, built once at start.
@@ -114,7 +118,11 @@ async fn stamp_date(
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<Exit> {
-    let loaded = read_bundle(&args.bundle)?;
+    let limits = intel_bundle::ReadLimits {
+        strict: args.strict,
+        ..Default::default()
+    };
+    let loaded = intel_bundle::read_bundle_with(&args.bundle, &limits)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

@@ -23,6 +23,11 @@ pub struct SourceArgs {
     /// Kubeconfig file for --context (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+    /// Refuse a bundle one of whose files cannot be read (invalid JSON in a list, a metrics
+    /// sample or a series). Without it that file is skipped, named on stderr and in the
+    /// answer's limitations, and the rest is used.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// How a live context's metrics are sampled before it is analysed (ignored for bundles):
@@ -92,8 +97,13 @@ pub struct Loaded {
 /// Reads one bundle, turning integrity mismatches and reader warnings into warnings.
 pub fn load_bundle(
     path: &std::path::Path,
+    strict: bool,
 ) -> Result<(Snapshot, Vec<String>), intel_bundle::BundleError> {
-    let loaded = intel_bundle::read_bundle(path)?;
+    let limits = intel_bundle::ReadLimits {
+        strict,
+        ..Default::default()
+    };
+    let loaded = intel_bundle::read_bundle_with(path, &limits)?;
     let mut warnings: Vec<String> = loaded
         .warnings
         .iter()
@@ -155,7 +165,7 @@ impl SourceArgs {
     pub fn load(&self, opts: &CaptureOptions, progress: bool) -> anyhow::Result<Loaded> {
         let mut out = Loaded::default();
         for path in &self.bundles {
-            let (snap, warnings) = load_bundle(path)?;
+            let (snap, warnings) = load_bundle(path, self.strict)?;
             out.warnings.extend(warnings);
             out.fleet.add(snap);
         }
