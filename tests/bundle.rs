@@ -338,6 +338,36 @@ impl Entry {
         }
     }
 
+    /// `head`, then `unit` `count` times, then `tail`, generated as it is read (an
+    /// item-count bomb takes no memory in the test).
+    fn repeated(path: &str, head: &[u8], unit: &'static [u8], count: u64, tail: &[u8]) -> Self {
+        struct Cycle(&'static [u8], usize);
+        impl std::io::Read for Cycle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                for b in buf.iter_mut() {
+                    *b = self.0[self.1];
+                    self.1 = (self.1 + 1) % self.0.len();
+                }
+                Ok(buf.len())
+            }
+        }
+        let body = unit.len() as u64 * count;
+        let data = std::io::Read::chain(
+            std::io::Read::chain(
+                std::io::Cursor::new(head.to_vec()),
+                std::io::Read::take(Cycle(unit, 0), body),
+            ),
+            std::io::Cursor::new(tail.to_vec()),
+        );
+        Entry {
+            path: path.to_string(),
+            kind: tar::EntryType::Regular,
+            data: Box::new(data),
+            size: head.len() as u64 + body + tail.len() as u64,
+            link: None,
+        }
+    }
+
     fn symlink(path: &str, target: &str) -> Self {
         Entry {
             path: path.to_string(),
@@ -633,13 +663,39 @@ fn a_file_that_is_not_a_bundle_is_rejected() {
     assert_rejected(&b, "not zstd-compressed");
 }
 
-/// Peak resident memory of a child process run to completion, in KiB.
+/// Peak resident memory of a child process run to completion, in KiB: that child's own
+/// (wait4), not the maximum over every child this test binary ran in parallel.
 fn peak_rss_kib(cmd: &mut std::process::Command) -> (std::process::Output, i64) {
-    let out = cmd.output().unwrap();
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    (out, usage.ru_maxrss)
+    // SAFETY: waits for our own child, writing into values we own.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let output = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (output, usage.ru_maxrss)
 }
 
 /// Gigabytes of zeros compress to almost nothing; the reader must fail at the first byte of
@@ -830,5 +886,44 @@ fn a_partly_corrupt_bundle_still_gets_an_answer_unless_strict() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(3));
+    }
+}
+
+/// An item-count bomb — a list of hundreds of millions of tiny items in a small file — is
+/// refused with exit 3 naming the entry, with memory bounded: read whole (450 MB of
+/// `{},`) or streamed (1.5 GiB), the parse stops at the item cap.
+#[test]
+fn item_count_bombs_are_refused_with_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, count) in [("whole", 150_000_000u64), ("streamed", 540_000_000)] {
+        let bomb = dir.path().join(format!("{name}.tar.zst"));
+        write_tar(
+            &bomb,
+            vec![
+                Entry::file("manifest.json", MANIFEST),
+                Entry::repeated(
+                    "resources/core/v1/pods.json",
+                    b"{\"items\":[",
+                    b"{},",
+                    count,
+                    b"{}]}",
+                ),
+            ],
+        );
+        assert!(
+            std::fs::metadata(&bomb).unwrap().len() < 4 << 20,
+            "{name}: small on disk"
+        );
+        let (out, rss) = peak_rss_kib(bin().arg("inspect").arg(&bomb));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(
+            stderr.contains("resources/core/v1/pods.json") && stderr.contains("items"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            rss < 1024 * 1024,
+            "{name}: peak RSS {rss} KiB is over 1 GiB"
+        );
     }
 }

@@ -36,6 +36,10 @@ pub enum BundleError {
     },
     #[error("bundle holds more than {limit} entries; refusing to read further")]
     TooManyEntries { limit: u64 },
+    #[error(
+        "bundle entry {entry:?} lists more than {limit} items (an item-count bomb, or raise the limit); refusing to read further"
+    )]
+    TooManyItems { entry: String, limit: u64 },
     #[error("bundle entry {entry:?} is not valid JSON of the expected shape: {source}")]
     Json {
         entry: String,

@@ -6,6 +6,7 @@
 //! reader treats its input as hostile (paths, links, bombs, truncation, bad JSON).
 
 mod error;
+mod list;
 mod pipe;
 mod prefault;
 mod read;

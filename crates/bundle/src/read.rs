@@ -20,6 +20,7 @@ use intel_model::{
     LogKey, Manifest, MetricsSample, Object, ResourceList, ResourceType, Snapshot, TypeKey,
 };
 
+use super::list;
 use super::pipe::{self, Admission, Chunks, Failure, Msg};
 use super::prefault;
 use super::{BundleError, Hashing};
@@ -35,6 +36,10 @@ pub struct ReadLimits {
     /// All entries together, uncompressed.
     pub max_total: u64,
     pub max_entries: u64,
+    /// Items of one list: an item-count bomb (`{"items":[{},{},…]}`, hundreds of millions
+    /// of them in a few hundred kilobytes) is refused at this count, not when memory runs
+    /// out. A 150,000-pod cluster's largest list is well under it.
+    pub max_list_items: usize,
     /// Refuse the whole bundle when one entry's content cannot be read (invalid JSON in a
     /// list, a metrics sample or a series). Without it such an entry is skipped and named
     /// (`Loaded::warnings`, the snapshot's notes), and the rest is read. Structural attacks
@@ -50,6 +55,7 @@ impl Default for ReadLimits {
             max_manifest: 512 << 20,
             max_total: 64 << 30,
             max_entries: 8_000_000,
+            max_list_items: 4_000_000,
             strict: false,
         }
     }
@@ -363,69 +369,6 @@ fn checked_path(raw: &[u8]) -> Result<String, BundleError> {
     Ok(parts.join("/"))
 }
 
-#[derive(Deserialize)]
-struct ListFile {
-    #[serde(default)]
-    items: Option<Vec<Box<RawValue>>>,
-}
-
-/// A list file parsed in place: its items borrow the text.
-#[derive(Deserialize)]
-struct ListInPlace<'a> {
-    #[serde(default, borrow)]
-    items: Option<Vec<&'a RawValue>>,
-}
-
-/// Lists at least this long have their objects' metadata parsed on two threads.
-const PARALLEL_ITEMS: usize = 20_000;
-
-/// The objects of a list file held whole: they point into `text`, which they keep alive.
-fn in_place(text: Arc<String>, path: &str) -> Result<Vec<Object>, BundleError> {
-    let json_err = |source| BundleError::Json {
-        entry: path.to_string(),
-        source,
-    };
-    let list: ListInPlace = serde_json::from_str(&text).map_err(|e| classify_json(e, path))?;
-    let items = list.items.unwrap_or_default();
-    let parse = |part: &[&RawValue]| -> Result<Vec<Object>, serde_json::Error> {
-        part.iter()
-            .map(|raw| Object::from_shared(&text, raw))
-            .collect()
-    };
-    if items.len() < PARALLEL_ITEMS {
-        return parse(&items).map_err(json_err);
-    }
-    // The metadata of a big list (150,000 pods) on both cores; the halves are joined in
-    // order, so the result is the same as on one.
-    let (head, tail) = items.split_at(items.len() / 2);
-    let (mut first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| parse(tail));
-        let first = parse(head);
-        let second = second
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (first, second)
-    });
-    if let Ok(objects) = &mut first {
-        objects.extend(second.map_err(json_err)?);
-    }
-    first.map_err(json_err)
-}
-
-/// The objects of a list file that is streamed (or not UTF-8): each copies its text.
-fn owned(body: Body<'_>, path: &str) -> Result<Vec<Object>, BundleError> {
-    let list: ListFile = body.json(path)?;
-    let items = list.items.unwrap_or_default();
-    let mut objects = Vec::with_capacity(items.len());
-    for raw in items {
-        objects.push(Object::from_raw(raw).map_err(|source| BundleError::Json {
-            entry: path.to_string(),
-            source,
-        })?);
-    }
-    Ok(objects)
-}
-
 /// A metrics sample's node and pod lists, which arrive as separate entries.
 type SamplePair = (Option<Box<RawValue>>, Option<Box<RawValue>>);
 
@@ -498,7 +441,7 @@ fn limit_for(kind: &Kind, limits: &ReadLimits) -> u64 {
 }
 
 /// An entry's bytes: in memory, or (past [`pipe::WHOLE`]) as a stream parsed as it comes.
-enum Body<'a> {
+pub(crate) enum Body<'a> {
     Whole(Vec<u8>),
     Stream(&'a mut dyn Read),
 }
@@ -515,7 +458,7 @@ impl Body<'_> {
         }
     }
 
-    fn json<T: serde::de::DeserializeOwned>(self, path: &str) -> Result<T, BundleError> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(self, path: &str) -> Result<T, BundleError> {
         match self {
             Body::Whole(b) => serde_json::from_slice(&b),
             Body::Stream(r) => from_reader(r),
@@ -577,13 +520,14 @@ impl<'l> State<'l> {
                 self.manifest = Some(manifest);
             }
             Kind::List(key) => {
+                let max = self.limits.max_list_items;
                 let objects = match body {
                     // Valid UTF-8 in memory: parsed in place, objects point into it.
                     Body::Whole(buf) => match String::from_utf8(buf) {
-                        Ok(text) => in_place(Arc::new(text), path)?,
-                        Err(e) => owned(Body::Whole(e.into_bytes()), path)?,
+                        Ok(text) => list::in_place(Arc::new(text), path, max)?,
+                        Err(e) => list::owned(Body::Whole(e.into_bytes()), path, max)?,
                     },
-                    stream => owned(stream, path)?,
+                    stream => list::owned(stream, path, max)?,
                 };
                 self.lists.insert(key, objects);
             }
@@ -713,7 +657,7 @@ fn from_reader<T: serde::de::DeserializeOwned>(r: &mut dyn Read) -> serde_json::
 }
 
 /// A JSON error caused by the stream (truncation) is reported as corruption, not as bad JSON.
-fn classify_json(e: serde_json::Error, path: &str) -> BundleError {
+pub(crate) fn classify_json(e: serde_json::Error, path: &str) -> BundleError {
     if e.is_io() {
         BundleError::Corrupt {
             entry: path.to_string(),
