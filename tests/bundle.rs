@@ -690,6 +690,8 @@ fn peak_rss_kib(cmd: &mut std::process::Command) -> (std::process::Output, i64) 
     // SAFETY: waits for our own child, writing into values we own.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert!(pid > 0, "wait4 failed");
+    // Reaped above; std's wait now finds nothing to wait for.
+    let _ = child.try_wait();
     let output = std::process::Output {
         status: std::process::ExitStatus::from_raw(status),
         stdout: stdout.join().unwrap(),
