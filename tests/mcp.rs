@@ -506,3 +506,62 @@ fn explain_compares_loaded_clusters() {
         "{r}"
     );
 }
+
+/// One huge field cannot make a huge answer: an object over the size a Kubernetes API
+/// server stores (5 MiB) is left out at load, said in `list_clusters` and on stderr; one
+/// under it (a 2 MiB annotation) is served with that field cut to the answer's field cap,
+/// saying how much was left out, and the whole answer stays small.
+#[test]
+fn answers_are_capped_by_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, size: usize| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "shop", "uid": name,
+                "annotations": {"example.com/blob": "x".repeat(size)}},
+            "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+            "status": {"phase": "Running"}})
+    };
+    let snap = kubectl_intel::fixture::snapshot_of(
+        "2026-11-24T14:00:00Z",
+        vec![pod("big", 2 << 20), pod("huge", 5 << 20), pod("small", 10)],
+    );
+    let bundle = dir.path().join("big.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    let mut s = StdioSession::with_args(&["--bundle", bundle.to_str().unwrap()]);
+    s.initialize();
+    let clusters = s.call(2, "list_clusters", json!({}));
+    assert!(
+        clusters.to_string().contains("were left out"),
+        "{}",
+        &clusters.to_string()[..2000.min(clusters.to_string().len())]
+    );
+    let huge = s.call(
+        3,
+        "get_resources",
+        json!({"kind": "Pod", "namespace": "shop", "name": "huge"}),
+    );
+    assert_eq!(huge["isError"], true, "the oversized pod is not served");
+    let big = s.call(
+        4,
+        "get_resources",
+        json!({"kind": "Pod", "namespace": "shop", "name": "big"}),
+    );
+    assert_eq!(big["isError"], false);
+    let bytes = big.to_string().len();
+    assert!(bytes < 1_300_000, "answer of {bytes} bytes");
+    let blob = big["structuredContent"]["items"][0]["object"]["metadata"]["annotations"]
+        ["example.com/blob"]
+        .as_str()
+        .unwrap();
+    assert!(
+        blob.len() < 70 << 10 && blob.contains("more bytes not shown"),
+        "{}",
+        blob.len()
+    );
+    let all = s.call(
+        5,
+        "get_resources",
+        json!({"kind": "Pod", "namespace": "shop", "includeObjects": true}),
+    );
+    assert!(all.to_string().len() < 1_300_000);
+}

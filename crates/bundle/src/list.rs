@@ -21,6 +21,19 @@ use super::read::{Body, classify_json};
 /// Lists at least this long have their objects' metadata parsed on two threads.
 const PARALLEL_ITEMS: usize = 20_000;
 
+/// An object larger than this was never stored by a Kubernetes API server (etcd refuses
+/// requests over 1.5 MiB; twice that, for the margin a list's formatting adds): one in a
+/// bundle is hostile or corrupt, and every copy an answer makes of it would multiply it
+/// (a 100 MiB field served as a table took gigabytes). It is left out and counted.
+pub const MAX_OBJECT_BYTES: usize = 3 << 20;
+
+/// Items larger than [`MAX_OBJECT_BYTES`] removed; how many.
+fn drop_oversized<T: std::ops::Deref<Target = RawValue>>(items: &mut Vec<T>) -> usize {
+    let before = items.len();
+    items.retain(|raw| raw.get().len() <= MAX_OBJECT_BYTES);
+    before - items.len()
+}
+
 /// `{"items": [...], ...}` with at most `max` items; `over` is set when there were more.
 struct List<'c, T> {
     max: usize,
@@ -114,19 +127,18 @@ fn stopped(e: serde_json::Error, over: &Cell<bool>, path: &str, max: usize) -> B
     }
 }
 
+/// A list's objects, and how many were too large to be real ([`MAX_OBJECT_BYTES`]).
+pub(crate) type Parsed = (Vec<Object>, usize);
+
 /// The objects of a list file held whole: they point into `text`, which they keep alive.
-pub(crate) fn in_place(
-    text: Arc<String>,
-    path: &str,
-    max: usize,
-) -> Result<Vec<Object>, BundleError> {
+pub(crate) fn in_place(text: Arc<String>, path: &str, max: usize) -> Result<Parsed, BundleError> {
     let json_err = |source| BundleError::Json {
         entry: path.to_string(),
         source,
     };
     let over = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(&text);
-    let items: Vec<&RawValue> = List {
+    let mut items: Vec<&RawValue> = List {
         max,
         over: &over,
         _item: PhantomData,
@@ -134,13 +146,14 @@ pub(crate) fn in_place(
     .deserialize(&mut de)
     .and_then(|items| de.end().map(|()| items))
     .map_err(|e| stopped(e, &over, path, max))?;
+    let dropped = drop_oversized(&mut items);
     let parse = |part: &[&RawValue]| -> Result<Vec<Object>, serde_json::Error> {
         part.iter()
             .map(|raw| Object::from_shared(&text, raw))
             .collect()
     };
     if items.len() < PARALLEL_ITEMS {
-        return parse(&items).map_err(json_err);
+        return parse(&items).map(|o| (o, dropped)).map_err(json_err);
     }
     // The metadata of a big list (150,000 pods) on both cores; the halves are joined in
     // order, so the result is the same as on one.
@@ -156,18 +169,18 @@ pub(crate) fn in_place(
     if let Ok(objects) = &mut first {
         objects.extend(second.map_err(json_err)?);
     }
-    first.map_err(json_err)
+    first.map(|o| (o, dropped)).map_err(json_err)
 }
 
 /// The objects of a list file that is streamed (or not UTF-8): each copies its text.
-pub(crate) fn owned(body: Body<'_>, path: &str, max: usize) -> Result<Vec<Object>, BundleError> {
+pub(crate) fn owned(body: Body<'_>, path: &str, max: usize) -> Result<Parsed, BundleError> {
     let over = Cell::new(false);
     let seed = || List::<Box<RawValue>> {
         max,
         over: &over,
         _item: PhantomData,
     };
-    let items: Vec<Box<RawValue>> = match body {
+    let mut items: Vec<Box<RawValue>> = match body {
         Body::Whole(b) => {
             let mut de = serde_json::Deserializer::from_slice(&b);
             seed()
@@ -185,6 +198,7 @@ pub(crate) fn owned(body: Body<'_>, path: &str, max: usize) -> Result<Vec<Object
         }
     }
     .map_err(|e| stopped(e, &over, path, max))?;
+    let dropped = drop_oversized(&mut items);
     let mut objects = Vec::with_capacity(items.len());
     for raw in items {
         objects.push(Object::from_raw(raw).map_err(|source| BundleError::Json {
@@ -192,5 +206,5 @@ pub(crate) fn owned(body: Body<'_>, path: &str, max: usize) -> Result<Vec<Object
             source,
         })?);
     }
-    Ok(objects)
+    Ok((objects, dropped))
 }

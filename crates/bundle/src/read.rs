@@ -386,6 +386,8 @@ struct State<'l> {
     unknown: (usize, Vec<String>),
     /// Entries whose content could not be read, skipped (not strict): path, why.
     skipped: Vec<(String, String)>,
+    /// Lists with objects larger than Kubernetes stores, left out: path, how many.
+    oversized: Vec<(String, usize)>,
 }
 
 /// Unknown entries named in the warning before "and N more".
@@ -480,6 +482,7 @@ impl<'l> State<'l> {
             warnings: Vec::new(),
             unknown: (0, Vec::new()),
             skipped: Vec::new(),
+            oversized: Vec::new(),
         }
     }
 
@@ -521,7 +524,7 @@ impl<'l> State<'l> {
             }
             Kind::List(key) => {
                 let max = self.limits.max_list_items;
-                let objects = match body {
+                let (objects, dropped) = match body {
                     // Valid UTF-8 in memory: parsed in place, objects point into it.
                     Body::Whole(buf) => match String::from_utf8(buf) {
                         Ok(text) => list::in_place(Arc::new(text), path, max)?,
@@ -529,6 +532,9 @@ impl<'l> State<'l> {
                     },
                     stream => list::owned(stream, path, max)?,
                 };
+                if dropped > 0 {
+                    self.oversized.push((path.to_string(), dropped));
+                }
                 self.lists.insert(key, objects);
             }
             Kind::Log(key) => {
@@ -584,6 +590,7 @@ impl<'l> State<'l> {
             mut warnings,
             unknown,
             skipped,
+            oversized,
             ..
         } = self;
         match unknown {
@@ -641,6 +648,16 @@ impl<'l> State<'l> {
             ));
             snapshot.notes.push(format!(
                 "The bundle's file {path} could not be read (not valid JSON: {why}) and was skipped: what it held is missing from this answer."
+            ));
+        }
+        for (path, n) in &oversized {
+            let what = format!(
+                "{n} object(s) of {path} are larger than a Kubernetes API server stores ({} MiB here; etcd refuses 1.5 MiB) and were left out",
+                list::MAX_OBJECT_BYTES >> 20
+            );
+            warnings.push(what.clone());
+            snapshot.notes.push(format!(
+                "{what}: a hostile or corrupt bundle; what they held is missing from this answer."
             ));
         }
         Ok(Loaded {

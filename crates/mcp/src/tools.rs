@@ -242,14 +242,54 @@ pub fn get(name: &str) -> Option<Tool> {
         .map(|s| s.tool.clone())
 }
 
+/// The longest string an answer's structure carries (a field of an object, a message);
+/// longer is cut, saying how much was left out. Pages are cut by bytes already; this
+/// bounds the one item a page always holds.
+pub const FIELD_BYTES: usize = 64 << 10;
+/// The longest text an answer carries.
+pub const TEXT_BYTES: usize = 1 << 20;
+
+/// `s` cut to at most `max` bytes at a character boundary, with what was left out.
+fn cut(s: &str, max: usize, what: &str) -> Option<String> {
+    if s.len() <= max {
+        return None;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!(
+        "{}…[{what}: {} more bytes not shown]",
+        &s[..end],
+        s.len() - end
+    ))
+}
+
+/// Every string of an answer's structure cut to [`FIELD_BYTES`].
+fn cap_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(c) = cut(s, FIELD_BYTES, "field cut") {
+                *s = c;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(cap_strings),
+        serde_json::Value::Object(m) => m.values_mut().for_each(cap_strings),
+        _ => {}
+    }
+}
+
 pub fn ok(answer: Answer) -> CallToolResult {
     // Cluster text can carry terminal control sequences; an assistant's client may show
     // the text raw. A bundle nobody redacted (an import, an old one) can carry
-    // credentials: the last pass scrubs every answer, text and structure.
+    // credentials: the last pass scrubs every answer, text and structure. Then both are
+    // cut to their byte caps: one huge field cannot make a huge answer.
     let text = intel_redact::scrub(&answer.text);
     let text = intel_redact::terminal_safe(&text).into_owned();
+    let text = cut(&text, TEXT_BYTES, "answer cut; narrow the request").unwrap_or(text);
     let mut structured = answer.structured;
     intel_redact::scrub_strings(&mut structured);
+    cap_strings(&mut structured);
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(structured);
     result
