@@ -929,3 +929,58 @@ fn item_count_bombs_are_refused_with_memory_bounded() {
         );
     }
 }
+
+/// A field nested 100,000 deep is no object Kubernetes would hold (every JSON parser the
+/// analyses use stops at 128 levels): the object is left out and its list named, the rest
+/// read; nothing overflows a stack.
+#[test]
+fn a_deeply_nested_object_is_left_out_naming_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("deep.tar.zst");
+    let deep = format!(
+        r#"{{"items":[{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"deep","namespace":"shop"}},"spec":{{"x":{}{}}}}},{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"flat","namespace":"shop"}},"spec":{{"x":"[[[["}}}}]}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    write_tar(
+        &b,
+        vec![
+            Entry::file("manifest.json", MANIFEST),
+            Entry::file("resources/core/v1/pods.json", deep.as_bytes()),
+        ],
+    );
+    let out = bin().arg("inspect").arg(&b).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("1 object(s) of resources/core/v1/pods.json")
+            && report.contains("nested deeper than 128 levels"),
+        "{report}"
+    );
+    // Its near miss, brackets inside a string, is an ordinary pod.
+    assert!(
+        report
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Pod", "1"]),
+        "{report}"
+    );
+    let out = bin()
+        .args(["diagnose", "", "-o", "json", "--bundle"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["limitations"]
+            .to_string()
+            .contains("nested deeper than 128"),
+        "{}",
+        r["limitations"]
+    );
+}

@@ -312,3 +312,21 @@ fn hostile_names_stay_one_shell_word_in_suggested_commands() {
         "the names are in too few commands: {commands:#?}"
     );
 }
+
+/// An error names its cause once: a missing bundle says "No such file or directory" one
+/// time, not once per layer of the error chain.
+#[test]
+fn errors_say_their_cause_once() {
+    let out = bin()
+        .args(["diagnose", "x", "--bundle", "/nonexistent/b.intel.tar.zst"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/b.intel.tar.zst"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}

@@ -52,7 +52,7 @@ pub(super) fn load(
         Ok(l) => l,
         Err(e) => {
             if e.downcast_ref::<crate::capture::CaptureError>().is_some() {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", super::error_line(&e));
                 return Ok(Err(Exit::NothingCaptured));
             }
             return Err(e);

@@ -130,7 +130,7 @@ pub fn run(args: &ImpactArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Usage);
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", super::error_line(&e));
             return Ok(Exit::Usage);
         }
     };

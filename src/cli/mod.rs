@@ -122,6 +122,20 @@ pub struct SynthArgs {
 }
 
 /// Runs the CLI; returns the process exit code.
+/// An error and its causes on one line, each cause once: an error whose message already
+/// quotes its source (`cannot open X: No such file…`) does not get it repeated.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -137,7 +151,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(exit) => ExitCode::from(exit),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_line(&e));
             // The error knows its code where its type has one (a bad bundle); anything
             // else is a failure.
             let exit = e

@@ -89,7 +89,7 @@ pub fn run(args: &ScheduleArgs) -> anyhow::Result<Exit> {
         match read_manifest(path) {
             Ok(v) => req.manifests.push(v),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", super::error_line(&e));
                 return Ok(Exit::Usage);
             }
         }

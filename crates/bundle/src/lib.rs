@@ -17,6 +17,18 @@ pub use error::BundleError;
 pub use read::{Integrity, Loaded, ReadLimits, read_bundle, read_bundle_with};
 pub use write::{default_file_name, write_bundle};
 
+/// A resource list file's bytes read as the reader reads one (in place when UTF-8): how
+/// many objects it held. For the fuzz targets (`src/fuzzing.rs`).
+#[doc(hidden)]
+pub fn parse_list(bytes: &[u8], path: &str) -> Result<usize, BundleError> {
+    let max = ReadLimits::default().max_list_items;
+    let (objects, _) = match std::str::from_utf8(bytes) {
+        Ok(text) => list::in_place(std::sync::Arc::new(text.to_string()), path, max)?,
+        Err(_) => list::owned(read::Body::Whole(bytes.to_vec()), path, max)?,
+    };
+    Ok(objects.len())
+}
+
 use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};

@@ -27,10 +27,43 @@ const PARALLEL_ITEMS: usize = 20_000;
 /// (a 100 MiB field served as a table took gigabytes). It is left out and counted.
 pub const MAX_OBJECT_BYTES: usize = 3 << 20;
 
-/// Items larger than [`MAX_OBJECT_BYTES`] removed; how many.
+/// Nesting deeper than this is no Kubernetes object either: every consumer that parses
+/// one (serde_json's own limit is 128) would fail on it, or worse, overflow its stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether JSON text nests deeper than [`MAX_DEPTH`] (strings skipped; stops early).
+fn too_deep(text: &str) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Items larger than [`MAX_OBJECT_BYTES`] or nested deeper than [`MAX_DEPTH`] removed;
+/// how many.
 fn drop_oversized<T: std::ops::Deref<Target = RawValue>>(items: &mut Vec<T>) -> usize {
     let before = items.len();
-    items.retain(|raw| raw.get().len() <= MAX_OBJECT_BYTES);
+    items.retain(|raw| raw.get().len() <= MAX_OBJECT_BYTES && !too_deep(raw.get()));
     before - items.len()
 }
 

@@ -652,8 +652,9 @@ impl<'l> State<'l> {
         }
         for (path, n) in &oversized {
             let what = format!(
-                "{n} object(s) of {path} are larger than a Kubernetes API server stores ({} MiB here; etcd refuses 1.5 MiB) and were left out",
-                list::MAX_OBJECT_BYTES >> 20
+                "{n} object(s) of {path} are larger than a Kubernetes API server stores (over {} MiB; etcd refuses 1.5 MiB) or nested deeper than {} levels, and were left out",
+                list::MAX_OBJECT_BYTES >> 20,
+                list::MAX_DEPTH
             );
             warnings.push(what.clone());
             snapshot.notes.push(format!(
