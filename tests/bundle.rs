@@ -984,3 +984,33 @@ fn a_deeply_nested_object_is_left_out_naming_its_entry() {
         r["limitations"]
     );
 }
+
+/// What no bundle can hold (a log of a pod named `a/b`, a type whose name has a slash) is
+/// removed and said by `prune_unwritable`, as capture does before writing, instead of the
+/// whole write failing; its near miss, an ordinary name, stays.
+#[test]
+fn names_no_file_can_have_are_pruned_not_fatal() {
+    use kubectl_intel::model::{LogKey, ResourceList, ResourceType, TypeKey};
+    let mut snap = kubectl_intel::fixture::snapshot();
+    for (pod, container) in [("a/b", "app"), ("web-1", ".."), ("web-2", "app")] {
+        snap.logs.insert(
+            LogKey {
+                namespace: "shop".into(),
+                pod: pod.into(),
+                container: container.into(),
+                previous: false,
+            },
+            "line\n".into(),
+        );
+    }
+    let mut rtype = ResourceType::builtin(&TypeKey::new("", "v1", "pods")).unwrap();
+    rtype.group = "evil.io/x".into();
+    snap.insert_list(ResourceList::new(rtype, Vec::new()));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(kubectl_intel::bundle::write_bundle(&snap, &dir.path().join("no.tar.zst")).is_err());
+    let pruned = kubectl_intel::bundle::prune_unwritable(&mut snap);
+    assert_eq!(pruned.len(), 3, "{pruned:?}");
+    assert!(pruned.iter().any(|p| p.contains("\"a/b\"")), "{pruned:?}");
+    assert!(snap.logs.keys().any(|k| k.pod == "web-2"));
+    kubectl_intel::bundle::write_bundle(&snap, &dir.path().join("ok.tar.zst")).unwrap();
+}

@@ -15,6 +15,7 @@ mod write;
 
 pub use error::BundleError;
 pub use read::{Integrity, Loaded, ReadLimits, read_bundle, read_bundle_with};
+pub use render::prune_unwritable;
 pub use write::{default_file_name, write_bundle};
 
 /// A resource list file's bytes read as the reader reads one (in place when UTF-8): how

@@ -105,6 +105,44 @@ fn component<'s>(what: &str, s: &'s str) -> Result<&'s str, BundleError> {
     Ok(s)
 }
 
+/// Removes from `snap` what no bundle can hold — logs and lists whose names cannot be a
+/// path component (a pod named `a/b` by a hostile or broken API) — and says what, so a
+/// capture records them instead of failing whole.
+pub fn prune_unwritable(snap: &mut intel_model::Snapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    snap.logs.retain(|key, _| {
+        let ok = component("log namespace", &key.namespace).is_ok()
+            && component("log pod", &key.pod).is_ok()
+            && component("log container", &key.container).is_ok();
+        if !ok {
+            out.push(format!(
+                "the log of container {:?} of pod {:?} in namespace {:?}",
+                key.container, key.pod, key.namespace
+            ));
+        }
+        ok
+    });
+    let bad: Vec<intel_model::TypeKey> = snap
+        .resources
+        .keys()
+        .filter(|k| {
+            let group = if k.group.is_empty() { "core" } else { &k.group };
+            component("g", group).is_err()
+                || component("v", &k.version).is_err()
+                || component("r", &k.resource).is_err()
+        })
+        .cloned()
+        .collect();
+    for k in bad {
+        snap.remove_list(&k);
+        out.push(format!(
+            "the resource type {:?} of group {:?} version {:?}",
+            k.resource, k.group, k.version
+        ));
+    }
+    out
+}
+
 /// Every file of the bundle except the manifest, sorted by path.
 pub(crate) fn files(snap: &Snapshot) -> Result<Vec<(String, FileContent<'_>)>, BundleError> {
     let mut out = Vec::new();

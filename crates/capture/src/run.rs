@@ -103,6 +103,15 @@ async fn run_async(args: CaptureArgs) -> anyhow::Result<Exit> {
             path = with_suffix(&plan.path_for(&snap.manifest), n);
             n += 1;
         }
+        // A name no file can have (a pod called `a/b`) loses its log, not the capture.
+        let mut snap = snap;
+        for what in intel_bundle::prune_unwritable(&mut snap) {
+            eprintln!(
+                "warning: {}: not written (a name that cannot be a file name in a bundle): {what}",
+                path.display()
+            );
+            record_unwritable(&mut snap, what);
+        }
         let manifest = write_bundle(&snap, &path)?;
         eprintln!("{}", summary_line(&path, &manifest, &snap));
         if let Some(warning) = warning_line(&manifest, &path) {
@@ -520,4 +529,27 @@ mod tests {
              `kubectl intel inspect b.tar.zst`"
         );
     }
+}
+
+/// Records what [`intel_bundle::prune_unwritable`] removed as an error of the `write`
+/// collector, so the bundle says what it lacks and why.
+fn record_unwritable(snap: &mut intel_model::Snapshot, what: String) {
+    use intel_model::manifest::{Collector, CollectorError};
+    let collectors = &mut snap.manifest.collectors;
+    let i = match collectors.iter().position(|c| c.name == "write") {
+        Some(i) => i,
+        None => {
+            collectors.push(Collector {
+                name: "write".into(),
+                items: 0,
+                errors: Vec::new(),
+            });
+            collectors.len() - 1
+        }
+    };
+    collectors[i].errors.push(CollectorError {
+        target: what,
+        code: None,
+        message: "not written: a name that cannot be a file name in a bundle".into(),
+    });
 }

@@ -128,6 +128,12 @@ impl Snapshot {
         &self.manifest.cluster.name
     }
 
+    /// Removes a type's list. Invalidates the index.
+    pub fn remove_list(&mut self, key: &TypeKey) -> Option<ResourceList> {
+        self.index = OnceLock::new();
+        self.resources.remove(key)
+    }
+
     /// Adds (or replaces) a type's list. Invalidates the index.
     pub fn insert_list(&mut self, list: ResourceList) {
         self.index = OnceLock::new();
