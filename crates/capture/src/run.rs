@@ -410,6 +410,29 @@ pub async fn capture_context(
     capture_snapshot(client, opts, cluster, progress).await
 }
 
+/// Records what [`intel_bundle::prune_unwritable`] removed as an error of the `write`
+/// collector, so the bundle says what it lacks and why.
+fn record_unwritable(snap: &mut intel_model::Snapshot, what: String) {
+    use intel_model::manifest::{Collector, CollectorError};
+    let collectors = &mut snap.manifest.collectors;
+    let i = match collectors.iter().position(|c| c.name == "write") {
+        Some(i) => i,
+        None => {
+            collectors.push(Collector {
+                name: "write".into(),
+                items: 0,
+                errors: Vec::new(),
+            });
+            collectors.len() - 1
+        }
+    };
+    collectors[i].errors.push(CollectorError {
+        target: what,
+        code: None,
+        message: "not written: a name that cannot be a file name in a bundle".into(),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,27 +552,4 @@ mod tests {
              `kubectl intel inspect b.tar.zst`"
         );
     }
-}
-
-/// Records what [`intel_bundle::prune_unwritable`] removed as an error of the `write`
-/// collector, so the bundle says what it lacks and why.
-fn record_unwritable(snap: &mut intel_model::Snapshot, what: String) {
-    use intel_model::manifest::{Collector, CollectorError};
-    let collectors = &mut snap.manifest.collectors;
-    let i = match collectors.iter().position(|c| c.name == "write") {
-        Some(i) => i,
-        None => {
-            collectors.push(Collector {
-                name: "write".into(),
-                items: 0,
-                errors: Vec::new(),
-            });
-            collectors.len() - 1
-        }
-    };
-    collectors[i].errors.push(CollectorError {
-        target: what,
-        code: None,
-        message: "not written: a name that cannot be a file name in a bundle".into(),
-    });
 }
