@@ -184,6 +184,30 @@ fn hostile_names_do_not_break_markdown() {
     for c in &commands {
         assert!(!c.contains('\n'), "a line break in {c:?}");
     }
+    assert_markdown_safe(&md);
+    // explain's own views (timeline, service map, alert gaps) too.
+    let out = bin()
+        .args([
+            "explain",
+            "what happened, how are services connected, why no alerts?",
+            "--bundle",
+        ])
+        .arg(&bundle)
+        .args(["-o", "markdown"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("owned"), "the name is in the answer: {md}");
+    assert_markdown_safe(&md);
+}
+
+/// No HTML outside code, no heading a name started, tables keep their shape, fences close.
+fn assert_markdown_safe(md: &str) {
     // No HTML outside code: fenced blocks and code spans show it as text.
     let mut in_fence = false;
     for line in md.lines() {

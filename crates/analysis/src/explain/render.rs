@@ -17,10 +17,6 @@ fn obj(kind: &str, namespace: &str, name: &str) -> String {
     }
 }
 
-fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'").replace('\n', " "))
-}
-
 pub fn text(x: &Explanation) -> String {
     let mut o = render::text(&x.report);
     let d = &x.details;
@@ -145,10 +141,13 @@ pub fn markdown(x: &Explanation) -> String {
         let _ = writeln!(
             o,
             "\n### Timeline: {} ({} to {}, {})\n",
-            t.cluster, t.window_start, t.window_end, d.timezone
+            render::prose(&t.cluster),
+            t.window_start,
+            t.window_end,
+            d.timezone
         );
         if !t.narrative.is_empty() {
-            let _ = writeln!(o, "{}\n", t.narrative);
+            let _ = writeln!(o, "{}\n", render::prose(&t.narrative));
         }
         if !t.phases.is_empty() {
             let _ = writeln!(
@@ -159,7 +158,11 @@ pub fn markdown(x: &Explanation) -> String {
                 let _ = writeln!(
                     o,
                     "| {} | {} | {}s | {} | {} |",
-                    p.phase, p.start, p.seconds_after_trigger, p.headline, p.entry_count
+                    p.phase,
+                    p.start,
+                    p.seconds_after_trigger,
+                    render::prose(&p.headline).replace('|', "\\|"),
+                    p.entry_count
                 );
             }
             let _ = writeln!(o);
@@ -175,9 +178,9 @@ pub fn markdown(x: &Explanation) -> String {
                 e.time,
                 e.severity,
                 e.category,
-                obj(&e.kind, &e.namespace, &e.name),
-                code(&e.reason).replace('|', "\\|"),
-                code(&crate::detect::clip(&e.message, 160)).replace('|', "\\|")
+                render::cell(&obj(&e.kind, &e.namespace, &e.name)),
+                render::cell(&e.reason),
+                render::cell(&crate::detect::clip(&e.message, 160))
             );
         }
     }
@@ -185,7 +188,7 @@ pub fn markdown(x: &Explanation) -> String {
         let _ = writeln!(
             o,
             "\n### Service map: {} ({} nodes, {} edges)\n",
-            m.cluster,
+            render::prose(&m.cluster),
             m.nodes.len(),
             m.edges.len()
         );
@@ -194,8 +197,8 @@ pub fn markdown(x: &Explanation) -> String {
             let _ = writeln!(
                 o,
                 "- {} → {} ({})",
-                obj(&e.from.kind, &e.from.namespace, &e.from.name),
-                obj(&e.to.kind, &e.to.namespace, &e.to.name),
+                render::code(&obj(&e.from.kind, &e.from.namespace, &e.from.name)),
+                render::code(&obj(&e.to.kind, &e.to.namespace, &e.to.name)),
                 sources.join(", ")
             );
         }
@@ -205,14 +208,18 @@ pub fn markdown(x: &Explanation) -> String {
                 let _ = writeln!(
                     o,
                     "- {} → {} via {} ({} hops): {}",
-                    c.from,
-                    c.to,
-                    c.via.join(" → "),
+                    render::code(&c.from),
+                    render::code(&c.to),
+                    c.via
+                        .iter()
+                        .map(|v| render::code(v))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
                     c.hops,
-                    c.note
+                    render::prose(&c.note)
                 );
                 for ev in &c.evidence {
-                    let _ = writeln!(o, "  - {}", code(ev));
+                    let _ = writeln!(o, "  - {}", render::code(ev));
                 }
             }
         }
@@ -226,11 +233,14 @@ pub fn markdown(x: &Explanation) -> String {
             let _ = writeln!(
                 o,
                 "- {} (SLO {}%): {:.1}% of the 30-day error budget burned ({})",
-                s.subject, s.slo, s.burned_percent, s.source
+                render::code(&s.subject),
+                s.slo,
+                s.burned_percent,
+                render::prose(&s.source)
             );
         }
         for n in &b.notes {
-            let _ = writeln!(o, "- {n}");
+            let _ = writeln!(o, "- {}", render::prose(n));
         }
     }
     if !d.alert_gaps.is_empty() {
@@ -243,10 +253,10 @@ pub fn markdown(x: &Explanation) -> String {
                 o,
                 "| {} | {} | {} | {} | {} |",
                 g.severity,
-                g.subject,
+                render::cell(&g.subject),
                 g.gap,
-                g.detail.replace('|', "\\|"),
-                code(&g.fix).replace('|', "\\|")
+                render::prose(&g.detail).replace('|', "\\|"),
+                render::cell(&g.fix)
             );
         }
     }
@@ -258,12 +268,10 @@ pub fn markdown(x: &Explanation) -> String {
         for r in c.iter().take(60) {
             let _ = writeln!(
                 o,
-                "| {} {}/{} | {} | {} | {} |",
-                r.kind,
-                r.namespace,
-                r.name,
-                r.differs.join(", "),
-                r.failing_in.join(", "),
+                "| {} | {} | {} | {} |",
+                render::cell(&obj(&r.kind, &r.namespace, &r.name)),
+                render::prose(&r.differs.join(", ")).replace('|', "\\|"),
+                render::prose(&r.failing_in.join(", ")).replace('|', "\\|"),
                 if r.matters { "yes" } else { "" }
             );
         }
