@@ -205,6 +205,12 @@ fn no_canary_reaches_any_command_in_any_format() {
                 "deployment/auth=ghcr.io/acme-shop/auth:3.5.1",
             ]),
         ));
+        if format != "markdown" {
+            surfaces.push((
+                format!("schedule -o {format}"),
+                with(&["schedule", "--pod", "shop/leaky-7f9c-abcde"]),
+            ));
+        }
         surfaces.push((
             format!("dr-plan -o {format}"),
             with(&["dr-plan", "--incident", "why does leaky crash"]),
