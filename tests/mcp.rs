@@ -565,3 +565,29 @@ fn answers_are_capped_by_bytes() {
     );
     assert!(all.to_string().len() < 1_300_000);
 }
+
+/// A session flood (1,000 `initialize` calls, as a hostile client would send 40,000) is
+/// refused past the default cap with 503 while the server's peak memory stays far under
+/// 1 GiB, read from the kernel (VmHWM) while it runs.
+#[test]
+fn a_session_flood_is_refused_with_memory_bounded() {
+    let server = HttpServer::start(&[]);
+    let (mut ok, mut full) = (0, 0);
+    for _ in 0..1000 {
+        match server.post(&[]).0 {
+            200 => ok += 1,
+            503 => full += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(ok, 256, "the default cap");
+    assert_eq!(full, 744);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(hwm_kib < 1024 * 1024, "peak RSS {hwm_kib} KiB");
+}
