@@ -42,6 +42,10 @@ echo; echo "== kubectl intel dr-plan --scenario zone=eu-west-1b"
 $bin dr-plan --scenario zone=eu-west-1b --bundle "$work/demo.intel.tar.zst" \
   | sed -n '/^SUMMARY/,/^$/p;/^SCENARIOS/,/^$/p'
 
+# Rightsizing: what each container should request, from its use (krr's simple strategy).
+echo; echo "== kubectl intel optimize"
+$bin optimize --bundle "$work/demo.intel.tar.zst" | sed -n '/^SUMMARY/,/^$/p;/^RECOMMENDATIONS/,/^  3\./p'
+
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &
   server=$!

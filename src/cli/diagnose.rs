@@ -15,6 +15,17 @@ pub enum ReportFormat {
     Markdown,
 }
 
+impl ReportFormat {
+    /// A report in this format, as every analysis command prints it.
+    pub fn render(self, report: &crate::analysis::report::Report) -> anyhow::Result<String> {
+        Ok(match self {
+            ReportFormat::Text => render::text(report),
+            ReportFormat::Markdown => render::markdown(report),
+            ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
     kubectl intel diagnose \"users are reporting timeouts\" --bundle prod.intel.tar.zst\n  \
@@ -77,11 +88,7 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<Exit> {
     };
     let prepared = prepare(&loaded.fleet, &req);
     let report = diagnose_prepared(&loaded.fleet, &req, &prepared);
-    let out = match args.output {
-        ReportFormat::Text => render::text(&report),
-        ReportFormat::Markdown => render::markdown(&report),
-        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-    };
+    let out = args.output.render(&report)?;
     print!("{}", crate::redact::terminal_safe(&out));
     // The process ends next: freeing the snapshot and the evidence object by object (two
     // GiB at 150,000 pods) took a third of a second on one core, for nothing.

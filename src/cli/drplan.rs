@@ -8,7 +8,6 @@ use super::diagnose::ReportFormat;
 use crate::analysis::diagnose;
 use crate::analysis::drplan::incident::Incident;
 use crate::analysis::drplan::{Request, Scenario, plan};
-use crate::analysis::render;
 use crate::source::{LiveArgs, SourceArgs};
 
 #[derive(Args, Debug)]
@@ -124,11 +123,7 @@ pub fn run(args: &DrPlanArgs) -> anyhow::Result<Exit> {
                 return Ok(Exit::Usage);
             }
         };
-        out.push_str(&match args.output {
-            ReportFormat::Text => render::text(&report),
-            ReportFormat::Markdown => render::markdown(&report),
-            ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-        });
+        out.push_str(&args.output.render(&report)?);
     }
     print!("{}", crate::redact::terminal_safe(&out));
     Ok(Exit::Ok)

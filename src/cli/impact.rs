@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 use super::Exit;
 use super::diagnose::ReportFormat;
 use crate::analysis::impact::{Change, Request, impact};
-use crate::analysis::render;
 use crate::source::{LiveArgs, SourceArgs};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,11 +188,7 @@ pub fn run(args: &ImpactArgs) -> anyhow::Result<Exit> {
             "risky" => 1,
             _ => 2,
         }));
-        out.push_str(&match args.output {
-            ReportFormat::Text => render::text(&report),
-            ReportFormat::Markdown => render::markdown(&report),
-            ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-        });
+        out.push_str(&args.output.render(&report)?);
     }
     print!("{}", crate::redact::terminal_safe(&out));
     let threshold = match args.fail_on {

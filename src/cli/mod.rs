@@ -6,6 +6,7 @@ mod drplan;
 mod explain;
 mod impact;
 mod inspect;
+mod optimize;
 mod schedule;
 
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ pub enum Command {
     Impact(impact::ImpactArgs),
     /// Single points of failure, and what a lost node, zone, pool or workload takes down, simulated.
     DrPlan(drplan::DrPlanArgs),
+    /// How workloads should be sized from their use: requests and limits as krr computes them, with the commands.
+    Optimize(optimize::OptimizeArgs),
     /// Would these pods fit, where, and if not, exactly why (kube-scheduler's verdict, offline).
     Schedule(schedule::ScheduleArgs),
     /// Serve the clusters to AI assistants over the Model Context Protocol (stdio or HTTP).
@@ -185,6 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Schedule(args) => schedule::run(&args),
         Command::Impact(args) => impact::run(&args),
         Command::DrPlan(args) => drplan::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
         Command::Mcp(args) => crate::mcp::run(args),
     }
 }

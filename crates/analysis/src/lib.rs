@@ -9,6 +9,7 @@ pub mod drplan;
 pub mod explain;
 pub mod graph;
 pub mod impact;
+pub mod optimize;
 pub mod render;
 pub mod report;
 pub mod timeline;

@@ -87,6 +87,20 @@ impl ClusterData {
     }
 }
 
+impl RequestEcho {
+    /// The echo of a request that is no question in words (a what-if, a plan): its text
+    /// and class, nothing read from it.
+    pub fn plain(text: String, class: &str) -> RequestEcho {
+        RequestEcho {
+            text,
+            classes: vec![class.to_string()],
+            mentions: Vec::new(),
+            namespaces: Vec::new(),
+            since: None,
+        }
+    }
+}
+
 /// What every analysis says of its source, whatever it was asked: what reading the
 /// bundle found wrong (its integrity, entries skipped) and whether it was written without
 /// redaction.

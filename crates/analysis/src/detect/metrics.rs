@@ -408,6 +408,60 @@ fn throttled_series(ctx: &Ctx, at_limit: &BTreeMap<ContainerKey, usize>, out: &m
     }
 }
 
+/// One container's use over time from the bundle's Prometheus series: CPU in millicores
+/// (`container_cpu_usage_seconds_total`, read as a rate however it was stored) and the
+/// memory working set in bytes (`container_memory_working_set_bytes`), each in time order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ContainerSeries {
+    pub cpu_millis: Vec<(i64, f64)>,
+    pub memory_bytes: Vec<(i64, f64)>,
+}
+
+/// No container uses more cores than this: a CPU series above it holds a raw counter.
+const MAX_CORES: f64 = 4096.0;
+
+/// Every container's [`ContainerSeries`], by (namespace, pod, container). Series without
+/// those labels (a pod's cgroup total, the pause container) are left out.
+pub(crate) fn container_series(
+    snap: &intel_model::Snapshot,
+) -> BTreeMap<(String, String, String), ContainerSeries> {
+    let mut out: BTreeMap<(String, String, String), ContainerSeries> = BTreeMap::new();
+    for (name, cpu) in [
+        ("container_cpu_usage_seconds_total", true),
+        ("container_memory_working_set_bytes", false),
+    ] {
+        let Some(raw) = snap.prometheus.get(name) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_str::<Matrix>(raw.get()) else {
+            continue;
+        };
+        for s in &m.data.result {
+            let label = |k: &str| s.metric.get(k).filter(|v| !v.is_empty()).cloned();
+            let (Some(ns), Some(pod), Some(container)) =
+                (label("namespace"), label("pod"), label("container"))
+            else {
+                continue;
+            };
+            if container == "POD" {
+                continue;
+            }
+            let points = numbers(s);
+            let entry = out.entry((ns, pod, container)).or_default();
+            if cpu {
+                let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+                entry.cpu_millis = per_second(&points, shape(&values, MAX_CORES))
+                    .into_iter()
+                    .map(|(t, v)| (t, v * 1000.0))
+                    .collect();
+            } else {
+                entry.memory_bytes = points;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

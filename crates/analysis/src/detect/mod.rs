@@ -39,6 +39,14 @@ use intel_model::Snapshot;
 use intel_model::usage::Usage;
 
 pub use currency::Resolution;
+pub(crate) use metrics::{ContainerSeries, container_series};
+
+/// One log line read as the analyses read it (classified, templated): for the fuzz
+/// targets (`src/fuzzing.rs`).
+#[doc(hidden)]
+pub fn read_log_line(line: &str) -> (Option<Signature>, String) {
+    logs::read_line(line)
+}
 pub use log_scan::{LogScan, LogWork};
 pub use logs::{LogStats, Signature};
 

@@ -465,8 +465,8 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
     }
     Report {
         analysis: "generate_disaster_recovery_plan".into(),
-        request: RequestEcho {
-            text: if all {
+        request: RequestEcho::plain(
+            if all {
                 "every zone, pool, small cluster's node and most depended-on workload".into()
             } else {
                 outcomes
@@ -475,11 +475,8 @@ pub fn build(snap: &Snapshot, rel: &Relations, parts: &Parts) -> Report {
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-            classes: vec!["disaster-recovery".into()],
-            mentions: Vec::new(),
-            namespaces: Vec::new(),
-            since: None,
-        },
+            "disaster-recovery",
+        ),
         clusters: vec![ClusterData::of(snap)],
         summary,
         root_causes: Vec::new(),

@@ -295,6 +295,13 @@ static FIRST_WORD_SET: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
+/// Every reading of one log line the analyses make: its HTTP status, its signature, its
+/// template (the fuzz target `log_line` drives this; it must never panic).
+pub(crate) fn read_line(line: &str) -> (Option<Signature>, String) {
+    let status = http_status(line);
+    (classify(line, status), template::template(line))
+}
+
 /// The signature of a line, if any; `status` is its HTTP status ([`http_status`]).
 pub(super) fn classify(line: &str, status: Option<u16>) -> Option<Signature> {
     if let Some(set) = FIRST_WORD_SET.as_ref() {

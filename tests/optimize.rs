@@ -1,0 +1,226 @@
+//! `optimize` rightsizing against krr's `simple` formulas, recomputed here independently
+//! from the series the test plants: the 95th percentile of each pod's CPU (linear
+//! interpolation, as numpy), the largest over the pods, rounded up to the millicore with a
+//! 10m floor; memory at the largest working set + 15%, at least the OOM-killed limit +
+//! 25%, rounded up to the MiB with a 100Mi floor. Near misses: too few points, an HPA on
+//! CPU, a raw counter instead of a rate.
+
+mod common;
+
+use common::whatif::{ClusterSpec, build};
+use kubectl_intel::analysis::optimize::{Request, optimize};
+use kubectl_intel::model::{Object, ResourceList, Snapshot};
+use serde_json::{Value, json};
+
+const MIB: f64 = 1048576.0;
+
+fn spec() -> ClusterSpec {
+    serde_saphyr::from_str(
+        r#"
+nodes:
+  - {pool: general, count: 3, zones: [eu-west-1a, eu-west-1b, eu-west-1c], cpu: "8", memory: 32Gi}
+workloads:
+  - {namespace: shop, name: web, replicas: 2, cpu: 500m, memory: 512Mi, limit_memory: 1Gi}
+  - {namespace: shop, name: thin, replicas: 1, cpu: 200m, memory: 256Mi}
+  - {namespace: shop, name: scaled, replicas: 2, cpu: 300m, memory: 256Mi}
+  - {namespace: shop, name: oom, replicas: 1, cpu: 100m, memory: 128Mi, limit_memory: 256Mi}
+  - {namespace: shop, name: counter, replicas: 1, cpu: 400m, memory: 256Mi}
+objects:
+  - {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: scaled, namespace: shop},
+     spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}, minReplicas: 2, maxReplicas: 6,
+            metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]}}
+"#,
+    )
+    .unwrap()
+}
+
+/// The pods of a workload, by name prefix.
+fn pods_of(snap: &Snapshot, name: &str) -> Vec<String> {
+    snap.pods()
+        .iter()
+        .map(|p| p.meta.name.clone())
+        .filter(|n| n.starts_with(&format!("{name}-")))
+        .collect()
+}
+
+/// The CPU (cores) and memory (bytes) the pod `i` of a workload uses at step `k`.
+fn cpu_at(i: usize, k: usize) -> f64 {
+    0.05 + ((k * 37 + i * 11) % 100) as f64 / 1000.0
+}
+fn mem_at(i: usize, k: usize) -> f64 {
+    (150.0 + ((k * 13 + i * 7) % 40) as f64) * MIB
+}
+
+fn matrix(name: &str, series: Vec<(String, Vec<f64>)>) -> Box<serde_json::value::RawValue> {
+    let result: Vec<Value> = series
+        .into_iter()
+        .map(|(pod, values)| {
+            json!({"metric": {"__name__": name, "namespace": "shop", "pod": pod, "container": "app"},
+                "values": values.iter().enumerate()
+                    .map(|(k, v)| json!([1_763_000_000 + 60 * k as i64, v.to_string()]))
+                    .collect::<Vec<_>>()})
+        })
+        .collect();
+    serde_json::value::to_raw_value(&json!({"status": "success",
+        "data": {"resultType": "matrix", "result": result}}))
+    .unwrap()
+}
+
+/// Planted series: `points` per pod for web, thin (40: too few), scaled and oom; counter's
+/// CPU as a raw counter (cumulative seconds), which must read as the same rates.
+fn planted() -> Snapshot {
+    let mut snap = build(&spec(), "prod");
+    let mut cpu = Vec::new();
+    let mut mem = Vec::new();
+    for (w, points) in [("web", 120), ("thin", 40), ("scaled", 120), ("oom", 120)] {
+        for (i, p) in pods_of(&snap, w).into_iter().enumerate() {
+            cpu.push((p.clone(), (0..points).map(|k| cpu_at(i, k)).collect()));
+            mem.push((p, (0..points).map(|k| mem_at(i, k)).collect()));
+        }
+    }
+    for p in pods_of(&snap, "counter") {
+        // Cumulative CPU seconds whose per-step increase / 60 s is cpu_at(0, k).
+        let mut total = 1000.0;
+        let mut values = vec![total];
+        for k in 1..=120 {
+            total += cpu_at(0, k) * 60.0;
+            values.push(total);
+        }
+        cpu.push((p.clone(), values));
+        mem.push((p, (0..121).map(|k| mem_at(0, k)).collect()));
+    }
+    snap.prometheus.insert(
+        "container_cpu_usage_seconds_total".into(),
+        matrix("container_cpu_usage_seconds_total", cpu),
+    );
+    snap.prometheus.insert(
+        "container_memory_working_set_bytes".into(),
+        matrix("container_memory_working_set_bytes", mem),
+    );
+    // oom's pod was OOM-killed at its 256Mi limit.
+    let list = snap.list("", "pods").unwrap();
+    let rtype = list.rtype.clone();
+    let items: Vec<Object> = list
+        .items
+        .iter()
+        .map(|o| {
+            let mut v = o.value();
+            if o.meta.name.starts_with("oom-") {
+                v["status"]["containerStatuses"][0]["lastState"] =
+                    json!({"terminated": {"reason": "OOMKilled", "exitCode": 137}});
+            }
+            Object::from_value(&v).unwrap()
+        })
+        .collect();
+    snap.insert_list(ResourceList::new(rtype, items));
+    snap
+}
+
+/// numpy's default percentile.
+fn p(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = q / 100.0 * (v.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = rank.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+}
+
+fn row<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["details"]["rightsizing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["subject"] == format!("Deployment shop/{name}"))
+        .unwrap_or_else(|| panic!("no row for {name}"))
+}
+
+#[test]
+fn rightsizing_reproduces_krr_simple() {
+    let snap = planted();
+    let rel = kubectl_intel::engine::Relations::build(&snap);
+    let report = optimize(&snap, &rel, &Request::default());
+    let r = serde_json::to_value(&report).unwrap();
+    // web: two pods of 120 points.
+    let cpu = (0..2)
+        .map(|i| {
+            p(
+                &(0..120).map(|k| cpu_at(i, k) * 1000.0).collect::<Vec<_>>(),
+                95.0,
+            )
+        })
+        .fold(0.0, f64::max);
+    let mem = (0..2)
+        .flat_map(|i| (0..120).map(move |k| mem_at(i, k)))
+        .fold(0.0, f64::max);
+    let want_cpu = (cpu.ceil() as i64).max(10);
+    let want_mem = ((mem * 1.15 / MIB).ceil() as i64).max(100) << 20;
+    let web = row(&r, "web");
+    assert_eq!(web["cpu"]["value"], want_cpu, "{web}");
+    assert_eq!(web["memory"]["value"], want_mem, "{web}");
+    assert_eq!(web["basis"]["cpuPoints"], 240);
+    assert_eq!(web["basis"]["source"], "prometheus");
+    let patch = web["patch"][0].as_str().unwrap();
+    assert_eq!(
+        patch,
+        format!(
+            "kubectl -n shop set resources deployment/web -c app --requests=cpu={want_cpu}m,memory={}Mi --limits=memory={}Mi",
+            want_mem >> 20,
+            want_mem >> 20
+        )
+    );
+    // thin: 40 points, no number.
+    let thin = row(&r, "thin");
+    assert!(thin["cpu"]["value"].is_null());
+    assert_eq!(
+        thin["cpu"]["info"],
+        "Not enough data (40 points, 100 needed)"
+    );
+    // scaled: an HPA on CPU keeps CPU as it is; memory still proposed.
+    let scaled = row(&r, "scaled");
+    assert_eq!(scaled["cpu"]["info"], "HPA detected");
+    assert!(scaled["memory"]["value"].is_i64());
+    // oom: at least 256Mi × 1.25 = 320Mi.
+    let oom = row(&r, "oom");
+    assert_eq!(oom["memory"]["value"], 320i64 << 20, "{oom}");
+    assert_eq!(oom["memory"]["info"], "OOMKill detected");
+    assert_eq!(oom["basis"]["oomKills"], 1);
+    // counter: the raw counter reads as the rates it counts.
+    let counter = row(&r, "counter");
+    let want = p(
+        &(1..=120).map(|k| cpu_at(0, k) * 1000.0).collect::<Vec<_>>(),
+        95.0,
+    );
+    let got = counter["basis"]["cpuPercentileMillis"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    // The findings and recommendations carry the values; deterministic.
+    assert!(
+        report
+            .recommendations
+            .iter()
+            .any(|x| x.steps.first().map(String::as_str) == Some(patch))
+    );
+    let again = serde_json::to_string(&optimize(&snap, &rel, &Request::default())).unwrap();
+    assert_eq!(serde_json::to_string(&report).unwrap(), again);
+}
+
+#[test]
+fn the_command_line_rightsizes_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&planted(), &bundle).unwrap();
+    let r = common::json_of(
+        common::bin()
+            .args(["optimize", "--bundle"])
+            .arg(&bundle)
+            .args(["-o", "json", "--cpu-percentile", "99"]),
+    );
+    assert_eq!(r["analysis"], "optimize_workload_placement");
+    assert_eq!(r["details"]["strategy"]["settings"]["cpuPercentile"], 99.0);
+    let out = common::bin()
+        .args(["optimize", "--cpu-percentile", "101", "--bundle"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
