@@ -7,6 +7,8 @@
 //! crates re-exported under the names the code map uses, for the integration tests.
 
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use intel_analysis as analysis;
 pub use intel_bundle as bundle;
