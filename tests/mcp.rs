@@ -217,6 +217,7 @@ fn stdio_raw_json_rpc() {
         "explain_infrastructure_behavior",
         "analyze_deployment_impact",
         "generate_disaster_recovery_plan",
+        "optimize_workload_placement",
     ] {
         assert!(names.contains(&want), "{want} missing: {names:?}");
     }
@@ -272,6 +273,7 @@ fn python_client_over_stdio() {
     assert!(out.contains("ok: prompts"), "{out}");
     assert!(out.contains("ok: analyze_deployment_impact"), "{out}");
     assert!(out.contains("ok: generate_disaster_recovery_plan"), "{out}");
+    assert!(out.contains("ok: optimize_workload_placement"), "{out}");
     // The pre-2026 handshake (initialize) as well as the newest protocol.
     run_client(
         &py,

@@ -244,6 +244,15 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     kinds = {s["scenario"]["kind"] for s in r.structured_content["details"]["scenarios"]}
     assert "zone" not in kinds and kinds & {"workload", "rollback", "node", "primary"}, kinds
     ok(f"generate_disaster_recovery_plan: {len(d['singlePointsOfFailure'])} single points of failure, {len(d['scenarios'])} scenarios, tool errors")
+    # optimize_workload_placement: rightsizing with krr's simple strategy.
+    r = await call(client, "optimize_workload_placement", {"cpuPercentile": 90})
+    o = r.structured_content
+    assert o["analysis"] == "optimize_workload_placement", o["analysis"]
+    rows = o["details"]["rightsizing"]
+    assert rows and all("basis" in x and "cpu" in x for x in rows), rows[:1]
+    assert o["details"]["strategy"]["settings"]["cpuPercentile"] == 90
+    await call_error(client, "optimize_workload_placement", {"cpuPercentile": 0}, "not a percentile")
+    ok(f"optimize_workload_placement: {len(rows)} containers, {len(o['recommendations'])} to change, tool errors")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})
     report = r.structured_content

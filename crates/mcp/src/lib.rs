@@ -29,6 +29,7 @@ mod tools_events;
 mod tools_graph;
 mod tools_impact;
 mod tools_logs;
+mod tools_optimize;
 mod tools_schedule;
 
 use intel_exit::Exit;

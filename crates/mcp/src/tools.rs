@@ -226,6 +226,7 @@ static SPECS: LazyLock<Vec<Spec>> = LazyLock::new(|| {
     specs.extend(super::tools_analysis::specs());
     specs.push(super::tools_analysis::impact_spec());
     specs.push(super::tools_analysis::drplan_spec());
+    specs.push(super::tools_analysis::optimize_spec());
     specs
 });
 

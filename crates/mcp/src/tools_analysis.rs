@@ -294,6 +294,27 @@ pub(super) fn impact_spec() -> Spec {
     )
 }
 
+/// `optimize_workload_placement`.
+pub(super) fn optimize_spec() -> Spec {
+    spec_with_output::<super::tools_optimize::OptimizeInput>(
+        "optimize_workload_placement",
+        "Optimize workload placement",
+        "How workloads should be sized from their use: \"are we over-provisioned?\", \"what \
+         should web request?\". Rightsizing as krr's simple strategy computes it for every \
+         container of every Deployment, StatefulSet and DaemonSet, from the Prometheus series \
+         of every pod the workload had (else the metrics.k8s.io samples): CPU request at the \
+         cpuPercentile (95) of each pod's use, the largest over the pods, no CPU limit; memory \
+         request and limit at the largest working set + memoryBuffer (15%), at least the \
+         OOM-killed limit + 25%; fewer than pointsRequired (100) points, or an HPA on the \
+         resource, gives no number and says why. details.rightsizing lists every container \
+         with current and proposed values, their basis and the kubectl commands; \
+         recommendations are the changes of 10% or more. Consolidation and cost are not \
+         computed yet.",
+        report_schema(),
+        |d, a| typed(d, a, super::tools_optimize::optimize_workload_placement),
+    )
+}
+
 /// `generate_disaster_recovery_plan`.
 pub(super) fn drplan_spec() -> Spec {
     spec_with_output::<super::tools_drplan::DrPlanInput>(

@@ -1,0 +1,64 @@
+//! `optimize_workload_placement`: the optimize analysis as a tool (its first part,
+//! rightsizing with krr's `simple` strategy), on the relations the server keeps.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::clusters::ClusterData;
+use super::markdown::data_line;
+use super::tools::Answer;
+use intel_analysis::optimize::{Request, optimize};
+use intel_analysis::render;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OptimizeInput {
+    /// The cluster (a name from list_clusters). Optional when one is loaded.
+    #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
+    pub cluster: Option<String>,
+    /// The percentile of CPU use the CPU request is set to (default 95, above 0, at most 100).
+    pub cpu_percentile: Option<f64>,
+    /// The share added to the largest memory working set, in percent (default 15).
+    pub memory_buffer: Option<f64>,
+    /// Points a resource needs across the pods for a proposal (default 100).
+    pub points_required: Option<usize>,
+    /// Propose for resources an HPA scales on too (default false).
+    pub allow_hpa: Option<bool>,
+}
+
+pub fn optimize_workload_placement(
+    data: &ClusterData,
+    input: OptimizeInput,
+) -> Result<Answer, String> {
+    let mut req = Request::default();
+    if let Some(p) = input.cpu_percentile {
+        if !(p > 0.0 && p <= 100.0) {
+            return Err(format!(
+                "cpuPercentile {p} is not a percentile (above 0, at most 100)"
+            ));
+        }
+        req.simple.cpu_percentile = p;
+    }
+    if let Some(m) = input.memory_buffer {
+        if !(0.0..=1000.0).contains(&m) {
+            return Err(format!(
+                "memoryBuffer {m} is not a percentage from 0 to 1000"
+            ));
+        }
+        req.simple.memory_buffer_percentage = m;
+    }
+    if let Some(n) = input.points_required {
+        req.simple.points_required = n.max(1);
+    }
+    req.simple.allow_hpa = input.allow_hpa.unwrap_or(false);
+    let report = optimize(data.snap(), data.relations(), &req);
+    let mut text = data_line(data);
+    text.push_str(&render::markdown(&report));
+    let mut structured =
+        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
+    if let Some(o) = structured.as_object_mut() {
+        o.insert("findingsTotal".into(), json!(report.findings.len()));
+    }
+    Ok(Answer { text, structured })
+}
