@@ -30,6 +30,22 @@ impl Answer {
             .map_err(|e| format!("cannot encode the answer: {e}"))?;
         Ok(Answer { text, structured })
     }
+
+    /// A whole analysis report: `head` (where the data comes from) then the report in
+    /// Markdown; the structure is the report with `findingsTotal`.
+    pub fn report(head: String, report: &intel_analysis::report::Report) -> Result<Answer, String> {
+        let mut text = head;
+        text.push_str(&intel_analysis::render::markdown(report));
+        let mut structured =
+            serde_json::to_value(report).map_err(|e| format!("cannot encode the report: {e}"))?;
+        if let Some(o) = structured.as_object_mut() {
+            o.insert(
+                "findingsTotal".into(),
+                serde_json::json!(report.findings.len()),
+            );
+        }
+        Ok(Answer { text, structured })
+    }
 }
 
 /// Where an answer's data comes from and how old it is: part of every structured answer.

@@ -3,14 +3,12 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::clusters::ClusterData;
 use super::markdown::data_line;
 use super::tools::Answer;
 use intel_analysis::drplan::incident::Incident;
 use intel_analysis::drplan::{Request, Scenario, plan_on};
-use intel_analysis::render;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -63,12 +61,5 @@ pub fn generate_disaster_recovery_plan(
         })?;
         plan_on(data.snap(), data.relations(), &mut cluster, &req)?
     };
-    let mut text = data_line(data);
-    text.push_str(&render::markdown(&report));
-    let mut structured =
-        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
-    if let Some(o) = structured.as_object_mut() {
-        o.insert("findingsTotal".into(), json!(report.findings.len()));
-    }
-    Ok(Answer { text, structured })
+    Answer::report(data_line(data), &report)
 }

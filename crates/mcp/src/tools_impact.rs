@@ -5,13 +5,11 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::clusters::ClusterData;
 use super::markdown::data_line;
 use super::tools::Answer;
 use intel_analysis::impact::{Change, Edit, Request, impact_on};
-use intel_analysis::render;
 
 /// A merge patch of a workload.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -134,11 +132,5 @@ pub fn analyze_deployment_impact(
             b.name, b.origin
         ));
     }
-    text.push_str(&render::markdown(&report));
-    let mut structured =
-        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
-    if let Some(o) = structured.as_object_mut() {
-        o.insert("findingsTotal".into(), json!(report.findings.len()));
-    }
-    Ok(Answer { text, structured })
+    Answer::report(text, &report)
 }

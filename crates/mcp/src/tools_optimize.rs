@@ -3,13 +3,11 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::clusters::ClusterData;
 use super::markdown::data_line;
 use super::tools::Answer;
 use intel_analysis::optimize::{Request, optimize};
-use intel_analysis::render;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -53,12 +51,5 @@ pub fn optimize_workload_placement(
     }
     req.simple.allow_hpa = input.allow_hpa.unwrap_or(false);
     let report = optimize(data.snap(), data.relations(), &req);
-    let mut text = data_line(data);
-    text.push_str(&render::markdown(&report));
-    let mut structured =
-        serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
-    if let Some(o) = structured.as_object_mut() {
-        o.insert("findingsTotal".into(), json!(report.findings.len()));
-    }
-    Ok(Answer { text, structured })
+    Answer::report(data_line(data), &report)
 }
