@@ -360,30 +360,23 @@ fn the_resilience_library_meets_its_ground_truth() {
                 }
             }
         }
-        if let Some(a) = &c.expect.runbook_action {
+        // A runbook line of `field` (actions, detection) starting with each wanted text.
+        let wanted = c
+            .expect
+            .runbook_action
+            .iter()
+            .map(|a| ("actions", a))
+            .chain(c.expect.runbook_detection.iter().map(|d| ("detection", d)));
+        for (field, a) in wanted {
             let any = r.details["runbooks"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .flat_map(|b| b["actions"].as_array().cloned().unwrap_or_default())
+                .flat_map(|b| b[field].as_array().cloned().unwrap_or_default())
                 .any(|x| x.as_str().is_some_and(|x| x.starts_with(a.as_str())));
             if !any {
                 why.push(format!(
-                    "no runbook action starting with {a:?}: {}",
-                    r.details["runbooks"]
-                ));
-            }
-        }
-        for a in &c.expect.runbook_detection {
-            let any = r.details["runbooks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|b| b["detection"].as_array().cloned().unwrap_or_default())
-                .any(|x| x.as_str().is_some_and(|x| x.starts_with(a.as_str())));
-            if !any {
-                why.push(format!(
-                    "no runbook detection starting with {a:?}: {}",
+                    "no runbook {field} starting with {a:?}: {}",
                     r.details["runbooks"]
                 ));
             }
