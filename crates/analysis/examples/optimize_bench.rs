@@ -14,7 +14,9 @@ use intel_engine::Relations;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: optimize_bench BUNDLE");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: optimize_bench BUNDLE");
     let t = Instant::now();
     let snap = intel_bundle::read_bundle(std::path::Path::new(&path))
         .expect("read bundle")
