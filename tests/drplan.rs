@@ -777,45 +777,23 @@ fn the_command_line_starts_from_a_diagnosis() {
     assert!(diag.status.success());
     let saved = dir.path().join("diag.json");
     std::fs::write(&saved, &diag.stdout).unwrap();
-    let from_file = common::bin()
-        .args([
-            "dr-plan",
-            "--bundle",
-            b,
-            "--from-report",
-            saved.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        from_file.status.success(),
-        "{}",
-        String::from_utf8_lossy(&from_file.stderr)
-    );
-    let a: Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let plan = |source: &[&str]| {
+        common::json_of(
+            common::bin()
+                .args(["dr-plan", "--bundle", b, "-o", "json"])
+                .args(source),
+        )
+    };
+    let a = plan(&["--from-report", saved.to_str().unwrap()]);
     assert_eq!(
         a["details"]["incident"]["causes"][0]["subject"],
         "Deployment shop/auth"
     );
-    let inline = common::bin()
-        .args([
-            "dr-plan",
-            "--bundle",
-            b,
-            "--incident",
-            "checkout is failing",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let i: Value = serde_json::from_slice(&inline.stdout).unwrap();
+    let i = plan(&["--incident", "checkout is failing"]);
     assert_eq!(i["details"]["scenarios"], a["details"]["scenarios"]);
     // A dr-plan report is no diagnosis.
     let plan_file = dir.path().join("plan.json");
-    std::fs::write(&plan_file, &from_file.stdout).unwrap();
+    std::fs::write(&plan_file, serde_json::to_vec(&a).unwrap()).unwrap();
     let out = common::bin()
         .args([
             "dr-plan",
