@@ -108,8 +108,10 @@ if [ -z "${INTEL_CONFORMANCE:-}" ]; then
   fi
 fi
 
-echo "test-deps: kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/^Client Version: //' || echo missing)," \
-  "$(dot -V 2>&1 | head -1 || echo 'graphviz missing')," \
-  "mermaid-cli $("${INTEL_MMDC:-mmdc}" --version 2>/dev/null || echo missing)," \
-  "python mcp $("${INTEL_PYTHON:-python3}" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null || echo missing)," \
+# One line of what is there (each read whole: no pipe cut short under pipefail).
+deps_version() { "$@" 2>&1 | sed -n '1p' || true; }
+echo "test-deps: kubectl $(command -v kubectl >/dev/null && deps_version kubectl version --client || echo missing)," \
+  "$(command -v dot >/dev/null && deps_version dot -V || echo 'graphviz missing')," \
+  "mermaid-cli $([ -n "${INTEL_MMDC:-}" ] && deps_version "$INTEL_MMDC" --version || echo missing)," \
+  "python mcp $([ -n "${INTEL_PYTHON:-}" ] && deps_version "$INTEL_PYTHON" -c 'import importlib.metadata as m; print(m.version("mcp"))' || echo missing)," \
   "conformance suite $([ -n "${INTEL_CONFORMANCE:-}" ] && echo installed || echo missing)"
