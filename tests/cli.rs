@@ -153,55 +153,33 @@ fn hostile_names_do_not_break_markdown() {
     let snap = kubectl_intel::fixture::snapshot_of("2026-11-24T14:00:00Z", vec![pod]);
     let bundle = dir.path().join("names.intel.tar.zst");
     kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
-    let out = bin()
-        .args(["diagnose", "", "--bundle"])
-        .arg(&bundle)
-        .args(["-o", "markdown"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let md = String::from_utf8(out.stdout).unwrap();
+    let diagnose = |format: &str| {
+        common::text_of(
+            bin()
+                .args(["diagnose", "", "--bundle"])
+                .arg(&bundle)
+                .args(["-o", format]),
+        )
+    };
+    let md = diagnose("markdown");
     // The name holds a line break: no command carries it (a comment would end there).
-    let report = common::json_of(
-        bin()
-            .args(["diagnose", "", "--bundle"])
-            .arg(&bundle)
-            .args(["-o", "json"]),
-    );
-    let commands: Vec<&str> = report["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| ["steps", "verify", "rollback"].map(|k| &r[k]))
-        .flat_map(|l| l.as_array().into_iter().flatten())
-        .filter_map(|c| c.as_str())
-        .collect();
+    let commands = common::commands(&serde_json::from_str(&diagnose("json")).unwrap());
     assert!(!commands.is_empty());
     for c in &commands {
         assert!(!c.contains('\n'), "a line break in {c:?}");
     }
     assert_markdown_safe(&md);
     // explain's own views (timeline, service map, alert gaps) too.
-    let out = bin()
-        .args([
-            "explain",
-            "what happened, how are services connected, why no alerts?",
-            "--bundle",
-        ])
-        .arg(&bundle)
-        .args(["-o", "markdown"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let md = common::text_of(
+        bin()
+            .args([
+                "explain",
+                "what happened, how are services connected, why no alerts?",
+                "--bundle",
+            ])
+            .arg(&bundle)
+            .args(["-o", "markdown"]),
     );
-    let md = String::from_utf8(out.stdout).unwrap();
     assert!(md.contains("owned"), "the name is in the answer: {md}");
     assert_markdown_safe(&md);
 }
@@ -310,13 +288,8 @@ fn hostile_names_stay_one_shell_word_in_suggested_commands() {
             .arg(&bundle)
             .args(["-o", "json"]),
     );
-    let commands: Vec<String> = report["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| ["steps", "verify", "rollback"].map(|k| r[k].clone()))
-        .flat_map(|list| list.as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c.as_str().map(str::to_string))
+    let commands: Vec<String> = common::commands(&report)
+        .into_iter()
         .filter(|c| c.starts_with("kubectl"))
         .collect();
     let mut named = 0;

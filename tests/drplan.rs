@@ -121,17 +121,21 @@ fn cases() -> Vec<(String, Case)> {
     common::whatif::yaml_cases("resilience")
 }
 
-fn run(c: &Case) -> kubectl_intel::analysis::report::Report {
-    let snap = build(&c.cluster, "prod");
-    let req = Request {
+/// The case's scenarios as a request.
+fn request(c: &Case) -> Request {
+    Request {
         scenarios: c
             .scenarios
             .iter()
             .map(|s| Scenario::parse(s).unwrap())
             .collect(),
         ..Default::default()
-    };
-    plan(&snap, &req).expect("plan")
+    }
+}
+
+fn run(c: &Case) -> kubectl_intel::analysis::report::Report {
+    let snap = build(&c.cluster, "prod");
+    plan(&snap, &request(c)).expect("plan")
 }
 
 fn subjects(list: &Value, state: &str) -> Vec<String> {
@@ -513,14 +517,7 @@ fn a_plan_is_deterministic_and_leaves_the_cluster_as_it_was() {
         let snap = build(&c.cluster, "prod");
         let mut cluster = kubectl_intel::scheduler::Cluster::from_snapshot(&snap);
         let rel = kubectl_intel::engine::Relations::build(&snap);
-        let req = Request {
-            scenarios: c
-                .scenarios
-                .iter()
-                .map(|s| Scenario::parse(s).unwrap())
-                .collect(),
-            ..Default::default()
-        };
+        let req = request(&c);
         let b = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
         let d = serde_json::to_string(&plan_on(&snap, &rel, &mut cluster, &req).unwrap()).unwrap();
         assert_eq!(a, b, "{name}");
@@ -587,18 +584,7 @@ fn every_runbook_end_state_holds_when_its_scenario_is_simulated_again() {
     let mut checked = 0;
     for (name, c) in cases() {
         let snap = build(&c.cluster, "prod");
-        let r = plan(
-            &snap,
-            &Request {
-                scenarios: c
-                    .scenarios
-                    .iter()
-                    .map(|s| Scenario::parse(s).unwrap())
-                    .collect(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let r = plan(&snap, &request(&c)).unwrap();
         for b in r.details["runbooks"].as_array().into_iter().flatten() {
             let scenario = b["scenario"].as_str().unwrap();
             let again = plan(

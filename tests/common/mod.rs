@@ -86,8 +86,8 @@ pub fn insert_logs(
     }
 }
 
-/// Runs the binary, which must succeed, and parses its JSON answer.
-pub fn json_of(cmd: &mut Command) -> serde_json::Value {
+/// Runs the binary, which must succeed, and returns its standard output.
+pub fn text_of(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run kubectl-intel");
     assert!(
         out.status.success(),
@@ -95,7 +95,24 @@ pub fn json_of(cmd: &mut Command) -> serde_json::Value {
         cmd.get_args().collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("a JSON answer")
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Every command a report's recommendations suggest (steps, verify, rollback), in order.
+pub fn commands(report: &serde_json::Value) -> Vec<String> {
+    report["recommendations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| ["steps", "verify", "rollback"].map(|k| r[k].clone()))
+        .flat_map(|l| l.as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Runs the binary, which must succeed, and parses its JSON answer.
+pub fn json_of(cmd: &mut Command) -> serde_json::Value {
+    serde_json::from_str(&text_of(cmd)).expect("a JSON answer")
 }
 
 /// A bundle's decompressed bytes (the whole tar), for searching for canaries.

@@ -12,32 +12,12 @@ use intel_analysis::impact::{Change, Request, impact_on};
 use intel_engine::Relations;
 use intel_scheduler::Cluster;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 fn main() {
-    // The binary's allocator settings (src/main.rs).
-    // SAFETY: first thing, before any other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(43, 0) };
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integers.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-    // SAFETY: as above.
-    unsafe { libmimalloc_sys::mi_option_set(15, -1) };
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("usage: impact_bench BUNDLE [NS/NAME]");
-    let t = Instant::now();
-    let snap = intel_bundle::read_bundle(std::path::Path::new(&path))
-        .expect("read bundle")
-        .snapshot;
-    println!(
-        "read bundle: {:.2} s ({} pods, {} nodes)",
-        t.elapsed().as_secs_f64(),
-        snap.pods().len(),
-        snap.nodes().len()
-    );
+    let snap = common::load(&path);
     let t = Instant::now();
     let mut cluster = Cluster::from_snapshot(&snap);
     println!("scheduler cluster: {:.2} s", t.elapsed().as_secs_f64());

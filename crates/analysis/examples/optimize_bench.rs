@@ -10,23 +10,13 @@ use std::time::Instant;
 use intel_analysis::optimize::{Request, optimize};
 use intel_engine::Relations;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: optimize_bench BUNDLE");
-    let t = Instant::now();
-    let snap = intel_bundle::read_bundle(std::path::Path::new(&path))
-        .expect("read bundle")
-        .snapshot;
-    println!(
-        "read bundle: {:.2} s ({} pods, {} nodes)",
-        t.elapsed().as_secs_f64(),
-        snap.pods().len(),
-        snap.nodes().len()
-    );
+    let snap = common::load(&path);
     let t = Instant::now();
     let rel = Relations::build(&snap);
     println!("relations: {:.2} s", t.elapsed().as_secs_f64());
