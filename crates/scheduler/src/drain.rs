@@ -222,6 +222,30 @@ pub struct Drained {
     pub stuck: Vec<(String, String)>,
 }
 
+/// Cordons `node` and takes off the pods its drain `plan` evicts: those that finished,
+/// and those that move, which are returned in the node's order for placing.
+pub(crate) fn evict(cluster: &mut Cluster, node: &str, plan: &DrainPlan) -> Vec<usize> {
+    cluster.cordon(node, true);
+    let on_node: Vec<usize> = cluster
+        .node(node)
+        .map(|n| n.pods.clone())
+        .unwrap_or_default();
+    let mut moving = Vec::new();
+    for (&p, (_, o)) in on_node.iter().zip(&plan.pods) {
+        match o {
+            Outcome::Moves => {
+                cluster.unbind(p);
+                moving.push(p);
+            }
+            Outcome::Deleted => {
+                cluster.unbind(p);
+            }
+            Outcome::Stays { .. } | Outcome::Blocks { .. } => {}
+        }
+    }
+    moving
+}
+
 /// Drains `node` on the cluster (journalled: [`Cluster::revert`] undoes it): when no pod
 /// blocks it (or `force`), the node is cordoned, pods that move or finished are taken off,
 /// and each pod that moves is placed as the scheduler would, in the node's order.
@@ -235,24 +259,7 @@ pub fn drain(cluster: &mut Cluster, node: &str, force: bool) -> Option<Drained> 
     if !out.plan.drainable && !force {
         return Some(out);
     }
-    cluster.cordon(node, true);
-    let on_node: Vec<usize> = cluster
-        .node(node)
-        .map(|n| n.pods.clone())
-        .unwrap_or_default();
-    let mut moving = Vec::new();
-    for (&p, (_, o)) in on_node.iter().zip(&out.plan.pods) {
-        match o {
-            Outcome::Moves => {
-                cluster.unbind(p);
-                moving.push(p);
-            }
-            Outcome::Deleted => {
-                cluster.unbind(p);
-            }
-            Outcome::Stays { .. } | Outcome::Blocks { .. } => {}
-        }
-    }
+    let moving = evict(cluster, node, &out.plan);
     let mut start = 0;
     for p in moving {
         let pod = cluster.pods[p].unbound();

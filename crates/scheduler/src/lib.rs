@@ -12,6 +12,7 @@
 //! Pure: no I/O, no clock; the same cluster and pod give the same verdict.
 
 pub mod cluster;
+pub mod consolidate;
 pub mod drain;
 pub mod filters;
 pub mod hints;

@@ -145,6 +145,9 @@ pub struct NodeInfo {
     /// Container images present (`status.images`): every name an image is known by,
     /// normalised with `:latest` where untagged, and its size in bytes.
     pub images: Vec<(Vec<String>, i64)>,
+    /// The annotations autoscalers honour on a node (`cluster-autoscaler.kubernetes.io/*`,
+    /// `karpenter.sh/*`): whether consolidation may remove it.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// `normalizedImageName`: an image named without a tag or digest is `:latest`.
@@ -158,7 +161,8 @@ pub fn normalized_image(name: &str) -> String {
 }
 
 impl NodeInfo {
-    fn from_node(node: &Node) -> NodeInfo {
+    /// From a typed Node: what the filters, scores and drains read of it.
+    pub fn from_node(node: &Node) -> NodeInfo {
         let alloc = node
             .status
             .as_ref()
@@ -170,6 +174,17 @@ impl NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
             labels: node.metadata.labels.clone().unwrap_or_default(),
             taints: spec.taints.unwrap_or_default(),
+            annotations: node
+                .metadata
+                .annotations
+                .iter()
+                .flatten()
+                .filter(|(k, _)| {
+                    k.starts_with("cluster-autoscaler.kubernetes.io/")
+                        || k.starts_with("karpenter.sh/")
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             unschedulable: spec.unschedulable.unwrap_or(false),
             allowed_pods: alloc
                 .get("pods")

@@ -29,6 +29,12 @@ pub(super) enum Change {
     NodeRemoved {
         node: Box<NodeInfo>,
     },
+    /// A pod's requests before a resize.
+    Resized {
+        pod: usize,
+        requests: Box<crate::resources::Resources>,
+        non_zero: (i64, i64),
+    },
     /// A node's taints or cordon before an edit.
     NodeEdited {
         name: String,
@@ -90,6 +96,13 @@ impl Cluster {
                     let at = self.nodes.partition_point(|n| n.name < node.name);
                     self.nodes.insert(at, *node);
                     stale = true;
+                }
+                Change::Resized {
+                    pod,
+                    requests,
+                    non_zero,
+                } => {
+                    self.set_requests(pod, *requests, non_zero);
                 }
                 Change::NodeEdited {
                     name,
@@ -174,6 +187,41 @@ impl Cluster {
     /// counts).
     pub fn taint(&mut self, name: &str, taint: Taint) -> bool {
         self.edit_node(name, |n| n.taints.push(taint))
+    }
+
+    /// Gives pod `i` other requests (a rightsizing applied): where it is bound, the node's
+    /// accounting follows. False when there is no such pod.
+    pub fn resize(
+        &mut self,
+        i: usize,
+        requests: crate::resources::Resources,
+        non_zero: (i64, i64),
+    ) -> bool {
+        let Some(pod) = self.pods.get(i) else {
+            return false;
+        };
+        self.journal.push(Change::Resized {
+            pod: i,
+            requests: Box::new(pod.requests.clone()),
+            non_zero: pod.non_zero,
+        });
+        self.set_requests(i, requests, non_zero);
+        true
+    }
+
+    /// Sets a pod's requests without journalling, moving its node's accounting along.
+    fn set_requests(
+        &mut self,
+        i: usize,
+        requests: crate::resources::Resources,
+        non_zero: (i64, i64),
+    ) {
+        let bound = self.unbind_raw(i);
+        self.pods[i].requests = requests;
+        self.pods[i].non_zero = non_zero;
+        if let Some((node, at)) = bound {
+            self.bind_raw(i, &node, Some(at));
+        }
     }
 
     /// Cordons (or uncordons) a node.
