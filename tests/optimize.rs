@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::whatif::{ClusterSpec, build};
+use common::whatif::{ClusterSpec, build, mark_oom_killed, prometheus_matrix};
 use kubectl_intel::analysis::optimize::{Request, optimize};
-use kubectl_intel::model::{Object, ResourceList, Snapshot};
-use serde_json::{Value, json};
+use kubectl_intel::model::Snapshot;
+use serde_json::Value;
 
 const MIB: f64 = 1048576.0;
 
@@ -51,19 +51,13 @@ fn mem_at(i: usize, k: usize) -> f64 {
     (150.0 + ((k * 13 + i * 7) % 40) as f64) * MIB
 }
 
+/// `prometheus_matrix` for namespace `shop`.
 fn matrix(name: &str, series: Vec<(String, Vec<f64>)>) -> Box<serde_json::value::RawValue> {
-    let result: Vec<Value> = series
+    let series = series
         .into_iter()
-        .map(|(pod, values)| {
-            json!({"metric": {"__name__": name, "namespace": "shop", "pod": pod, "container": "app"},
-                "values": values.iter().enumerate()
-                    .map(|(k, v)| json!([1_763_000_000 + 60 * k as i64, v.to_string()]))
-                    .collect::<Vec<_>>()})
-        })
+        .map(|(pod, v)| ("shop".to_string(), pod, v))
         .collect();
-    serde_json::value::to_raw_value(&json!({"status": "success",
-        "data": {"resultType": "matrix", "result": result}}))
-    .unwrap()
+    prometheus_matrix(name, 1_763_000_000, series)
 }
 
 /// Planted series: `points` per pod for web, thin (40: too few), scaled and oom; counter's
@@ -98,21 +92,7 @@ fn planted() -> Snapshot {
         matrix("container_memory_working_set_bytes", mem),
     );
     // oom's pod was OOM-killed at its 256Mi limit.
-    let list = snap.list("", "pods").unwrap();
-    let rtype = list.rtype.clone();
-    let items: Vec<Object> = list
-        .items
-        .iter()
-        .map(|o| {
-            let mut v = o.value();
-            if o.meta.name.starts_with("oom-") {
-                v["status"]["containerStatuses"][0]["lastState"] =
-                    json!({"terminated": {"reason": "OOMKilled", "exitCode": 137}});
-            }
-            Object::from_value(&v).unwrap()
-        })
-        .collect();
-    snap.insert_list(ResourceList::new(rtype, items));
+    mark_oom_killed(&mut snap, |name| name.starts_with("oom-"));
     snap
 }
 

@@ -1,5 +1,6 @@
-//! `kubectl intel optimize`: how workloads should be sized, from the usage the snapshot
-//! holds (first part of `optimize_workload_placement`: rightsizing with krr's `simple`).
+//! `kubectl intel optimize`: how workloads should be sized and packed, from the usage the
+//! snapshot holds (`optimize_workload_placement`: rightsizing with krr's `simple`, then
+//! consolidation).
 
 use clap::Args;
 
@@ -18,6 +19,10 @@ use crate::source::{LiveArgs, SourceArgs};
     largest working set + 15%, at least the OOM-killed limit + 25%; fewer than 100 points,\n\
     or an HPA on that resource, gives no number. Every proposal names its basis and the\n\
     commands that apply it.\n\n\
+    Consolidation: the nodes that can be emptied, all or nothing per node, as\n\
+    cluster-autoscaler judges a drain (disruption budgets, local storage, DaemonSets,\n\
+    not-safe-to-evict, kube-system), their pods moved where the scheduler's filters pass;\n\
+    as requested, and again with the rightsizing applied.\n\n\
     Exit status: 0 with a report, 3 for an unreadable bundle, 5 when a live cluster gave\n\
     nothing, 1 on other failures.")]
 pub struct OptimizeArgs {
@@ -34,6 +39,10 @@ pub struct OptimizeArgs {
     /// Propose for resources an HPA scales on too.
     #[arg(long)]
     pub allow_hpa: bool,
+    /// Nodes tried for consolidation, the least utilized first.
+    #[arg(long, value_name = "N", default_value_t = crate::analysis::optimize::CANDIDATES,
+          value_parser = clap::value_parser!(usize))]
+    pub max_candidates: usize,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -56,6 +65,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
     req.simple.memory_buffer_percentage = args.memory_buffer.max(0.0);
     req.simple.points_required = args.points_required.max(1);
     req.simple.allow_hpa = args.allow_hpa;
+    req.consolidation.max_candidates = Some(args.max_candidates.max(1));
     let opts = args.live.options(&[]);
     let loaded = match super::diagnose::load(&args.source, &opts)? {
         Ok(l) => l,

@@ -49,6 +49,8 @@ pub struct WorkloadSpec {
     pub service: bool,
     pub env: serde_json::Map<String, Value>,
     pub annotations: serde_json::Map<String, Value>,
+    /// The pod template's annotations (safe-to-evict and the like).
+    pub pod_annotations: serde_json::Map<String, Value>,
     /// The current ReplicaSet's `deployment.kubernetes.io/revision` (1 by default).
     pub revision: Option<i64>,
 }
@@ -214,7 +216,11 @@ fn template(w: &WorkloadSpec) -> Value {
     if let Some(p) = &w.pod {
         merge(&mut spec, p);
     }
-    json!({"metadata": {"labels": labels_of(w)}, "spec": spec})
+    let mut metadata = json!({"labels": labels_of(w)});
+    if !w.pod_annotations.is_empty() {
+        metadata["annotations"] = Value::Object(w.pod_annotations.clone());
+    }
+    json!({"metadata": metadata, "spec": spec})
 }
 
 /// The snapshot of a cluster spec, pods placed by the scheduler engine.
@@ -339,6 +345,9 @@ pub fn build(spec: &ClusterSpec, name: &str) -> Snapshot {
                 "spec": pod_spec,
                 "status": {"phase": "Pending"}
             });
+            if let Some(a) = tpl["metadata"].get("annotations") {
+                pod["metadata"]["annotations"] = a.clone();
+            }
             let info = PodInfo::from_json(&pod.to_string()).expect("a pod");
             let (placement, next) = place(&cluster, &info.unbound(), start);
             start = next;
@@ -412,4 +421,46 @@ fn suffix(i: usize) -> String {
         n /= A.len();
     }
     s
+}
+
+/// A Prometheus range-query answer (`matrix`) for container series of metric `name`:
+/// per (namespace, pod) the values of container `app`, one a minute from `start`.
+pub fn prometheus_matrix(
+    name: &str,
+    start: i64,
+    series: Vec<(String, String, Vec<f64>)>,
+) -> Box<serde_json::value::RawValue> {
+    let result: Vec<Value> = series
+        .into_iter()
+        .map(|(ns, pod, values)| {
+            json!({"metric": {"__name__": name, "namespace": ns, "pod": pod, "container": "app"},
+                "values": values.iter().enumerate()
+                    .map(|(k, v)| json!([start + 60 * k as i64, v.to_string()]))
+                    .collect::<Vec<_>>()})
+        })
+        .collect();
+    serde_json::value::to_raw_value(
+        &json!({"status": "success", "data": {"resultType": "matrix", "result": result}}),
+    )
+    .unwrap()
+}
+
+/// Marks the pods `killed` picks as OOM-killed at their last termination.
+pub fn mark_oom_killed(snap: &mut Snapshot, killed: impl Fn(&str) -> bool) {
+    use kubectl_intel::model::{Object, ResourceList};
+    let list = snap.list("", "pods").unwrap();
+    let rtype = list.rtype.clone();
+    let items: Vec<Object> = list
+        .items
+        .iter()
+        .map(|o| {
+            let mut v = o.value();
+            if killed(&o.meta.name) {
+                v["status"]["containerStatuses"][0]["lastState"] =
+                    json!({"terminated": {"reason": "OOMKilled", "exitCode": 137}});
+            }
+            Object::from_value(&v).unwrap()
+        })
+        .collect();
+    snap.insert_list(ResourceList::new(rtype, items));
 }

@@ -1,5 +1,6 @@
-//! `optimize_workload_placement`: the optimize analysis as a tool (its first part,
-//! rightsizing with krr's `simple` strategy), on the relations the server keeps.
+//! `optimize_workload_placement`: the optimize analysis as a tool (rightsizing with krr's
+//! `simple` strategy, consolidation), on the relations and the scheduler's cluster the
+//! server keeps.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use super::clusters::ClusterData;
 use super::markdown::data_line;
 use super::tools::Answer;
-use intel_analysis::optimize::{Request, optimize};
+use intel_analysis::optimize::{Request, optimize_on};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -23,6 +24,8 @@ pub struct OptimizeInput {
     pub points_required: Option<usize>,
     /// Propose for resources an HPA scales on too (default false).
     pub allow_hpa: Option<bool>,
+    /// Nodes tried for consolidation, the least utilized first (default 500, at least 1).
+    pub max_candidates: Option<usize>,
 }
 
 pub fn optimize_workload_placement(
@@ -50,6 +53,15 @@ pub fn optimize_workload_placement(
         req.simple.points_required = n.max(1);
     }
     req.simple.allow_hpa = input.allow_hpa.unwrap_or(false);
-    let report = optimize(data.snap(), data.relations(), &req);
+    if let Some(n) = input.max_candidates {
+        req.consolidation.max_candidates = Some(n.max(1));
+    }
+    let report = {
+        let mut cluster = data.scheduler().lock().map_err(|_| {
+            "the scheduler's cluster is unavailable after a failed call; restart the server"
+                .to_string()
+        })?;
+        optimize_on(data.snap(), data.relations(), &mut cluster, &req)
+    };
     Answer::report(data_line(data), &report)
 }

@@ -1,26 +1,46 @@
-//! `optimize_workload_placement`, first part: rightsizing. Each container of each
-//! Deployment, StatefulSet and DaemonSet gets the requests and limits a strategy computes
-//! from the usage the snapshot holds (`rightsize.rs`: krr's `simple`), with the basis of
-//! each number and the commands that apply it. Consolidation, contention, traffic, time
-//! of day, cost and the migration plan are the parts still to come (issue 22).
+//! `optimize_workload_placement`. Each container of each Deployment, StatefulSet and
+//! DaemonSet gets the requests and limits a strategy computes from the usage the snapshot
+//! holds (`rightsize.rs`: krr's `simple`), with the basis of each number and the commands
+//! that apply it; the nodes that can be emptied, as requested and after the rightsizing,
+//! come from the scheduler engine (`consolidate.rs`). Contention, traffic, time of day,
+//! cost and the migration plan are the parts still to come (issue 22).
 
+pub mod consolidate;
 pub mod rightsize;
 
 use serde_json::json;
 
 use intel_engine::Relations;
 use intel_model::Snapshot;
+use intel_scheduler::Cluster;
+use intel_scheduler::consolidate::Settings;
 
 use crate::report::{
     ClusterData, Evidence, Finding, Impact, Recommendation, Report, RequestEcho, Severity, Subject,
     source_limitations,
 };
+use consolidate::{Consolidations, PodUsage};
 use rightsize::{Rightsizing, Simple};
 
+/// Nodes tried for consolidation by default, the least utilized first.
+pub const CANDIDATES: usize = 500;
+
 /// What to compute: the strategy and its settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Request {
     pub simple: Simple,
+    pub consolidation: Settings,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            simple: Simple::default(),
+            consolidation: Settings {
+                max_candidates: Some(CANDIDATES),
+            },
+        }
+    }
 }
 
 /// A change smaller than this share of the current value is not worth a rollout.
@@ -43,14 +63,69 @@ fn differs(current: Option<i64>, proposed: Option<i64>) -> bool {
     }
 }
 
+/// Builds the scheduler's cluster, then [`optimize_on`].
 pub fn optimize(snap: &Snapshot, rel: &Relations, req: &Request) -> Report {
-    let series = crate::detect::container_series(snap);
-    let usage = snap.usage();
-    let rows = rightsize::rightsize(snap, rel, &series, &usage, &req.simple);
-    build(snap, req, &rows)
+    let mut cluster = Cluster::from_snapshot(snap);
+    optimize_on(snap, rel, &mut cluster, req)
 }
 
-fn build(snap: &Snapshot, req: &Request, rows: &[Rightsizing]) -> Report {
+/// The analysis on a cluster already built from `snap`; the cluster is the same afterwards.
+pub fn optimize_on(
+    snap: &Snapshot,
+    rel: &Relations,
+    cluster: &mut Cluster,
+    req: &Request,
+) -> Report {
+    use intel_timing::phase;
+    let series = crate::detect::container_series(snap);
+    let usage = snap.usage();
+    let rows = phase("optimize: rightsizing", || {
+        rightsize::rightsize(snap, rel, &series, &usage, &req.simple)
+    });
+    let per_pod = pod_usage(&series, &usage);
+    let consolidation = phase("optimize: consolidation", || {
+        consolidate::consolidate(cluster, &rows, &req.consolidation, &per_pod)
+    });
+    build(snap, cluster, req, &rows, &consolidation)
+}
+
+fn mean(points: &[(i64, f64)]) -> Option<f64> {
+    (!points.is_empty()).then(|| points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64)
+}
+
+/// Each pod's average use (its containers' summed), from the Prometheus series where a
+/// pod has them, else from the metrics.k8s.io samples.
+fn pod_usage(
+    series: &std::collections::BTreeMap<(String, String, String), crate::detect::ContainerSeries>,
+    usage: &intel_model::usage::Usage,
+) -> PodUsage {
+    let mut out = PodUsage::new();
+    for ((ns, pod, _), s) in series {
+        let e = out.entry((ns.clone(), pod.clone())).or_default();
+        e.0 += mean(&s.cpu_millis).unwrap_or(0.0);
+        e.1 += mean(&s.memory_bytes).unwrap_or(0.0);
+    }
+    let mut samples = PodUsage::new();
+    for ((ns, pod, _), readings) in &usage.containers {
+        if readings.is_empty() || out.contains_key(&(ns.clone(), pod.clone())) {
+            continue;
+        }
+        let n = readings.len() as f64;
+        let e = samples.entry((ns.clone(), pod.clone())).or_default();
+        e.0 += readings.iter().map(|r| r.cpu_millis).sum::<f64>() / n;
+        e.1 += readings.iter().map(|r| r.memory_bytes).sum::<f64>() / n;
+    }
+    out.extend(samples);
+    out
+}
+
+fn build(
+    snap: &Snapshot,
+    scheduler: &Cluster,
+    req: &Request,
+    rows: &[Rightsizing],
+    consolidation: &Consolidations,
+) -> Report {
     let cluster = snap.cluster();
     let mut findings = Vec::new();
     let mut recommendations = Vec::new();
@@ -179,6 +254,13 @@ fn build(snap: &Snapshot, req: &Request, rows: &[Rightsizing]) -> Report {
             addresses: None,
         });
     }
+    consolidation_findings(
+        snap,
+        scheduler,
+        consolidation,
+        &mut findings,
+        &mut recommendations,
+    );
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -191,25 +273,51 @@ fn build(snap: &Snapshot, req: &Request, rows: &[Rightsizing]) -> Report {
         r.rank = i + 1;
     }
     crate::diagnose::remedy::values::seal(&mut recommendations);
-    let summary = format!(
-        "{} container(s) rightsized with krr simple (CPU p{}, memory max + {}%), {} to change, {} without enough data; CPU requests {}m → {}m and memory requests {} → {} where both are known.",
+    let rightsized = recommendations
+        .iter()
+        .filter(|r| r.title.starts_with("Rightsize"))
+        .count();
+    let c = &consolidation.as_requested;
+    let mut summary = format!(
+        "{} container(s) rightsized with krr simple (CPU p{}, memory max + {}%), {} to change, {} without enough data; CPU requests {}m → {}m and memory requests {} → {} where both are known. Consolidation frees {} of {} node(s) as requested (CPU requests {}% → {}% of allocatable, memory {}% → {}%)",
         rows.len(),
         req.simple.cpu_percentile,
         req.simple.memory_buffer_percentage,
-        recommendations.len(),
+        rightsized,
         insufficient,
         cpu_now,
         cpu_then,
         mib(mem_now),
-        mib(mem_then)
+        mib(mem_then),
+        c.result.freed.len(),
+        c.before.nodes,
+        c.before.cpu_request_percent,
+        c.after.cpu_request_percent,
+        c.before.memory_request_percent,
+        c.after.memory_request_percent,
     );
+    match &consolidation.rightsized {
+        Some(r) => summary.push_str(&format!(
+            "; re-packed on the rightsized requests it frees {}.",
+            r.result.freed.len()
+        )),
+        None => summary.push('.'),
+    }
     let mut limitations = vec![
         format!(
             "krr simple needs {} points per resource: metrics.k8s.io samples alone (a capture's few) rarely reach it; capture with --prometheus for a history.",
             req.simple.points_required
         ),
-        "Consolidation, contention, traffic, time of day, cost and the migration plan are not computed yet.".to_string(),
+        "Contention, traffic, time of day, cost and the migration plan are not computed yet.".to_string(),
+        "Consolidation moves pods best-fit (the fullest node that passes the scheduler's filters); the default scheduler spreads them (LeastAllocated), so drains should follow the order given, one node at a time, and nodes are removed from their node group (or by the autoscaler) once empty.".to_string(),
     ];
+    let skipped = consolidation.as_requested.result.not_tried;
+    if skipped > 0 {
+        limitations.push(format!(
+            "Consolidation tried the {} least utilized nodes; {skipped} more were not tried (raise --max-candidates).",
+            req.consolidation.max_candidates.unwrap_or(0)
+        ));
+    }
     // krr's simple strategy wants three hours of history (`history_range_enough`).
     let span = rows.iter().map(|r| r.basis.span_seconds).max().unwrap_or(0);
     if !rows.is_empty() && span < 3 * 3600 {
@@ -221,7 +329,10 @@ fn build(snap: &Snapshot, req: &Request, rows: &[Rightsizing]) -> Report {
     limitations.extend(source_limitations(snap));
     Report {
         analysis: "optimize_workload_placement".into(),
-        request: RequestEcho::plain("rightsizing (krr simple)".into(), "rightsizing"),
+        request: RequestEcho::plain(
+            "rightsizing (krr simple) and consolidation".into(),
+            "placement",
+        ),
         clusters: vec![ClusterData::of(snap)],
         summary,
         root_causes: Vec::new(),
@@ -229,13 +340,149 @@ fn build(snap: &Snapshot, req: &Request, rows: &[Rightsizing]) -> Report {
         chains: Vec::new(),
         recommendations,
         impact: Impact {
-            note: "Rightsizing changes no service's availability; decreases are rolled out like any template change.".into(),
+            note: "Rightsizing changes no service's availability; decreases are rolled out like any template change. Draining a node moves its pods within their disruption budgets.".into(),
             ..Impact::default()
         },
         limitations,
         details: json!({
             "strategy": {"name": "simple", "settings": req.simple},
             "rightsizing": rows,
+            "consolidation": consolidation,
         }),
+    }
+}
+
+/// A finding per node consolidation frees as requested, and one recommendation per
+/// consolidation (as requested, after the rightsizing) with the drains in their order.
+fn consolidation_findings(
+    snap: &Snapshot,
+    cluster: &Cluster,
+    c: &Consolidations,
+    findings: &mut Vec<Finding>,
+    recommendations: &mut Vec<Recommendation>,
+) {
+    let cluster_name = snap.cluster();
+    for f in &c.as_requested.result.freed {
+        let targets: std::collections::BTreeSet<&str> =
+            f.moves.iter().map(|m| m.to.as_str()).collect();
+        findings.push(Finding {
+            id: String::new(),
+            kind: "RemovableNode".into(),
+            severity: Severity::Info,
+            subject: Subject::from_label(cluster_name, &format!("Node {}", f.node)),
+            since: None,
+            message: format!(
+                "node {} ({:.0}% requested) can be emptied: {} pod(s) move to {}{}",
+                f.node,
+                f.utilization * 100.0,
+                f.moves.len(),
+                if targets.is_empty() {
+                    "nowhere (none needs to)".to_string()
+                } else {
+                    targets.into_iter().collect::<Vec<_>>().join(", ")
+                },
+                if f.stays.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} DaemonSet or mirror pod(s) go with it", f.stays.len())
+                }
+            ),
+            evidence: f
+                .moves
+                .iter()
+                .map(|m| Evidence {
+                    source: "scheduler".into(),
+                    location: m.pod.clone(),
+                    text: format!(
+                        "{} → {} (passes the scheduler's filters there)",
+                        m.from, m.to
+                    ),
+                    at: None,
+                })
+                .collect(),
+            resolved: None,
+        });
+    }
+    let mut recommend = |title: String,
+                         why: String,
+                         outcome: &consolidate::Outcome,
+                         first: Vec<String>| {
+        if outcome.result.freed.is_empty() {
+            return;
+        }
+        let mut steps = first;
+        let mut verify = Vec::new();
+        let mut rollback = Vec::new();
+        for f in &outcome.result.freed {
+            steps.extend(consolidate::drain_steps(cluster, f));
+            let node = crate::diagnose::remedy::values::shell_quote(&f.node);
+            verify.push(format!(
+                "kubectl get pods -A --field-selector spec.nodeName={node},status.phase=Running"
+            ));
+            rollback.push(format!("kubectl uncordon {node}"));
+        }
+        let (b, a) = (&outcome.before, &outcome.after);
+        recommendations.push(Recommendation {
+            rank: 0,
+            title,
+            why,
+            risk: "medium".into(),
+            horizon: "long-term".into(),
+            expected_effect: format!(
+                "{} → {} nodes; CPU requests {}% → {}% and memory requests {}% → {}% of allocatable{}",
+                b.nodes,
+                a.nodes,
+                b.cpu_request_percent,
+                a.cpu_request_percent,
+                b.memory_request_percent,
+                a.memory_request_percent,
+                match (b.cpu_usage_percent, a.cpu_usage_percent) {
+                    (Some(x), Some(y)) => format!("; CPU use {x}% → {y}%"),
+                    _ => String::new(),
+                }
+            ),
+            steps,
+            verify,
+            rollback,
+            addresses: None,
+        });
+    };
+    let freed = |o: &consolidate::Outcome| {
+        o.result
+            .freed
+            .iter()
+            .map(|f| f.node.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    recommend(
+        format!(
+            "Remove {} node(s): {}",
+            c.as_requested.result.freed.len(),
+            freed(&c.as_requested)
+        ),
+        "their pods fit on the other nodes as requested, within every disruption budget, and no pod blocks the drain (cluster-autoscaler's rules)".into(),
+        &c.as_requested,
+        Vec::new(),
+    );
+    if let Some(r) = &c.rightsized {
+        if r.result.freed.len() > c.as_requested.result.freed.len() {
+            recommend(
+                format!(
+                    "Rightsize, then remove {} node(s): {}",
+                    r.result.freed.len(),
+                    freed(r)
+                ),
+                format!(
+                    "re-packed on the rightsized requests, {} more node(s) empty than as requested",
+                    r.result.freed.len() - c.as_requested.result.freed.len()
+                ),
+                r,
+                vec![
+                    "# apply the rightsizing recommendations above and wait for their rollouts"
+                        .into(),
+                ],
+            );
+        }
     }
 }

@@ -110,6 +110,9 @@ pub struct Rightsizing {
     /// The container's position in the pod template (for a JSON patch).
     #[serde(skip)]
     index: usize,
+    /// The workload's pods now, (namespace, name): where a proposal would apply.
+    #[serde(skip)]
+    pub pods: Vec<(String, String)>,
 }
 
 /// `q`-th percentile (0–100) with linear interpolation between closest ranks.
@@ -317,6 +320,10 @@ fn container(
         },
         patch: Vec::new(),
         index,
+        pods: pods
+            .iter()
+            .map(|p| (p.namespace.clone(), p.name.clone()))
+            .collect(),
     };
     r.patch = patch(&r);
     r

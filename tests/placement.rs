@@ -1,0 +1,233 @@
+//! The placement library (`testdata/placement/*.yaml`): clusters stated in a few lines
+//! (the what-if library's format, pods placed by the scheduler engine), the usage each
+//! workload's pods show as Prometheus series, and the ground truth `optimize` must reach:
+//! how many nodes consolidation frees as requested and after the rightsizing, why the
+//! nodes it keeps are kept, which findings it makes and what rightsizing says. Each rule
+//! has its near miss (a budget that allows a disruption, local volumes declared safe, a
+//! kube-system pod with a budget). `cargo test --test placement -- --nocapture` prints
+//! the table.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::whatif::{ClusterSpec, build, mark_oom_killed, prometheus_matrix};
+use kubectl_intel::analysis::optimize::{Request, optimize};
+use kubectl_intel::model::Snapshot;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    description: String,
+    cluster: ClusterSpec,
+    /// Per workload name: what each of its pods uses.
+    #[serde(default)]
+    usage: BTreeMap<String, Use>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Use {
+    /// Millicores and MiB around which the series vary (±10% and ±5%).
+    cpu_millis: f64,
+    memory_mib: f64,
+    #[serde(default = "points")]
+    points: usize,
+    /// The pods' last termination was an OOM kill.
+    #[serde(default)]
+    oom_killed: bool,
+}
+
+/// The first point of every series.
+const START: i64 = 1_763_600_000;
+
+fn points() -> usize {
+    120
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    freed: usize,
+    /// After the rightsizing; absent when no proposal changes a pod.
+    #[serde(default)]
+    rightsized_freed: Option<usize>,
+    /// Substrings of the reasons nodes are kept for.
+    #[serde(default)]
+    kept_because: Vec<String>,
+    /// Substrings no reason may have (the near misses).
+    #[serde(default)]
+    not_kept_because: Vec<String>,
+    #[serde(default)]
+    findings: Vec<String>,
+    #[serde(default)]
+    no_findings: Vec<String>,
+    /// Workload → resource → the proposal's `info` (`HPA detected`, `OOMKill detected`).
+    #[serde(default)]
+    rightsize_info: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn load(path: &std::path::Path) -> (Case, Snapshot) {
+    let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut snap = build(&case.cluster, "placement");
+    let (mut cpu, mut mem) = (Vec::new(), Vec::new());
+    let mut oom = Vec::new();
+    for p in snap.pods() {
+        let owner = case.cluster.workloads.iter().find(|w| {
+            p.meta.name.starts_with(&format!("{}-", w.name))
+                && p.meta.namespace == w.namespace.clone().unwrap_or("shop".into())
+        });
+        let Some(u) = owner.and_then(|w| case.usage.get(&w.name)) else {
+            continue;
+        };
+        let (ns, name) = (p.meta.namespace.clone(), p.meta.name.clone());
+        cpu.push((
+            ns.clone(),
+            name.clone(),
+            (0..u.points)
+                .map(|k| u.cpu_millis / 1000.0 * (0.9 + 0.2 * ((k * 37) % 100) as f64 / 100.0))
+                .collect(),
+        ));
+        mem.push((
+            ns,
+            name.clone(),
+            (0..u.points)
+                .map(|k| u.memory_mib * 1048576.0 * (0.95 + 0.1 * ((k * 13) % 40) as f64 / 40.0))
+                .collect(),
+        ));
+        if u.oom_killed {
+            oom.push(name);
+        }
+    }
+    snap.prometheus.insert(
+        "container_cpu_usage_seconds_total".into(),
+        prometheus_matrix("container_cpu_usage_seconds_total", START, cpu),
+    );
+    snap.prometheus.insert(
+        "container_memory_working_set_bytes".into(),
+        prometheus_matrix("container_memory_working_set_bytes", START, mem),
+    );
+    mark_oom_killed(&mut snap, |name| oom.iter().any(|o| o == name));
+    (case, snap)
+}
+
+/// What went wrong with one case (empty when it passes).
+fn check(case: &Case, r: &Value) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let c = &r["details"]["consolidation"];
+    let freed = c["asRequested"]["freed"].as_array().map_or(0, Vec::len);
+    if freed != case.expect.freed {
+        wrong.push(format!("freed {freed}, want {}", case.expect.freed));
+    }
+    let rightsized = c["rightsized"]["freed"].as_array().map(Vec::len);
+    if rightsized != case.expect.rightsized_freed {
+        wrong.push(format!(
+            "freed after rightsizing {rightsized:?}, want {:?}",
+            case.expect.rightsized_freed
+        ));
+    }
+    let reasons: Vec<&str> = c["asRequested"]["kept"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["reason"].as_str())
+        .collect();
+    for want in &case.expect.kept_because {
+        if !reasons.iter().any(|r| r.contains(want.as_str())) {
+            wrong.push(format!("no node kept because {want:?}: {reasons:?}"));
+        }
+    }
+    for not in &case.expect.not_kept_because {
+        if reasons.iter().any(|r| r.contains(not.as_str())) {
+            wrong.push(format!("a node kept because {not:?}"));
+        }
+    }
+    let kinds: Vec<&str> = r["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    for want in &case.expect.findings {
+        if !kinds.contains(&want.as_str()) {
+            wrong.push(format!("no {want} finding: {kinds:?}"));
+        }
+    }
+    for not in &case.expect.no_findings {
+        if kinds.contains(&not.as_str()) {
+            wrong.push(format!("a {not} finding"));
+        }
+    }
+    for (w, resources) in &case.expect.rightsize_info {
+        let row = r["details"]["rightsizing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| {
+                x["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with(&format!("/{w}")))
+            });
+        for (res, info) in resources {
+            let got = row.and_then(|x| x[res.as_str()]["info"].as_str());
+            if got != Some(info.as_str()) {
+                wrong.push(format!("{w} {res}: info {got:?}, want {info:?}"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_placement_library_passes() {
+    let mut paths: Vec<_> = std::fs::read_dir("testdata/placement")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "the library has {} cases", paths.len());
+    let mut table = vec![format!(
+        "{:<34} {:>5} {:>10}  {}",
+        "case", "freed", "rightsized", "verdict"
+    )];
+    let mut failed = Vec::new();
+    for path in &paths {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let (case, snap) = load(path);
+        let rel = kubectl_intel::engine::Relations::build(&snap);
+        let report = optimize(&snap, &rel, &Request::default());
+        let r = serde_json::to_value(&report).unwrap();
+        let wrong = check(&case, &r);
+        let c = &r["details"]["consolidation"];
+        table.push(format!(
+            "{:<34} {:>5} {:>10}  {}",
+            name,
+            c["asRequested"]["freed"].as_array().map_or(0, Vec::len),
+            c["rightsized"]["freed"]
+                .as_array()
+                .map_or("-".into(), |a| a.len().to_string()),
+            if wrong.is_empty() {
+                "pass".to_string()
+            } else {
+                format!("FAIL: {}", wrong.join("; "))
+            }
+        ));
+        if !wrong.is_empty() {
+            failed.push(format!(
+                "{name} ({}): {}",
+                case.description,
+                wrong.join("; ")
+            ));
+        }
+        // Deterministic: the same report twice.
+        let again = serde_json::to_string(&optimize(&snap, &rel, &Request::default())).unwrap();
+        assert_eq!(serde_json::to_string(&report).unwrap(), again, "{name}");
+    }
+    println!("{}", table.join("\n"));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
