@@ -204,3 +204,95 @@ fn the_command_line_rightsizes_a_bundle() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Cost as OpenCost allocates it, recomputed here: m5.xlarge at $0.192 an hour (the
+/// table), split into CPU and memory in the proportion of OpenCost's default rates; each
+/// pod max(request, use); idle the rest; and a `--prices` file that overrides the type.
+#[test]
+fn cost_allocates_as_opencost_and_names_its_prices() {
+    let snap = planted();
+    let rel = kubectl_intel::engine::Relations::build(&snap);
+    let r = serde_json::to_value(optimize(&snap, &rel, &Request::default())).unwrap();
+    let cost = &r["details"]["cost"];
+    let nodes = cost["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    let (cores, gib) = (8.0, 32.0);
+    let by_resources = cores * 0.031611 + gib * 0.004237;
+    let per_core = 0.192 * (cores * 0.031611 / by_resources) / cores;
+    let per_gib = 0.192 * (gib * 0.004237 / by_resources) / gib;
+    for n in nodes {
+        assert_eq!(n["hourly"], 0.192, "{n}");
+        assert!((n["cpuCoreHour"].as_f64().unwrap() - per_core).abs() < 1e-12);
+        assert!(
+            n["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("the aws list price of m5.xlarge in us-east-1 (dated ")
+        );
+    }
+    assert_eq!(cost["monthlyTotal"], 420.48);
+    // Allocation: every pod's request (the planted use is below it, except where
+    // rightsizing raised memory, which this test's pods do not exceed by request).
+    let mut hourly = 0.0;
+    let mut use_of: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for w in ["web", "scaled", "oom"] {
+        for (i, p) in pods_of(&snap, w).into_iter().enumerate() {
+            let n = 120;
+            let cpu = (0..n).map(|k| cpu_at(i, k) * 1000.0).sum::<f64>() / n as f64;
+            let mem = (0..n).map(|k| mem_at(i, k)).sum::<f64>() / n as f64;
+            use_of.insert(p, (cpu, mem));
+        }
+    }
+    for p in snap.pods() {
+        let c = &p.value()["spec"]["containers"][0]["resources"]["requests"];
+        let req_cpu =
+            kubectl_intel::model::quantity::milli_value(c["cpu"].as_str().unwrap()).unwrap() as f64;
+        let req_mem =
+            kubectl_intel::model::quantity::value(c["memory"].as_str().unwrap()).unwrap() as f64;
+        let (u_cpu, u_mem) = use_of.get(&p.meta.name).copied().unwrap_or((0.0, 0.0));
+        hourly +=
+            req_cpu.max(u_cpu) / 1000.0 * per_core + req_mem.max(u_mem) / 1073741824.0 * per_gib;
+    }
+    let want = (hourly * 730.0 * 100.0).round() / 100.0;
+    let got = cost["monthlyAllocated"].as_f64().unwrap();
+    assert!((got - want).abs() < 0.011, "allocated {got}, want {want}");
+    let idle = cost["monthlyIdle"].as_f64().unwrap();
+    assert!((got + idle - 3.0 * 0.192 * 730.0).abs() < 0.02);
+    assert!(r["summary"].as_str().unwrap().contains("a month"));
+
+    // A price file overrides the type and is named.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.intel.tar.zst");
+    kubectl_intel::bundle::write_bundle(&snap, &bundle).unwrap();
+    let prices = dir.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"source": "our EDP", "instances": {"m5.xlarge": 0.1}}"#,
+    )
+    .unwrap();
+    let r = common::json_of(
+        common::bin()
+            .args(["optimize", "--bundle"])
+            .arg(&bundle)
+            .arg("--prices")
+            .arg(&prices)
+            .args(["-o", "json"]),
+    );
+    assert_eq!(r["details"]["cost"]["monthlyTotal"], 219.0);
+    assert!(
+        r["details"]["cost"]["sources"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("prices.json (our EDP)")
+    );
+    std::fs::write(&prices, r#"{"instances": {"m5.xlarge": "cheap"}}"#).unwrap();
+    let out = common::bin()
+        .args(["optimize", "--bundle"])
+        .arg(&bundle)
+        .arg("--prices")
+        .arg(&prices)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prices.json"));
+}

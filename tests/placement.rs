@@ -2,7 +2,8 @@
 //! (the what-if library's format, pods placed by the scheduler engine), the usage each
 //! workload's pods show as Prometheus series, and the ground truth `optimize` must reach:
 //! how many nodes consolidation frees as requested and after the rightsizing, why the
-//! nodes it keeps are kept, which findings it makes and what rightsizing says. Each rule
+//! nodes it keeps are kept, which findings it makes, what rightsizing says and what the
+//! freed nodes cost (the what-if nodes are m5.xlarge: $0.192 an hour in the price table). Each rule
 //! has its near miss (a budget that allows a disruption, local volumes declared safe, a
 //! kube-system pod with a budget). `cargo test --test placement -- --nocapture` prints
 //! the table.
@@ -65,6 +66,11 @@ struct Expect {
     findings: Vec<String>,
     #[serde(default)]
     no_findings: Vec<String>,
+    /// What the freed nodes cost a month (USD), as requested and rightsized.
+    #[serde(default)]
+    monthly_saved: Option<f64>,
+    #[serde(default)]
+    monthly_saved_rightsized: Option<f64>,
     /// Workload → resource → the proposal's `info` (`HPA detected`, `OOMKill detected`).
     #[serde(default)]
     rightsize_info: BTreeMap<String, BTreeMap<String, String>>,
@@ -160,6 +166,21 @@ fn check(case: &Case, r: &Value) -> Vec<String> {
     for not in &case.expect.no_findings {
         if kinds.contains(&not.as_str()) {
             wrong.push(format!("a {not} finding"));
+        }
+    }
+    let money = &r["details"]["cost"];
+    for (want, key) in [
+        (case.expect.monthly_saved, "monthlySaved"),
+        (
+            case.expect.monthly_saved_rightsized,
+            "monthlySavedRightsized",
+        ),
+    ] {
+        if let Some(want) = want {
+            let got = money[key].as_f64();
+            if got.is_none_or(|g| (g - want).abs() > 0.005) {
+                wrong.push(format!("{key} {got:?}, want {want}"));
+            }
         }
     }
     for (w, resources) in &case.expect.rightsize_info {

@@ -13,6 +13,7 @@ use crate::source::{LiveArgs, SourceArgs};
 #[command(after_help = "Examples:\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --cpu-percentile 99 -o json\n  \
+    kubectl intel optimize --bundle prod.intel.tar.zst --prices our-rates.json\n  \
     kubectl intel optimize --context prod --prometheus http://localhost:9090 --window 24h\n\n\
     Rightsizing as krr's simple strategy computes it: CPU request at the 95th percentile of\n\
     each pod's use (the largest over the pods), no CPU limit; memory request and limit at the\n\
@@ -23,6 +24,9 @@ use crate::source::{LiveArgs, SourceArgs};
     cluster-autoscaler judges a drain (disruption budgets, local storage, DaemonSets,\n\
     not-safe-to-evict, kube-system), their pods moved where the scheduler's filters pass;\n\
     as requested, and again with the rightsizing applied.\n\n\
+    Cost: nodes priced by instance type from an embedded, dated table of on-demand list\n\
+    prices (AWS, Google Cloud, Azure), else at OpenCost's default rates per core-hour and\n\
+    GiB-hour; pods allocated max(request, use), idle apart; --prices overrides.\n\n\
     Exit status: 0 with a report, 3 for an unreadable bundle, 5 when a live cluster gave\n\
     nothing, 1 on other failures.")]
 pub struct OptimizeArgs {
@@ -43,6 +47,10 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::analysis::optimize::CANDIDATES,
           value_parser = clap::value_parser!(usize))]
     pub max_candidates: usize,
+    /// Prices to use instead of the embedded table: a JSON file with `instances` (hourly
+    /// price per instance type), `cpuCoreHour`, `ramGibHour` and `source`.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -50,6 +58,19 @@ pub struct OptimizeArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Text)]
     pub output: ReportFormat,
+}
+
+/// The embedded prices with a `--prices` file's on top.
+fn read_prices(path: &std::path::Path) -> Result<crate::analysis::optimize::cost::Prices, String> {
+    use crate::analysis::optimize::cost::{PriceFile, Prices};
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+    let file: PriceFile = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{name}: {e}; expected {{\"source\": \"…\", \"instances\": {{\"m5.xlarge\": 0.192}}, \"cpuCoreHour\": 0.031611, \"ramGibHour\": 0.004237}}"
+        )
+    })?;
+    Prices::with(&file, &name)
 }
 
 fn percentile(s: &str) -> Result<f64, String> {
@@ -66,6 +87,15 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
     req.simple.points_required = args.points_required.max(1);
     req.simple.allow_hpa = args.allow_hpa;
     req.consolidation.max_candidates = Some(args.max_candidates.max(1));
+    if let Some(path) = &args.prices {
+        match read_prices(path) {
+            Ok(p) => req.prices = p,
+            Err(e) => {
+                eprintln!("error: --prices {e}");
+                return Ok(Exit::Usage);
+            }
+        }
+    }
     let opts = args.live.options(&[]);
     let loaded = match super::diagnose::load(&args.source, &opts)? {
         Ok(l) => l,

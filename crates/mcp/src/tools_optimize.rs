@@ -26,6 +26,9 @@ pub struct OptimizeInput {
     pub allow_hpa: Option<bool>,
     /// Nodes tried for consolidation, the least utilized first (default 500, at least 1).
     pub max_candidates: Option<usize>,
+    /// Prices instead of the embedded table's: `instances` (hourly price per instance
+    /// type), `cpuCoreHour`, `ramGibHour`, `source`.
+    pub prices: Option<intel_analysis::optimize::cost::PriceFile>,
 }
 
 pub fn optimize_workload_placement(
@@ -55,6 +58,9 @@ pub fn optimize_workload_placement(
     req.simple.allow_hpa = input.allow_hpa.unwrap_or(false);
     if let Some(n) = input.max_candidates {
         req.consolidation.max_candidates = Some(n.max(1));
+    }
+    if let Some(p) = &input.prices {
+        req.prices = intel_analysis::optimize::cost::Prices::with(p, "prices")?;
     }
     let report = {
         let mut cluster = data.scheduler().lock().map_err(|_| {

@@ -2,10 +2,13 @@
 //! DaemonSet gets the requests and limits a strategy computes from the usage the snapshot
 //! holds (`rightsize.rs`: krr's `simple`), with the basis of each number and the commands
 //! that apply it; the nodes that can be emptied, as requested and after the rightsizing,
-//! come from the scheduler engine (`consolidate.rs`). Contention, traffic, time of day,
-//! cost and the migration plan are the parts still to come (issue 22).
+//! come from the scheduler engine (`consolidate.rs`); what the nodes cost, who uses it and
+//! what consolidation saves, from a dated price table or OpenCost's rates (`cost.rs`).
+//! Contention, traffic, time of day and the migration plan are the parts still to come
+//! (issue 22).
 
 pub mod consolidate;
+pub mod cost;
 pub mod rightsize;
 
 use serde_json::json;
@@ -30,6 +33,7 @@ pub const CANDIDATES: usize = 500;
 pub struct Request {
     pub simple: Simple,
     pub consolidation: Settings,
+    pub prices: cost::Prices,
 }
 
 impl Default for Request {
@@ -39,6 +43,7 @@ impl Default for Request {
             consolidation: Settings {
                 max_candidates: Some(CANDIDATES),
             },
+            prices: cost::Prices::default(),
         }
     }
 }
@@ -86,7 +91,18 @@ pub fn optimize_on(
     let consolidation = phase("optimize: consolidation", || {
         consolidate::consolidate(cluster, &rows, &req.consolidation, &per_pod)
     });
-    build(snap, cluster, req, &rows, &consolidation)
+    let names = |o: &consolidate::Outcome| -> Vec<String> {
+        o.result.freed.iter().map(|f| f.node.clone()).collect()
+    };
+    let rightsized = consolidation.rightsized.as_ref().map(names);
+    let money = cost::cost(
+        cluster,
+        &req.prices,
+        &per_pod,
+        &names(&consolidation.as_requested),
+        rightsized.as_deref(),
+    );
+    build(snap, cluster, req, &rows, &consolidation, &money)
 }
 
 fn mean(points: &[(i64, f64)]) -> Option<f64> {
@@ -125,6 +141,7 @@ fn build(
     req: &Request,
     rows: &[Rightsizing],
     consolidation: &Consolidations,
+    money: &cost::Cost,
 ) -> Report {
     let cluster = snap.cluster();
     let mut findings = Vec::new();
@@ -258,6 +275,7 @@ fn build(
         snap,
         scheduler,
         consolidation,
+        money,
         &mut findings,
         &mut recommendations,
     );
@@ -296,19 +314,33 @@ fn build(
         c.before.memory_request_percent,
         c.after.memory_request_percent,
     );
-    match &consolidation.rightsized {
-        Some(r) => summary.push_str(&format!(
-            "; re-packed on the rightsized requests it frees {}.",
+    if let Some(r) = &consolidation.rightsized {
+        summary.push_str(&format!(
+            "; re-packed on the rightsized requests it frees {}",
             r.result.freed.len()
-        )),
-        None => summary.push('.'),
+        ));
     }
+    summary.push_str(&format!(
+        ". The nodes cost ${:.2} a month, ${:.2} of it idle; consolidation saves ${:.2} a month{} ({}).",
+        money.monthly_total,
+        money.monthly_idle,
+        money.monthly_saved,
+        money
+            .monthly_saved_rightsized
+            .map(|m| format!(", ${m:.2} after the rightsizing"))
+            .unwrap_or_default(),
+        price_basis(money)
+    ));
     let mut limitations = vec![
         format!(
             "krr simple needs {} points per resource: metrics.k8s.io samples alone (a capture's few) rarely reach it; capture with --prometheus for a history.",
             req.simple.points_required
         ),
-        "Contention, traffic, time of day, cost and the migration plan are not computed yet.".to_string(),
+        "Contention, traffic, time of day and the migration plan are not computed yet.".to_string(),
+        format!(
+            "Prices are on-demand list prices (table dated {}) or OpenCost's default rates, without discounts, storage or network; give your own with --prices.",
+            money.dated
+        ),
         "Consolidation moves pods best-fit (the fullest node that passes the scheduler's filters); the default scheduler spreads them (LeastAllocated), so drains should follow the order given, one node at a time, and nodes are removed from their node group (or by the autoscaler) once empty.".to_string(),
     ];
     let skipped = consolidation.as_requested.result.not_tried;
@@ -348,6 +380,7 @@ fn build(
             "strategy": {"name": "simple", "settings": req.simple},
             "rightsizing": rows,
             "consolidation": consolidation,
+            "cost": money,
         }),
     }
 }
@@ -358,6 +391,7 @@ fn consolidation_findings(
     snap: &Snapshot,
     cluster: &Cluster,
     c: &Consolidations,
+    money: &cost::Cost,
     findings: &mut Vec<Finding>,
     recommendations: &mut Vec<Recommendation>,
 ) {
@@ -406,6 +440,7 @@ fn consolidation_findings(
     let mut recommend = |title: String,
                          why: String,
                          outcome: &consolidate::Outcome,
+                         saved: f64,
                          first: Vec<String>| {
         if outcome.result.freed.is_empty() {
             return;
@@ -440,7 +475,7 @@ fn consolidation_findings(
                     (Some(x), Some(y)) => format!("; CPU use {x}% → {y}%"),
                     _ => String::new(),
                 }
-            ),
+            ) + &format!("; saves ${saved:.2} a month ({})", price_basis(money)),
             steps,
             verify,
             rollback,
@@ -463,6 +498,7 @@ fn consolidation_findings(
         ),
         "their pods fit on the other nodes as requested, within every disruption budget, and no pod blocks the drain (cluster-autoscaler's rules)".into(),
         &c.as_requested,
+        money.monthly_saved,
         Vec::new(),
     );
     if let Some(r) = &c.rightsized {
@@ -478,11 +514,24 @@ fn consolidation_findings(
                     r.result.freed.len() - c.as_requested.result.freed.len()
                 ),
                 r,
+                money.monthly_saved_rightsized.unwrap_or(0.0),
                 vec![
                     "# apply the rightsizing recommendations above and wait for their rollouts"
                         .into(),
                 ],
             );
         }
+    }
+}
+
+/// Where a cost's prices came from, in a few words.
+fn price_basis(money: &cost::Cost) -> String {
+    match money.sources.as_slice() {
+        [] => "no nodes priced".into(),
+        [one] => format!("priced at {one}"),
+        [first, rest @ ..] => format!(
+            "priced at {first} and {} other source(s), details.cost.sources",
+            rest.len()
+        ),
     }
 }
