@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks optimize (rightsizing) on a synthetic cluster (default 150,000 pods on 5,000
+# Benchmarks optimize (rightsizing, consolidation, cost) on a synthetic cluster (default 150,000 pods on 5,000
 # nodes), after the load. Numbers go into BENCHMARKS.md.
 # Usage: scripts/bench-optimize.sh [PODS] [BUNDLE]   (an existing bundle skips generation)
 set -euo pipefail
