@@ -296,3 +296,99 @@ fn cost_allocates_as_opencost_and_names_its_prices() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("prices.json"));
 }
+
+/// The VPA recommender's estimate, recomputed here from its Go code's formulas: an
+/// exponential histogram (first bucket 0.01 cores or 1e7 bytes, ratio 1.05), CPU samples
+/// weighted by the request (≥ 0.1 core) and a 24 h half-life decay, memory as per-day
+/// peaks with an OOM kill adding max(limit + 100 MiB, limit × 1.2); a percentile is the
+/// end of the bucket where the running weight reaches it; target p90, upper bound p95
+/// scaled by (1 + 1/confidence), both + 15%; at least 25m and 250 MiB per pod.
+#[test]
+fn the_vpa_strategy_reproduces_the_recommender() {
+    struct H {
+        first: f64,
+        w: std::collections::BTreeMap<i64, f64>,
+    }
+    impl H {
+        fn bucket(&self, v: f64) -> i64 {
+            if v < self.first {
+                0
+            } else {
+                ((v * 0.05 / self.first + 1.0).ln() / 1.05f64.ln()).floor() as i64
+            }
+        }
+        fn add(&mut self, v: f64, weight: f64) {
+            let b = self.bucket(v);
+            *self.w.entry(b).or_default() += weight;
+        }
+        fn pct(&self, p: f64) -> f64 {
+            let total: f64 = self.w.values().sum();
+            let mut sum = 0.0;
+            let last = *self.w.keys().last().unwrap();
+            for (&b, &x) in &self.w {
+                sum += x;
+                if sum >= p * total || b == last {
+                    return self.first * (1.05f64.powi(b as i32 + 1) - 1.0) / 0.05;
+                }
+            }
+            unreachable!()
+        }
+    }
+    let snap = planted();
+    let rel = kubectl_intel::engine::Relations::build(&snap);
+    let req = Request {
+        vpa: Some(Default::default()),
+        ..Request::default()
+    };
+    let r = serde_json::to_value(optimize(&snap, &rel, &req)).unwrap();
+    assert_eq!(r["details"]["strategy"]["name"], "vpa");
+    let t0 = 1_763_000_000i64;
+    let decay = |t: i64| 2f64.powf((t - t0) as f64 / 86400.0);
+    // web: two pods, 120 points each, request 500m.
+    let mut cpu = H {
+        first: 0.01,
+        w: Default::default(),
+    };
+    for i in 0..2 {
+        for k in 0..120 {
+            cpu.add(cpu_at(i, k), 0.5 * decay(t0 + 60 * k as i64));
+        }
+    }
+    let web = row(&r, "web");
+    let target = (cpu.pct(0.9) * 1.15 * 1000.0).max(25.0);
+    assert_eq!(web["cpu"]["value"], target.ceil() as i64, "{web}");
+    let confidence: f64 = (119.0 * 60.0 / 86400.0f64).min(240.0 / 1440.0);
+    let upper = cpu.pct(0.95) * 1.15 * 1000.0 * (1.0 + 1.0 / confidence);
+    let got = web["vpa"]["cpu"]["upperBound"].as_f64().unwrap();
+    assert!((got - upper).abs() < 1e-6, "{got} vs {upper}");
+    assert!((web["vpa"]["confidence"].as_f64().unwrap() - confidence).abs() < 1e-12);
+    // The web pods' peaks are under 250 MiB: the per-pod minimum.
+    assert_eq!(web["memory"]["value"], 250i64 << 20);
+    // oom: one day window's peak plus the OOM kill at its 256Mi limit.
+    let mut mem = H {
+        first: 1e7,
+        w: Default::default(),
+    };
+    let peak = (0..120).map(|k| mem_at(0, k)).fold(0.0, f64::max);
+    mem.add(peak, 1.0);
+    let limit = 256.0 * MIB;
+    mem.add((limit + 100.0 * MIB).max(limit * 1.2), decay(t0 + 119 * 60));
+    let want = ((mem.pct(0.9) * 1.15 / MIB).ceil() as i64) << 20;
+    let oom = row(&r, "oom");
+    assert_eq!(oom["memory"]["value"], want, "{oom}");
+    assert_eq!(oom["memory"]["info"], "OOMKill detected");
+    // The VPA keeps limits in proportion (web's 512Mi request had a 1Gi limit) and leaves
+    // an unset one (web's CPU limit) unset, with no removal patch.
+    let patch = web["patch"].as_array().unwrap();
+    assert_eq!(
+        patch[0],
+        format!(
+            "kubectl -n shop set resources deployment/web -c app --requests=cpu={}m,memory=250Mi --limits=memory=500Mi",
+            target.ceil() as i64
+        )
+    );
+    assert_eq!(patch.len(), 1);
+    // The near miss: too few points still gives no number, HPA still defers.
+    assert!(row(&r, "thin")["cpu"]["value"].is_null());
+    assert_eq!(row(&r, "scaled")["cpu"]["info"], "HPA detected");
+}

@@ -13,13 +13,16 @@ use crate::source::{LiveArgs, SourceArgs};
 #[command(after_help = "Examples:\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --cpu-percentile 99 -o json\n  \
+    kubectl intel optimize --bundle prod.intel.tar.zst --strategy vpa\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --prices our-rates.json\n  \
     kubectl intel optimize --context prod --prometheus http://localhost:9090 --window 24h\n\n\
     Rightsizing as krr's simple strategy computes it: CPU request at the 95th percentile of\n\
     each pod's use (the largest over the pods), no CPU limit; memory request and limit at the\n\
     largest working set + 15%, at least the OOM-killed limit + 25%; fewer than 100 points,\n\
     or an HPA on that resource, gives no number. Every proposal names its basis and the\n\
-    commands that apply it.\n\n\
+    commands that apply it. --strategy vpa computes the VPA recommender's estimate instead:\n\
+    decaying histograms (half-life 24h), target at p90 + 15%, bounds scaled by the\n\
+    confidence the span of data gives, limits kept in proportion.\n\n\
     Consolidation: the nodes that can be emptied, all or nothing per node, as\n\
     cluster-autoscaler judges a drain (disruption budgets, local storage, DaemonSets,\n\
     not-safe-to-evict, kube-system), their pods moved where the scheduler's filters pass;\n\
@@ -30,6 +33,9 @@ use crate::source::{LiveArgs, SourceArgs};
     Exit status: 0 with a report, 3 for an unreadable bundle, 5 when a live cluster gave\n\
     nothing, 1 on other failures.")]
 pub struct OptimizeArgs {
+    /// How requests are computed from use: krr's `simple` or the VPA recommender's estimate.
+    #[arg(long, value_enum, default_value_t = Strategy::Simple)]
+    pub strategy: Strategy,
     /// The percentile of CPU use the CPU request is set to.
     #[arg(long, value_name = "P", default_value_t = 95.0,
           value_parser = percentile)]
@@ -73,6 +79,14 @@ fn read_prices(path: &std::path::Path) -> Result<crate::analysis::optimize::cost
     Prices::with(&file, &name)
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// krr's simple: CPU at a percentile, memory at the max + a buffer.
+    Simple,
+    /// The VPA recommender: decaying histograms, p90 + 15%, bounds by confidence.
+    Vpa,
+}
+
 fn percentile(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
@@ -86,6 +100,9 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
     req.simple.memory_buffer_percentage = args.memory_buffer.max(0.0);
     req.simple.points_required = args.points_required.max(1);
     req.simple.allow_hpa = args.allow_hpa;
+    if args.strategy == Strategy::Vpa {
+        req.vpa = Some(Default::default());
+    }
     req.consolidation.max_candidates = Some(args.max_candidates.max(1));
     if let Some(path) = &args.prices {
         match read_prices(path) {

@@ -16,6 +16,8 @@ pub struct OptimizeInput {
     /// The cluster (a name from list_clusters). Optional when one is loaded.
     #[allow(dead_code)] // Read by `tools::call` before parsing, to pick the cluster.
     pub cluster: Option<String>,
+    /// `simple` (krr's, the default) or `vpa` (the VPA recommender's estimate).
+    pub strategy: Option<String>,
     /// The percentile of CPU use the CPU request is set to (default 95, above 0, at most 100).
     pub cpu_percentile: Option<f64>,
     /// The share added to the largest memory working set, in percent (default 15).
@@ -36,6 +38,15 @@ pub fn optimize_workload_placement(
     input: OptimizeInput,
 ) -> Result<Answer, String> {
     let mut req = Request::default();
+    match input.strategy.as_deref() {
+        None | Some("simple") => {}
+        Some("vpa") => req.vpa = Some(Default::default()),
+        Some(other) => {
+            return Err(format!(
+                "strategy {other:?} is not one of \"simple\", \"vpa\""
+            ));
+        }
+    }
     if let Some(p) = input.cpu_percentile {
         if !(p > 0.0 && p <= 100.0) {
             return Err(format!(

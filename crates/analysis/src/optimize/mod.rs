@@ -10,6 +10,7 @@
 pub mod consolidate;
 pub mod cost;
 pub mod rightsize;
+pub mod vpa;
 
 use serde_json::json;
 
@@ -32,6 +33,9 @@ pub const CANDIDATES: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Request {
     pub simple: Simple,
+    /// With the VPA recommender's estimate instead of krr's `simple` (its points and HPA
+    /// rules still apply).
+    pub vpa: Option<vpa::Vpa>,
     pub consolidation: Settings,
     pub prices: cost::Prices,
 }
@@ -40,6 +44,7 @@ impl Default for Request {
     fn default() -> Self {
         Request {
             simple: Simple::default(),
+            vpa: None,
             consolidation: Settings {
                 max_candidates: Some(CANDIDATES),
             },
@@ -85,7 +90,7 @@ pub fn optimize_on(
     let series = crate::detect::container_series(snap);
     let usage = snap.usage();
     let rows = phase("optimize: rightsizing", || {
-        rightsize::rightsize(snap, rel, &series, &usage, &req.simple)
+        rightsize::rightsize(snap, rel, &series, &usage, &req.simple, req.vpa.as_ref())
     });
     let per_pod = pod_usage(&series, &usage);
     let consolidation = phase("optimize: consolidation", || {
@@ -196,10 +201,20 @@ fn build(
             change(show(r.current.memory_request, mib), &r.memory, &mib),
             r.memory
                 .value
-                .map(|m| format!(
+                .and_then(|m| match &r.vpa {
+                    // krr sets the limit to the request; the VPA keeps the limit's
+                    // proportion to the request, and leaves an unset one unset.
+                    None => Some(m),
+                    Some(_) => r
+                        .current
+                        .memory_limit
+                        .zip(r.current.memory_request.filter(|q| *q > 0))
+                        .map(|(l, q)| (m as f64 * l as f64 / q as f64).ceil() as i64),
+                })
+                .map(|l| format!(
                     " and limit {} → {}",
                     show(r.current.memory_limit, mib),
-                    mib(m)
+                    mib(l + (1 << 20) - 1)
                 ))
                 .unwrap_or_default(),
             r.memory
@@ -209,7 +224,7 @@ fn build(
                 .map(|i| format!("; {i}"))
                 .unwrap_or_default()
         );
-        let basis = format!(
+        let mut basis = format!(
             "{} points of CPU and {} of memory over {} from {} pod(s) ({}); CPU p{} {}, memory max {}, {} OOM kill(s)",
             r.basis.cpu_points,
             r.basis.memory_points,
@@ -225,6 +240,24 @@ fn build(
                 .map_or("-".into(), |m| format!("{:.1}Mi", m / 1048576.0)),
             r.basis.oom_kills
         );
+        if let Some(e) = &r.vpa {
+            let bounds = |x: Option<vpa::Estimate>, f: &dyn Fn(f64) -> String| {
+                x.map_or("-".into(), |x| {
+                    format!(
+                        "{} [{} – {}]",
+                        f(x.target),
+                        f(x.lower_bound),
+                        f(x.upper_bound)
+                    )
+                })
+            };
+            basis.push_str(&format!(
+                "; VPA target [bounds]: CPU {}, memory {}, confidence {:.3}",
+                bounds(e.cpu, &|c| format!("{c:.0}m")),
+                bounds(e.memory, &|m| format!("{:.0}Mi", m / 1048576.0)),
+                e.confidence
+            ));
+        }
         findings.push(Finding {
             id: String::new(),
             kind: match (up, down) {
@@ -253,7 +286,7 @@ fn build(
         recommendations.push(Recommendation {
             rank: 0,
             title: format!("Rightsize {} container {}", r.subject, r.container),
-            why: format!("{message}; from {basis} (krr simple)"),
+            why: format!("{message}; from {basis} ({})", strategy_name(req)),
             // Lowering what a container is given can starve it; raising cannot.
             risk: if down { "medium" } else { "low" }.into(),
             horizon: "long-term".into(),
@@ -297,10 +330,9 @@ fn build(
         .count();
     let c = &consolidation.as_requested;
     let mut summary = format!(
-        "{} container(s) rightsized with krr simple (CPU p{}, memory max + {}%), {} to change, {} without enough data; CPU requests {}m → {}m and memory requests {} → {} where both are known. Consolidation frees {} of {} node(s) as requested (CPU requests {}% → {}% of allocatable, memory {}% → {}%)",
+        "{} container(s) rightsized with {}, {} to change, {} without enough data; CPU requests {}m → {}m and memory requests {} → {} where both are known. Consolidation frees {} of {} node(s) as requested (CPU requests {}% → {}% of allocatable, memory {}% → {}%)",
         rows.len(),
-        req.simple.cpu_percentile,
-        req.simple.memory_buffer_percentage,
+        strategy_name(req),
         rightsized,
         insufficient,
         cpu_now,
@@ -333,7 +365,7 @@ fn build(
     ));
     let mut limitations = vec![
         format!(
-            "krr simple needs {} points per resource: metrics.k8s.io samples alone (a capture's few) rarely reach it; capture with --prometheus for a history.",
+            "Rightsizing needs {} points per resource: metrics.k8s.io samples alone (a capture's few) rarely reach it; capture with --prometheus for a history.",
             req.simple.points_required
         ),
         "Contention, traffic, time of day and the migration plan are not computed yet.".to_string(),
@@ -362,7 +394,7 @@ fn build(
     Report {
         analysis: "optimize_workload_placement".into(),
         request: RequestEcho::plain(
-            "rightsizing (krr simple) and consolidation".into(),
+            format!("rightsizing ({}) and consolidation", strategy_name(req)),
             "placement",
         ),
         clusters: vec![ClusterData::of(snap)],
@@ -377,7 +409,10 @@ fn build(
         },
         limitations,
         details: json!({
-            "strategy": {"name": "simple", "settings": req.simple},
+            "strategy": match &req.vpa {
+                Some(v) => json!({"name": "vpa", "settings": v, "pointsRequired": req.simple.points_required}),
+                None => json!({"name": "simple", "settings": req.simple}),
+            },
             "rightsizing": rows,
             "consolidation": consolidation,
             "cost": money,
@@ -532,6 +567,22 @@ fn price_basis(money: &cost::Cost) -> String {
         [first, rest @ ..] => format!(
             "priced at {first} and {} other source(s), details.cost.sources",
             rest.len()
+        ),
+    }
+}
+
+/// The strategy in a few words, with its settings.
+fn strategy_name(req: &Request) -> String {
+    match &req.vpa {
+        Some(v) => format!(
+            "the VPA recommender (CPU p{}, memory p{} of daily peaks, + {}%)",
+            v.target_percentile * 100.0,
+            v.target_percentile * 100.0,
+            v.safety_margin_fraction * 100.0
+        ),
+        None => format!(
+            "krr simple (CPU p{}, memory max + {}%)",
+            req.simple.cpu_percentile, req.simple.memory_buffer_percentage
         ),
     }
 }

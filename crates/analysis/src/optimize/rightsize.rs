@@ -22,6 +22,7 @@ use intel_engine::{ObjectRef, RelationKind, Relations};
 use intel_model::Snapshot;
 use intel_model::quantity;
 
+use super::vpa::{Estimates, Vpa};
 use crate::detect::ContainerSeries;
 use crate::diagnose::remedy::values::shell_quote;
 
@@ -105,6 +106,9 @@ pub struct Rightsizing {
     pub cpu: Proposal,
     pub memory: Proposal,
     pub basis: Basis,
+    /// The VPA recommender's estimates (target and bounds, confidence), with `--strategy vpa`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpa: Option<Estimates>,
     /// The commands that apply it (empty when there is nothing to apply).
     pub patch: Vec<String>,
     /// The container's position in the pod template (for a JSON patch).
@@ -220,15 +224,19 @@ fn oom_kills(snap: &Snapshot, pods: &[ObjectRef], container: &str) -> usize {
 /// One workload as rightsizing reads it.
 struct Workload<'a> {
     subject: String,
+    /// Containers in the pod template (the VPA shares its per-pod minimums among them).
+    containers: usize,
     replicas: i64,
     hpa: Vec<String>,
     pods: &'a [ObjectRef],
 }
 
 /// The proposal for container `index` (its `template`) of workload `w`.
+#[allow(clippy::too_many_arguments)]
 fn container(
     snap: &Snapshot,
     settings: &Simple,
+    vpa: Option<&Vpa>,
     w: &Workload,
     index: usize,
     template: &Value,
@@ -270,6 +278,24 @@ fn container(
         )),
     };
     let hpa_on = |r: &str| !settings.allow_hpa && hpa.iter().any(|h| h == r);
+    let estimates = vpa.map(|v| {
+        v.estimate(&super::vpa::Input {
+            cpu: points.iter().map(|p| p.0.as_slice()).collect(),
+            memory: points.iter().map(|p| p.1.as_slice()).collect(),
+            cpu_request: current.cpu_request,
+            oom_at: (kills > 0)
+                .then_some(current.memory_limit.or(current.memory_request))
+                .flatten(),
+            containers: w.containers,
+        })
+    });
+    // The VPA's target rounded up to the millicore and the MiB (what kubectl is given).
+    let vpa_cpu = estimates
+        .as_ref()
+        .map(|e| e.cpu.map(|c| c.target.ceil() as i64));
+    let vpa_memory = estimates
+        .as_ref()
+        .map(|e| e.memory.map(|m| ((m.target / MIB).ceil() as i64) << 20));
     let cpu = if cpu_points < settings.points_required {
         not_enough(cpu_points)
     } else if hpa_on("cpu") {
@@ -279,7 +305,7 @@ fn container(
         }
     } else {
         Proposal {
-            value: cpu_pct.map(round_cpu),
+            value: vpa_cpu.unwrap_or(cpu_pct.map(round_cpu)),
             info: None,
         }
     };
@@ -296,8 +322,9 @@ fn container(
             .map(|l| l as f64 * (1.0 + settings.oom_memory_buffer_percentage / 100.0))
             .unwrap_or(0.0);
         Proposal {
-            value: usage.map(|u| round_memory(u.max(after_oom))),
-            info: oom_limit.map(|_| "OOMKill detected".to_string()),
+            value: vpa_memory.unwrap_or(usage.map(|u| round_memory(u.max(after_oom)))),
+            info: (kills > 0 && (vpa.is_some() || oom_limit.is_some()))
+                .then(|| "OOMKill detected".to_string()),
         }
     };
     let mut r = Rightsizing {
@@ -318,6 +345,7 @@ fn container(
             oom_kills: kills,
             oom_limit_bytes: oom_limit,
         },
+        vpa: estimates,
         patch: Vec::new(),
         index,
         pods: pods
@@ -345,12 +373,29 @@ fn patch(r: &Rightsizing) -> Vec<String> {
     let (ns, target) = ns_target(&r.subject);
     let mut requests = Vec::new();
     let mut limits = Vec::new();
+    // The VPA keeps each limit in proportion to its request (`RequestsAndLimits`); krr
+    // sets the memory limit to the request and leaves CPU unlimited.
+    let proportional = |value: i64, request: Option<i64>, limit: Option<i64>| {
+        request
+            .zip(limit)
+            .filter(|(q, _)| *q > 0)
+            .map(|(q, l)| (value as f64 * l as f64 / q as f64).ceil() as i64)
+    };
     if let Some(c) = r.cpu.value {
         requests.push(format!("cpu={c}m"));
+        if r.vpa.is_some() {
+            if let Some(l) = proportional(c, r.current.cpu_request, r.current.cpu_limit) {
+                limits.push(format!("cpu={l}m"));
+            }
+        }
     }
     if let Some(m) = r.memory.value {
         requests.push(format!("memory={}Mi", m >> 20));
-        limits.push(format!("memory={}Mi", m >> 20));
+        if r.vpa.is_none() {
+            limits.push(format!("memory={}Mi", m >> 20));
+        } else if let Some(l) = proportional(m, r.current.memory_request, r.current.memory_limit) {
+            limits.push(format!("memory={}Mi", (l + (1 << 20) - 1) >> 20));
+        }
     }
     if requests.is_empty() {
         return Vec::new();
@@ -364,7 +409,7 @@ fn patch(r: &Rightsizing) -> Vec<String> {
         cmd.push_str(&format!(" --limits={}", limits.join(",")));
     }
     let mut out = vec![cmd];
-    if r.cpu.value.is_some() && r.current.cpu_limit.is_some() {
+    if r.vpa.is_none() && r.cpu.value.is_some() && r.current.cpu_limit.is_some() {
         out.push(format!(
             "kubectl -n {ns} patch {target} --type=json -p {}   # krr simple leaves the CPU limit unset",
             shell_quote(&format!(
@@ -415,6 +460,7 @@ pub(crate) fn rightsize(
     series: &BTreeMap<(String, String, String), ContainerSeries>,
     usage: &intel_model::usage::Usage,
     settings: &Simple,
+    vpa: Option<&Vpa>,
 ) -> Vec<Rightsizing> {
     let mut out = Vec::new();
     for w in rel.workloads() {
@@ -444,6 +490,10 @@ pub(crate) fn rightsize(
             replicas,
             hpa: hpa_resources(snap, rel, w),
             pods: &pods,
+            containers: v
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array)
+                .map_or(1, Vec::len),
         };
         for (i, t) in v
             .pointer("/spec/template/spec/containers")
@@ -482,7 +532,9 @@ pub(crate) fn rightsize(
             } else {
                 (from_prometheus, "prometheus")
             };
-            out.push(container(snap, settings, &workload, i, t, &points, source));
+            out.push(container(
+                snap, settings, vpa, &workload, i, t, &points, source,
+            ));
         }
     }
     out.sort_by(|a, b| (&a.subject, &a.container).cmp(&(&b.subject, &b.container)));
