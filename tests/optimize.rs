@@ -203,6 +203,20 @@ fn the_command_line_rightsizes_a_bundle() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // The migration plan alone, and a share of nodes that is none.
+    let plan = common::json_of(
+        common::bin()
+            .args(["optimize", "-o", "plan", "--bundle"])
+            .arg(&bundle),
+    );
+    assert_eq!(plan["kind"], "MigrationPlan");
+    assert_eq!(plan["sha256"].as_str().map(str::len), Some(64));
+    let out = common::bin()
+        .args(["optimize", "--wave-percent", "0", "--bundle"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// Cost as OpenCost allocates it, recomputed here: m5.xlarge at $0.192 an hour (the

@@ -223,7 +223,22 @@ fn the_placement_library_passes() {
         let rel = kubectl_intel::engine::Relations::build(&snap);
         let report = optimize(&snap, &rel, &Request::default());
         let r = serde_json::to_value(&report).unwrap();
-        let wrong = check(&case, &r);
+        let mut wrong = check(&case, &r);
+        // The plan carries out the consolidation that frees the most, node by node.
+        let c = &r["details"]["consolidation"];
+        let most = c["asRequested"]["freed"]
+            .as_array()
+            .map_or(0, Vec::len)
+            .max(c["rightsized"]["freed"].as_array().map_or(0, Vec::len));
+        let planned: usize = r["details"]["plan"]["waves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| w["nodes"].as_array().map_or(0, Vec::len))
+            .sum();
+        if planned != most {
+            wrong.push(format!("the plan drains {planned} nodes, not {most}"));
+        }
         let c = &r["details"]["consolidation"];
         table.push(format!(
             "{:<34} {:>5} {:>10}  {}",
@@ -251,4 +266,54 @@ fn the_placement_library_passes() {
     }
     println!("{}", table.join("\n"));
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// The migration plan: waves never ask a budget for more evictions than it allows, even
+/// when the share of nodes per wave would allow them together (the near miss: without the
+/// budget, one wave); the content hash is what anyone recomputes from the document; every
+/// step has a command, a check and a rollback.
+#[test]
+fn the_plan_paces_waves_by_budgets_and_carries_its_hash() {
+    use sha2::Digest;
+    let (mut case, snap) = load(std::path::Path::new(
+        "testdata/placement/budget-paces-waves.yaml",
+    ));
+    let req = Request {
+        wave_percent: 100.0,
+        ..Request::default()
+    };
+    let rel = kubectl_intel::engine::Relations::build(&snap);
+    let r = serde_json::to_value(optimize(&snap, &rel, &req)).unwrap();
+    let plan = &r["details"]["plan"];
+    assert_eq!(plan["kind"], "MigrationPlan");
+    assert_eq!(plan["maxNodesPerWave"], 4);
+    let waves = plan["waves"].as_array().unwrap();
+    assert_eq!(waves.len(), 3, "{plan:#}");
+    for w in waves {
+        assert_eq!(w["nodes"].as_array().unwrap().len(), 1);
+        for s in w["steps"].as_array().unwrap() {
+            for k in ["command", "verify", "rollback"] {
+                assert!(!s[k].as_str().unwrap().is_empty(), "{s}");
+            }
+        }
+    }
+    assert_eq!(waves[2]["endState"]["nodes"], 1);
+    // The hash: compact JSON, keys sorted, the field empty.
+    let mut blank = plan.clone();
+    blank["sha256"] = Value::from("");
+    let digest = sha2::Sha256::digest(serde_json::to_vec(&blank).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(plan["sha256"], hex);
+
+    // Near miss: no budget, one wave of three.
+    case.cluster.objects.clear();
+    let snap = build(&case.cluster, "placement");
+    let rel = kubectl_intel::engine::Relations::build(&snap);
+    let r = serde_json::to_value(optimize(&snap, &rel, &req)).unwrap();
+    let waves = r["details"]["plan"]["waves"].as_array().unwrap().clone();
+    assert_eq!(waves.len(), 1);
+    assert_eq!(waves[0]["nodes"].as_array().unwrap().len(), 3);
+    // The default share (10% of four nodes, at least one) paces it again.
+    let r = serde_json::to_value(optimize(&snap, &rel, &Request::default())).unwrap();
+    assert_eq!(r["details"]["plan"]["waves"].as_array().unwrap().len(), 3);
 }

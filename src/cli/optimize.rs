@@ -14,6 +14,7 @@ use crate::source::{LiveArgs, SourceArgs};
     kubectl intel optimize --bundle prod.intel.tar.zst\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --cpu-percentile 99 -o json\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --strategy vpa\n  \
+    kubectl intel optimize --bundle prod.intel.tar.zst -o plan > plan.json\n  \
     kubectl intel optimize --bundle prod.intel.tar.zst --prices our-rates.json\n  \
     kubectl intel optimize --context prod --prometheus http://localhost:9090 --window 24h\n\n\
     Rightsizing as krr's simple strategy computes it: CPU request at the 95th percentile of\n\
@@ -30,6 +31,10 @@ use crate::source::{LiveArgs, SourceArgs};
     Cost: nodes priced by instance type from an embedded, dated table of on-demand list\n\
     prices (AWS, Google Cloud, Azure), else at OpenCost's default rates per core-hour and\n\
     GiB-hour; pods allocated max(request, use), idle apart; --prices overrides.\n\n\
+    -o plan prints the migration plan: rightsizing first when it frees more nodes, then\n\
+    the nodes in waves (at most --wave-percent of the nodes, and no more evictions from a\n\
+    PodDisruptionBudget's pods than it allows), each step's command, check and rollback,\n\
+    each wave's simulated end state, and a sha256 of the document.\n\n\
     Exit status: 0 with a report, 3 for an unreadable bundle, 5 when a live cluster gave\n\
     nothing, 1 on other failures.")]
 pub struct OptimizeArgs {
@@ -61,9 +66,12 @@ pub struct OptimizeArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub live: LiveArgs,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Text)]
-    pub output: ReportFormat,
+    /// At most this share of the nodes, in percent, is drained in one wave of the plan.
+    #[arg(long, value_name = "PCT", default_value_t = 10.0, value_parser = wave_percent)]
+    pub wave_percent: f64,
+    /// Output format: the report, or the migration plan alone (JSON with a content hash).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OptimizeFormat::Text)]
+    pub output: OptimizeFormat,
 }
 
 /// The embedded prices with a `--prices` file's on top.
@@ -87,6 +95,24 @@ pub enum Strategy {
     Vpa,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizeFormat {
+    Text,
+    Json,
+    Markdown,
+    /// The migration plan: waves of steps with their commands, checks and rollbacks.
+    Plan,
+}
+
+fn wave_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
+        _ => Err(format!(
+            "{s:?} is not a share of the nodes (above 0, at most 100)"
+        )),
+    }
+}
+
 fn percentile(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
@@ -104,6 +130,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
         req.vpa = Some(Default::default());
     }
     req.consolidation.max_candidates = Some(args.max_candidates.max(1));
+    req.wave_percent = args.wave_percent;
     if let Some(path) = &args.prices {
         match read_prices(path) {
             Ok(p) => req.prices = p,
@@ -122,7 +149,12 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
     for snap in loaded.fleet.clusters.values() {
         let rel = crate::engine::Relations::build(snap);
         let report = optimize(snap, &rel, &req);
-        out.push_str(&args.output.render(&report)?);
+        out.push_str(&match args.output {
+            OptimizeFormat::Text => ReportFormat::Text.render(&report)?,
+            OptimizeFormat::Json => ReportFormat::Json.render(&report)?,
+            OptimizeFormat::Markdown => ReportFormat::Markdown.render(&report)?,
+            OptimizeFormat::Plan => serde_json::to_string_pretty(&report.details["plan"])? + "\n",
+        });
     }
     print!("{}", crate::redact::terminal_safe(&out));
     Ok(Exit::Ok)

@@ -56,7 +56,8 @@ impl Budget {
         }
     }
 
-    fn covers(&self, pod: &PodInfo) -> bool {
+    /// Whether the budget selects `pod`.
+    pub fn covers(&self, pod: &PodInfo) -> bool {
         self.namespace == pod.namespace
             && label_selector_matches(self.selector.as_ref(), &pod.labels)
     }

@@ -110,7 +110,7 @@ fn run(cluster: &mut Cluster, settings: &Settings, usage: &PodUsage) -> Outcome 
 
 /// Applies the rightsizing proposals to the pods the workloads run now: each pod's
 /// requests move by the difference between proposed and current, per container.
-fn apply(cluster: &mut Cluster, rows: &[Rightsizing]) -> usize {
+pub(super) fn apply(cluster: &mut Cluster, rows: &[Rightsizing]) -> usize {
     let mut delta: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
     for r in rows {
         let cpu = r

@@ -9,6 +9,7 @@
 
 pub mod consolidate;
 pub mod cost;
+pub mod plan;
 pub mod rightsize;
 pub mod vpa;
 
@@ -38,6 +39,8 @@ pub struct Request {
     pub vpa: Option<vpa::Vpa>,
     pub consolidation: Settings,
     pub prices: cost::Prices,
+    /// At most this share of the nodes, in percent, drained in one wave of the plan.
+    pub wave_percent: f64,
 }
 
 impl Default for Request {
@@ -49,6 +52,7 @@ impl Default for Request {
                 max_candidates: Some(CANDIDATES),
             },
             prices: cost::Prices::default(),
+            wave_percent: 10.0,
         }
     }
 }
@@ -107,7 +111,24 @@ pub fn optimize_on(
         &names(&consolidation.as_requested),
         rightsized.as_deref(),
     );
-    build(snap, cluster, req, &rows, &consolidation, &money)
+    let migration = plan::plan(
+        cluster,
+        snap.cluster(),
+        &snap.manifest.captured_at,
+        &rows,
+        &consolidation,
+        &per_pod,
+        req.wave_percent,
+        &money,
+    );
+    let mut report = build(snap, cluster, req, &rows, &consolidation, &money);
+    if let serde_json::Value::Object(d) = &mut report.details {
+        d.insert(
+            "plan".into(),
+            serde_json::to_value(&migration).unwrap_or_default(),
+        );
+    }
+    report
 }
 
 fn mean(points: &[(i64, f64)]) -> Option<f64> {
