@@ -40,10 +40,25 @@ struct Use {
     /// The pods' last termination was an OOM kill.
     #[serde(default)]
     oom_killed: bool,
+    /// Days of one-minute points instead of `points`, busy from `busy[0]` to `busy[1]`
+    /// (UTC hours) at `cpu_millis` and at `night_millis` the rest of the day.
+    #[serde(default)]
+    days: Option<usize>,
+    #[serde(default)]
+    busy: Option<[i64; 2]>,
+    #[serde(default)]
+    night_millis: f64,
 }
 
 /// The first point of every series.
 const START: i64 = 1_763_600_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdleExpect {
+    window: String,
+    scheduled: bool,
+}
 
 fn points() -> usize {
     120
@@ -71,6 +86,9 @@ struct Expect {
     monthly_saved: Option<f64>,
     #[serde(default)]
     monthly_saved_rightsized: Option<f64>,
+    /// Workload → its idle window (`20-8`, UTC hours) and whether a schedule is proposed.
+    #[serde(default)]
+    idle: BTreeMap<String, IdleExpect>,
     /// Workload → resource → the proposal's `info` (`HPA detected`, `OOMKill detected`).
     #[serde(default)]
     rightsize_info: BTreeMap<String, BTreeMap<String, String>>,
@@ -91,17 +109,25 @@ fn load(path: &std::path::Path) -> (Case, Snapshot) {
             continue;
         };
         let (ns, name) = (p.meta.namespace.clone(), p.meta.name.clone());
+        let n = u.days.map_or(u.points, |d| d * 24 * 60);
+        let at = |k: usize| {
+            let hour = (START + 60 * k as i64).rem_euclid(86_400) / 3600;
+            match u.busy {
+                Some([from, to]) if !(from..to).contains(&hour) => u.night_millis,
+                _ => u.cpu_millis,
+            }
+        };
         cpu.push((
             ns.clone(),
             name.clone(),
-            (0..u.points)
-                .map(|k| u.cpu_millis / 1000.0 * (0.9 + 0.2 * ((k * 37) % 100) as f64 / 100.0))
+            (0..n)
+                .map(|k| at(k) / 1000.0 * (0.9 + 0.2 * ((k * 37) % 100) as f64 / 100.0))
                 .collect(),
         ));
         mem.push((
             ns,
             name.clone(),
-            (0..u.points)
+            (0..n)
                 .map(|k| u.memory_mib * 1048576.0 * (0.95 + 0.1 * ((k * 13) % 40) as f64 / 40.0))
                 .collect(),
         ));
@@ -182,6 +208,38 @@ fn check(case: &Case, r: &Value) -> Vec<String> {
                 wrong.push(format!("{key} {got:?}, want {want}"));
             }
         }
+    }
+    let windows: Vec<&Value> = r["details"]["timeOfDay"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    for (w, want) in &case.expect.idle {
+        let got = windows.iter().find(|x| {
+            x["subject"]
+                .as_str()
+                .is_some_and(|s| s.ends_with(&format!("/{w}")))
+        });
+        match got {
+            None => wrong.push(format!("{w}: no idle window")),
+            Some(x) => {
+                let window = format!("{}-{}", x["startHour"], x["endHour"]);
+                if window != want.window {
+                    wrong.push(format!("{w}: idle {window}, want {}", want.window));
+                }
+                if x["scaledObject"].is_object() != want.scheduled {
+                    wrong.push(format!(
+                        "{w}: scheduled {}, want {} ({})",
+                        x["scaledObject"].is_object(),
+                        want.scheduled,
+                        x["heldBack"]
+                    ));
+                }
+            }
+        }
+    }
+    if case.expect.idle.is_empty() && !windows.is_empty() {
+        wrong.push(format!("idle windows nobody expected: {}", windows.len()));
     }
     for (w, resources) in &case.expect.rightsize_info {
         let row = r["details"]["rightsizing"]

@@ -9,6 +9,7 @@
 
 pub mod consolidate;
 pub mod cost;
+pub mod daily;
 pub mod plan;
 pub mod rightsize;
 pub mod vpa;
@@ -121,11 +122,19 @@ pub fn optimize_on(
         req.wave_percent,
         &money,
     );
+    let idle = phase("optimize: time of day", || {
+        time_of_day(snap, rel, &series, &rows, &money)
+    });
     let mut report = build(snap, cluster, req, &rows, &consolidation, &money);
+    daily_findings(snap, &idle, &mut report);
     if let serde_json::Value::Object(d) = &mut report.details {
         d.insert(
             "plan".into(),
             serde_json::to_value(&migration).unwrap_or_default(),
+        );
+        d.insert(
+            "timeOfDay".into(),
+            serde_json::to_value(&idle).unwrap_or_default(),
         );
     }
     report
@@ -606,4 +615,121 @@ fn strategy_name(req: &Request) -> String {
             req.simple.cpu_percentile, req.simple.memory_buffer_percentage
         ),
     }
+}
+
+/// The workloads idle at the same hours every day (`daily.rs`), priced at the nodes'
+/// average rates.
+fn time_of_day(
+    snap: &Snapshot,
+    rel: &Relations,
+    series: &std::collections::BTreeMap<(String, String, String), crate::detect::ContainerSeries>,
+    rows: &[Rightsizing],
+    money: &cost::Cost,
+) -> Vec<daily::IdleWindow> {
+    let mut requests: std::collections::BTreeMap<&str, (i64, i64, i64)> = Default::default();
+    for r in rows {
+        let e = requests.entry(r.subject.as_str()).or_default();
+        e.0 += r.current.cpu_request.unwrap_or(0);
+        e.1 += r.current.memory_request.unwrap_or(0);
+        e.2 = r.replicas;
+    }
+    let mut candidates = Vec::new();
+    for w in rel.workloads() {
+        if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") {
+            continue;
+        }
+        let subject = format!("{} {}/{}", w.kind, w.namespace, w.name);
+        let Some(&(cpu, mem, replicas)) = requests.get(subject.as_str()) else {
+            continue;
+        };
+        let prefixes = rightsize::name_prefixes(rel, w);
+        let cpu_series = daily::summed(series, &w.namespace, |pod| {
+            prefixes.iter().any(|p| rightsize::generated_from(pod, p))
+        });
+        if cpu_series.is_empty() {
+            continue;
+        }
+        candidates.push(daily::Candidate {
+            workload: w,
+            replicas,
+            hpa: !rightsize::hpa_resources(snap, rel, w).is_empty(),
+            requests: (cpu, mem),
+            cpu: cpu_series,
+        });
+    }
+    let n = money.nodes.len().max(1) as f64;
+    let price = (
+        money.nodes.iter().map(|p| p.cpu_core_hour).sum::<f64>() / n,
+        money.nodes.iter().map(|p| p.ram_gib_hour).sum::<f64>() / n,
+    );
+    daily::windows(rel, &candidates, price)
+}
+
+/// An `IdleByHour` finding per window, and a recommendation per schedule proposed.
+fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report: &mut Report) {
+    use crate::diagnose::remedy::values::shell_quote;
+    for w in idle {
+        let window = format!("{:02}:00–{:02}:00 UTC", w.start_hour, w.end_hour);
+        report.findings.push(Finding {
+            id: format!("F{}", report.findings.len() + 1),
+            kind: "IdleByHour".into(),
+            severity: Severity::Info,
+            subject: Subject::from_label(snap.cluster(), &w.subject),
+            since: None,
+            message: format!(
+                "{} is idle {window} every day ({} day(s) of series): at most {:.1}m of CPU against {:.1}m in its busiest hour{}",
+                w.subject,
+                w.days,
+                w.window_max_millis,
+                w.peak_millis,
+                w.held_back
+                    .as_ref()
+                    .map(|h| format!("; no schedule: {h}"))
+                    .unwrap_or_default()
+            ),
+            evidence: vec![Evidence {
+                source: "prometheus".into(),
+                location: w.subject.clone(),
+                text: format!(
+                    "CPU summed over its pods, averaged per hour: idle hours at most 10% of the busiest, {} hour(s) in a row",
+                    w.hours
+                ),
+                at: None,
+            }],
+            resolved: None,
+        });
+        let Some(object) = &w.scaled_object else {
+            continue;
+        };
+        let (ns, target) = rightsize::ns_target(&w.subject);
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        report.recommendations.push(Recommendation {
+            rank: report.recommendations.len() + 1,
+            title: format!("Scale {} to zero {window}", w.subject),
+            why: format!(
+                "idle {window} on each of {} day(s) and nothing that calls it is busy then",
+                w.days
+            ),
+            risk: "medium".into(),
+            horizon: "long-term".into(),
+            expected_effect: format!(
+                "{} replica(s) off {} hour(s) a day: ${:.2} a month of requests, realized as the autoscaler removes the nodes they free (KEDA installed)",
+                w.replicas, w.hours, w.monthly_saved
+            ),
+            steps: vec![format!(
+                "printf '%s' {} | kubectl apply -f -",
+                shell_quote(&object.to_string())
+            )],
+            verify: vec![format!(
+                "kubectl -n {ns} get scaledobject {} -o jsonpath='{{.status.conditions}}'",
+                shell_quote(name)
+            )],
+            rollback: vec![
+                format!("kubectl -n {ns} delete scaledobject {}", shell_quote(name)),
+                format!("kubectl -n {ns} scale {target} --replicas={}", w.replicas),
+            ],
+            addresses: None,
+        });
+    }
+    crate::diagnose::remedy::values::seal(&mut report.recommendations);
 }

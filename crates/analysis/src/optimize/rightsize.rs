@@ -141,7 +141,7 @@ fn round_memory(bytes: f64) -> i64 {
 }
 
 /// The resources an HPA of `w` scales on: `cpu`, `memory`.
-fn hpa_resources(snap: &Snapshot, rel: &Relations, w: &ObjectRef) -> Vec<String> {
+pub(super) fn hpa_resources(snap: &Snapshot, rel: &Relations, w: &ObjectRef) -> Vec<String> {
     let mut out = Vec::new();
     for r in rel.to(w).iter() {
         if r.kind != RelationKind::Scales || r.from.kind != "HorizontalPodAutoscaler" {
@@ -423,7 +423,7 @@ fn patch(r: &Rightsizing) -> Vec<String> {
 
 /// The names a workload's pods are generated from: a Deployment's ReplicaSets, else the
 /// workload's own name.
-fn name_prefixes(rel: &Relations, w: &ObjectRef) -> Vec<String> {
+pub(super) fn name_prefixes(rel: &Relations, w: &ObjectRef) -> Vec<String> {
     if w.kind != "Deployment" {
         return vec![w.name.clone()];
     }
@@ -442,7 +442,7 @@ fn name_prefixes(rel: &Relations, w: &ObjectRef) -> Vec<String> {
 /// Whether `pod` is a name generated from `prefix`: the prefix, a dash, then one segment
 /// of lowercase letters and digits (a pod of a ReplicaSet, DaemonSet or StatefulSet), so
 /// `web` does not claim `web-api-7f9c-x2k4p`.
-fn generated_from(pod: &str, prefix: &str) -> bool {
+pub(super) fn generated_from(pod: &str, prefix: &str) -> bool {
     pod.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|s| {

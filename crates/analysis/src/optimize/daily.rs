@@ -1,0 +1,261 @@
+//! Time of day: workloads idle at the same hours every day, from Prometheus series that
+//! cover at least a day, and a scale-down schedule for them.
+//!
+//! A workload's CPU use is summed over its pods (every pod it had, as rightsizing reads
+//! them) at each sample time, then averaged per (day, hour) in UTC. An hour of the day is
+//! idle when, on every day the series cover it, the average is at most 10% of the
+//! busiest hour's; the longest run of idle hours (round midnight too) of at least four is
+//! the window. A workload an HPA scales is left to it; one whose callers (the service map)
+//! are busy in the window, or have no series to tell, is not scaled down, and says why.
+//! The schedule is a KEDA `ScaledObject` with a cron trigger (the replicas outside the
+//! window, zero inside), and what it saves is the workload's requests for those hours at
+//! the nodes' prices — realized when the autoscaler removes the nodes it frees.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use intel_engine::{ObjectRef, Relations};
+
+use crate::detect::ContainerSeries;
+
+/// An hour of the day is idle below this share of the busiest hour's use.
+const IDLE_SHARE: f64 = 0.10;
+/// The shortest window worth a schedule, hours.
+const MIN_HOURS: usize = 4;
+
+/// One workload's idle window.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdleWindow {
+    /// `Deployment shop/reports`.
+    pub subject: String,
+    pub replicas: i64,
+    /// UTC hours: idle from `start` to `end` (exclusive), round midnight when end < start.
+    pub start_hour: usize,
+    pub end_hour: usize,
+    pub hours: usize,
+    /// UTC calendar days the series touch.
+    pub days: usize,
+    /// The busiest hour's average use and the highest in the window, millicores.
+    pub peak_millis: f64,
+    pub window_max_millis: f64,
+    /// Why no schedule is proposed (an HPA, busy callers), when none is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<String>,
+    /// The ScaledObject to apply, when one is proposed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled_object: Option<serde_json::Value>,
+    /// Requests freed over the window, per month.
+    pub monthly_saved: f64,
+}
+
+/// Per (day, hour) the average of the summed use, and per hour of day the days seen.
+type Hourly = BTreeMap<(i64, usize), f64>;
+
+fn hourly(points: &BTreeMap<i64, f64>) -> Hourly {
+    let mut sums: BTreeMap<(i64, usize), (f64, usize)> = BTreeMap::new();
+    for (&t, &v) in points {
+        let key = (t.div_euclid(86_400), (t.rem_euclid(86_400) / 3600) as usize);
+        let e = sums.entry(key).or_default();
+        e.0 += v;
+        e.1 += 1;
+    }
+    sums.into_iter()
+        .map(|(k, (s, n))| (k, s / n as f64))
+        .collect()
+}
+
+/// The idle hours of the day (see the module's text), or `None` without a full day.
+fn idle_hours(h: &Hourly) -> Option<([bool; 24], f64, usize)> {
+    let peak = h.values().copied().fold(0.0, f64::max);
+    let mut seen = [false; 24];
+    let mut idle = [true; 24];
+    for (&(_, hour), &v) in h {
+        seen[hour] = true;
+        if v > IDLE_SHARE * peak {
+            idle[hour] = false;
+        }
+    }
+    let days = h
+        .keys()
+        .map(|k| k.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    (seen.iter().all(|s| *s) && peak > 0.0).then_some((idle, peak, days))
+}
+
+/// The longest run of idle hours, round midnight: (start, length).
+fn longest_run(idle: &[bool; 24]) -> Option<(usize, usize)> {
+    if idle.iter().all(|i| *i) {
+        return Some((0, 24));
+    }
+    let mut best: Option<(usize, usize)> = None;
+    for start in 0..24 {
+        if !idle[start] || idle[(start + 23) % 24] {
+            continue;
+        }
+        let len = (0..24).take_while(|k| idle[(start + k) % 24]).count();
+        if best.is_none_or(|b| len > b.1) {
+            best = Some((start, len));
+        }
+    }
+    best
+}
+
+/// One workload as the time-of-day rule reads it.
+pub struct Candidate<'a> {
+    pub workload: &'a ObjectRef,
+    pub replicas: i64,
+    pub hpa: bool,
+    /// Its pods' requests, millicores and bytes, per replica.
+    pub requests: (i64, i64),
+    /// Summed CPU use per sample time.
+    pub cpu: BTreeMap<i64, f64>,
+}
+
+/// The summed CPU use of a workload's pods per sample time, from the series of the pods
+/// `owns` claims.
+pub(crate) fn summed(
+    series: &BTreeMap<(String, String, String), ContainerSeries>,
+    namespace: &str,
+    owns: impl Fn(&str) -> bool,
+) -> BTreeMap<i64, f64> {
+    let mut out: BTreeMap<i64, f64> = BTreeMap::new();
+    for ((_, pod, _), s) in series
+        .range((namespace.to_string(), String::new(), String::new())..)
+        .take_while(|((ns, _, _), _)| ns == namespace)
+    {
+        if owns(pod) {
+            for &(t, v) in &s.cpu_millis {
+                *out.entry(t).or_default() += v;
+            }
+        }
+    }
+    out
+}
+
+/// Idle windows of the candidates; `price` gives (per core-hour, per GiB-hour).
+pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> Vec<IdleWindow> {
+    let hours_of: BTreeMap<&ObjectRef, [bool; 24]> = candidates
+        .iter()
+        .filter_map(|c| Some((c.workload, idle_hours(&hourly(&c.cpu))?.0)))
+        .collect();
+    let dependents = rel.service_map().dependents();
+    let mut out = Vec::new();
+    for c in candidates {
+        let Some((idle, peak, days)) = idle_hours(&hourly(&c.cpu)) else {
+            continue;
+        };
+        let Some((start, hours)) = longest_run(&idle).filter(|r| r.1 >= MIN_HOURS) else {
+            continue;
+        };
+        let end = (start + hours) % 24;
+        let h = hourly(&c.cpu);
+        let window_max = h
+            .iter()
+            .filter(|((_, hour), _)| (0..hours).any(|k| (start + k) % 24 == *hour))
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max);
+        let callers = dependents.get(c.workload).cloned().unwrap_or_default();
+        let busy: Vec<String> = callers
+            .iter()
+            .filter(|w| {
+                hours_of
+                    .get(*w)
+                    .is_none_or(|idle| (0..hours).any(|k| !idle[(start + k) % 24]))
+            })
+            .map(|w| format!("{} {}/{}", w.kind, w.namespace, w.name))
+            .collect();
+        let held_back = if c.hpa {
+            Some("an HPA scales it: its minReplicas is the floor at these hours".to_string())
+        } else if !busy.is_empty() {
+            Some(format!(
+                "callers are busy in the window or have no series to tell: {}",
+                busy.join(", ")
+            ))
+        } else {
+            None
+        };
+        let subject = format!(
+            "{} {}/{}",
+            c.workload.kind, c.workload.namespace, c.workload.name
+        );
+        let per_hour = c.replicas as f64
+            * (c.requests.0 as f64 / 1000.0 * price.0
+                + c.requests.1 as f64 / 1073741824.0 * price.1);
+        let saved = (per_hour * hours as f64 * 30.4 * 100.0).round() / 100.0;
+        let scaled_object = held_back.is_none().then(|| {
+            serde_json::json!({
+                "apiVersion": "keda.sh/v1alpha1",
+                "kind": "ScaledObject",
+                "metadata": {"name": format!("{}-by-hour", c.workload.name), "namespace": c.workload.namespace},
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": c.workload.kind, "name": c.workload.name},
+                    "minReplicaCount": 0,
+                    "maxReplicaCount": c.replicas,
+                    "triggers": [{"type": "cron", "metadata": {
+                        "timezone": "Etc/UTC",
+                        "start": format!("0 {end} * * *"),
+                        "end": format!("0 {start} * * *"),
+                        "desiredReplicas": c.replicas.to_string(),
+                    }}],
+                },
+            })
+        });
+        out.push(IdleWindow {
+            subject,
+            replicas: c.replicas,
+            start_hour: start,
+            end_hour: end,
+            hours,
+            days,
+            peak_millis: (peak * 10.0).round() / 10.0,
+            window_max_millis: (window_max * 10.0).round() / 10.0,
+            held_back,
+            scaled_object,
+            monthly_saved: if c.hpa { 0.0 } else { saved },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_idle_run_wraps_round_midnight() {
+        let mut idle = [false; 24];
+        for h in [22, 23, 0, 1, 2, 3, 4, 5, 12] {
+            idle[h] = true;
+        }
+        assert_eq!(longest_run(&idle), Some((22, 8)));
+        assert_eq!(longest_run(&[false; 24]), None);
+        assert_eq!(longest_run(&[true; 24]), Some((0, 24)));
+    }
+
+    #[test]
+    fn a_day_is_needed_and_every_day_must_be_idle() {
+        // 12 hours only: no judgement.
+        let half: BTreeMap<i64, f64> = (0..12 * 60).map(|m| (m * 60, 100.0)).collect();
+        assert!(idle_hours(&hourly(&half)).is_none());
+        // Two days, busy 8–20 both days: idle at night.
+        let busy = |t: i64| (8..20).contains(&((t % 86_400) / 3600));
+        let two: BTreeMap<i64, f64> = (0..2 * 24 * 60)
+            .map(|m| m * 60)
+            .map(|t| (t, if busy(t) { 500.0 } else { 5.0 }))
+            .collect();
+        let (idle, _, days) = idle_hours(&hourly(&two)).unwrap();
+        assert_eq!(days, 2);
+        assert_eq!(longest_run(&idle), Some((20, 12)));
+        // The near miss: one night of the two was busy at 2 AM.
+        let mut noisy = two.clone();
+        for m in 0..60 {
+            noisy.insert(86_400 + 2 * 3600 + m * 60, 400.0);
+        }
+        let (idle, _, _) = idle_hours(&hourly(&noisy)).unwrap();
+        assert!(!idle[2]);
+        assert_eq!(longest_run(&idle), Some((20, 6)));
+    }
+}
