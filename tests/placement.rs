@@ -26,6 +26,10 @@ struct Case {
     /// Per workload name: what each of its pods uses.
     #[serde(default)]
     usage: BTreeMap<String, Use>,
+    /// Workload → the node all its pods are moved to after placement (history: replicas
+    /// that ended up together, nodes added since).
+    #[serde(default)]
+    move_pods: BTreeMap<String, String>,
     expect: Expect,
 }
 
@@ -86,6 +90,9 @@ struct Expect {
     monthly_saved: Option<f64>,
     #[serde(default)]
     monthly_saved_rightsized: Option<f64>,
+    /// Texts some recommendation's commands must hold (the change's exact patch).
+    #[serde(default)]
+    steps_contain: Vec<String>,
     /// Workload → its idle window (`20-8`, UTC hours) and whether a schedule is proposed.
     #[serde(default)]
     idle: BTreeMap<String, IdleExpect>,
@@ -98,6 +105,24 @@ fn load(path: &std::path::Path) -> (Case, Snapshot) {
     let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut snap = build(&case.cluster, "placement");
+    if !case.move_pods.is_empty() {
+        let list = snap.list("", "pods").unwrap();
+        let rtype = list.rtype.clone();
+        let items: Vec<kubectl_intel::model::Object> = list
+            .items
+            .iter()
+            .map(|o| {
+                let mut v = o.value();
+                for (w, node) in &case.move_pods {
+                    if o.meta.name.starts_with(&format!("{w}-")) {
+                        v["spec"]["nodeName"] = Value::from(node.as_str());
+                    }
+                }
+                kubectl_intel::model::Object::from_value(&v).unwrap()
+            })
+            .collect();
+        snap.insert_list(kubectl_intel::model::ResourceList::new(rtype, items));
+    }
     let (mut cpu, mut mem) = (Vec::new(), Vec::new());
     let mut oom = Vec::new();
     for p in snap.pods() {
@@ -207,6 +232,18 @@ fn check(case: &Case, r: &Value) -> Vec<String> {
             if got.is_none_or(|g| (g - want).abs() > 0.005) {
                 wrong.push(format!("{key} {got:?}, want {want}"));
             }
+        }
+    }
+    let steps: Vec<&str> = r["recommendations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|x| x["steps"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    for want in &case.expect.steps_contain {
+        if !steps.iter().any(|s| s.contains(want.as_str())) {
+            wrong.push(format!("no step with {want:?}"));
         }
     }
     let windows: Vec<&Value> = r["details"]["timeOfDay"]

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod daily;
 pub mod plan;
 pub mod rightsize;
+pub mod spread;
 pub mod vpa;
 
 use serde_json::json;
@@ -125,8 +126,12 @@ pub fn optimize_on(
     let idle = phase("optimize: time of day", || {
         time_of_day(snap, rel, &series, &rows, &money)
     });
+    let spreads = phase("optimize: contention and spread", || {
+        spread::changes(cluster, rel, &series)
+    });
     let mut report = build(snap, cluster, req, &rows, &consolidation, &money);
     daily_findings(snap, &idle, &mut report);
+    spread_findings(snap, &spreads, &mut report);
     if let serde_json::Value::Object(d) = &mut report.details {
         d.insert(
             "plan".into(),
@@ -135,6 +140,10 @@ pub fn optimize_on(
         d.insert(
             "timeOfDay".into(),
             serde_json::to_value(&idle).unwrap_or_default(),
+        );
+        d.insert(
+            "placement".into(),
+            serde_json::to_value(&spreads).unwrap_or_default(),
         );
     }
     report
@@ -732,4 +741,73 @@ fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report: &mut Repo
         });
     }
     crate::diagnose::remedy::values::seal(&mut report.recommendations);
+}
+
+/// A finding per piled-up workload and contending pair, and a recommendation for each
+/// change the simulation says fits and spreads.
+fn spread_findings(snap: &Snapshot, changes: &[spread::Change], report: &mut Report) {
+    for c in changes {
+        report.findings.push(Finding {
+            id: format!("F{}", report.findings.len() + 1),
+            kind: c.kind.clone(),
+            severity: if c.kind == "PiledOnNode" {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            subject: Subject::from_label(snap.cluster(), &c.subject),
+            since: None,
+            message: c.message.clone(),
+            evidence: vec![Evidence {
+                source: "scheduler".into(),
+                location: c.subject.clone(),
+                text: format!(
+                    "now {}; simulated with the change {}",
+                    render_counts(&c.before),
+                    render_counts(&c.after)
+                ),
+                at: None,
+            }],
+            resolved: None,
+        });
+        if !c.fits {
+            continue;
+        }
+        let (ns, target) = rightsize::ns_target(&c.subject);
+        report.recommendations.push(Recommendation {
+            rank: report.recommendations.len() + 1,
+            title: match c.kind.as_str() {
+                "Contention" => format!("Keep {} apart from what it contends with", c.subject),
+                "PiledInZone" => format!("Spread {} over zones", c.subject),
+                _ => format!("Spread {} over nodes", c.subject),
+            },
+            why: c.message.clone(),
+            risk: "low".into(),
+            horizon: "long-term".into(),
+            expected_effect: format!(
+                "{} instead of {}, simulated with the scheduler's filters and scores",
+                render_counts(&c.after),
+                render_counts(&c.before)
+            ),
+            steps: vec![c.patch.clone()],
+            verify: vec![format!(
+                "kubectl -n {ns} rollout status {target} --timeout=10m"
+            )],
+            rollback: vec![format!("kubectl -n {ns} rollout undo {target}")],
+            addresses: None,
+        });
+    }
+    crate::diagnose::remedy::values::seal(&mut report.recommendations);
+    if changes.iter().any(|c| c.kind != "Contention" && c.fits) {
+        report.limitations.push(
+            "The spread changes are preferences (ScheduleAnyway); consolidation honours only what the scheduler requires, so emptying the nodes it names can put those replicas back together: spread them first, or use whenUnsatisfiable: DoNotSchedule where keeping them apart matters more than the nodes.".into(),
+        );
+    }
+}
+
+fn render_counts(c: &std::collections::BTreeMap<String, usize>) -> String {
+    c.iter()
+        .map(|(k, n)| format!("{n} on {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
