@@ -30,7 +30,18 @@ struct Case {
     /// that ended up together, nodes added since).
     #[serde(default)]
     move_pods: BTreeMap<String, String>,
+    /// Bytes a second between workloads, as Istio's source proxies report them.
+    #[serde(default)]
+    bytes: Vec<Flow>,
     expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Flow {
+    from: String,
+    to: String,
+    per_second: f64,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +116,32 @@ fn load(path: &std::path::Path) -> (Case, Snapshot) {
     let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut snap = build(&case.cluster, "placement");
+    if !case.bytes.is_empty() {
+        let ns_of = |w: &str| {
+            case.cluster
+                .workloads
+                .iter()
+                .find(|x| x.name == w)
+                .and_then(|x| x.namespace.clone())
+                .unwrap_or("shop".into())
+        };
+        let result: Vec<Value> = case
+            .bytes
+            .iter()
+            .map(|f| {
+                serde_json::json!({"metric": {
+                    "source_workload_namespace": ns_of(&f.from), "source_workload": f.from,
+                    "destination_workload_namespace": ns_of(&f.to), "destination_workload": f.to},
+                    "values": (0..60).map(|k| serde_json::json!([START + 60 * k, f.per_second.to_string()])).collect::<Vec<_>>()})
+            })
+            .collect();
+        snap.prometheus.insert(
+            "istio_workload_bytes".into(),
+            serde_json::value::to_raw_value(&serde_json::json!({"status": "success",
+                "data": {"resultType": "matrix", "result": result}}))
+            .unwrap(),
+        );
+    }
     if !case.move_pods.is_empty() {
         let list = snap.list("", "pods").unwrap();
         let rtype = list.rtype.clone();

@@ -207,6 +207,21 @@ fn application_queries(ns: Option<&str>, range: &str) -> Vec<Query> {
                 "sum by (destination_workload_namespace, destination_workload, response_code) (rate(istio_requests_total{istio}{range}))"
             ),
         ),
+        // Bytes between workloads, as the caller's proxy reports them (request and
+        // response bodies): what the placement analysis weighs cross-zone pairs by.
+        q("istio_workload_bytes", {
+            let by = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload";
+            let sel = {
+                let m: Vec<&str> = ["reporter=\"source\"", istio_ns.as_str()]
+                    .into_iter()
+                    .filter(|x| !x.is_empty())
+                    .collect();
+                format!("{{{}}}", m.join(","))
+            };
+            format!(
+                "sum by ({by}) (rate(istio_request_bytes_sum{sel}{range})) + sum by ({by}) (rate(istio_response_bytes_sum{sel}{range}))"
+            )
+        }),
         q(
             "node_netstat_Tcp_OutSegs",
             format!("sum by (instance) (rate(node_netstat_Tcp_OutSegs{range}))"),
@@ -448,9 +463,18 @@ mod tests {
     fn application_series_are_optional_quantiles_and_rates() {
         let qs = queries(&[], 30);
         let app: Vec<&Query> = qs.iter().filter(|q| q.optional).collect();
-        assert_eq!(app.len(), 9);
+        assert_eq!(app.len(), 10);
         for q in &app {
-            if q.name.ends_with("_p90") {
+            if q.name == "istio_workload_bytes" {
+                assert!(
+                    q.promql
+                        .contains("rate(istio_request_bytes_sum{reporter=\"source\"}")
+                );
+                assert!(
+                    q.promql
+                        .contains("rate(istio_response_bytes_sum{reporter=\"source\"}")
+                );
+            } else if q.name.ends_with("_p90") {
                 let bucket = format!("{}_bucket", q.name.trim_end_matches("_p90"));
                 assert!(
                     q.promql.starts_with("histogram_quantile(0.9, sum by ("),

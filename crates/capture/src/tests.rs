@@ -699,8 +699,9 @@ async fn prometheus_series_are_stored_under_their_metric_names() {
     let names: Vec<&str> = snap.prometheus.keys().map(String::as_str).collect();
     // The seven container series and the application ones that answered; the node
     // exporter's, empty, are not stored (their collectors say 0 items).
-    assert_eq!(names.len(), 14, "{names:?}");
+    assert_eq!(names.len(), 15, "{names:?}");
     assert!(names.contains(&"container_memory_working_set_bytes"));
+    assert!(names.contains(&"istio_workload_bytes"));
     assert!(names.contains(&"istio_request_duration_milliseconds_p90"));
     assert!(!names.contains(&"node_netstat_Tcp_RetransSegs"));
     let c = collector(&snap, "prometheus/node_netstat_Tcp_RetransSegs");

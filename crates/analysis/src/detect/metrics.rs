@@ -159,18 +159,18 @@ pub(super) fn detect(ctx: &Ctx, out: &mut Vec<Hit>) {
 
 /// A Prometheus range-query answer (resultType "matrix"), as the bundle keeps it.
 #[derive(Deserialize)]
-pub(super) struct Matrix {
+pub(crate) struct Matrix {
     pub data: MatrixData,
 }
 
 #[derive(Deserialize)]
-pub(super) struct MatrixData {
+pub(crate) struct MatrixData {
     #[serde(default)]
     pub result: Vec<Series>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct Series {
+pub(crate) struct Series {
     #[serde(default)]
     pub metric: BTreeMap<String, String>,
     #[serde(default)]

@@ -39,7 +39,7 @@ use intel_model::Snapshot;
 use intel_model::usage::Usage;
 
 pub use currency::Resolution;
-pub(crate) use metrics::{ContainerSeries, container_series};
+pub(crate) use metrics::{ContainerSeries, Matrix, container_series};
 
 /// One log line read as the analyses read it (classified, templated): for the fuzz
 /// targets (`src/fuzzing.rs`).

@@ -13,6 +13,7 @@ pub mod daily;
 pub mod plan;
 pub mod rightsize;
 pub mod spread;
+pub mod traffic;
 pub mod vpa;
 
 use serde_json::json;
@@ -129,9 +130,11 @@ pub fn optimize_on(
     let spreads = phase("optimize: contention and spread", || {
         spread::changes(cluster, rel, &series)
     });
+    let flows = phase("optimize: traffic", || traffic::traffic(snap, rel, cluster));
     let mut report = build(snap, cluster, req, &rows, &consolidation, &money);
     daily_findings(snap, &idle, &mut report);
     spread_findings(snap, &spreads, &mut report);
+    traffic_findings(snap, &flows, &mut report);
     if let serde_json::Value::Object(d) = &mut report.details {
         d.insert(
             "plan".into(),
@@ -144,6 +147,10 @@ pub fn optimize_on(
         d.insert(
             "placement".into(),
             serde_json::to_value(&spreads).unwrap_or_default(),
+        );
+        d.insert(
+            "traffic".into(),
+            serde_json::to_value(&flows).unwrap_or_default(),
         );
     }
     report
@@ -407,7 +414,6 @@ fn build(
             "Rightsizing needs {} points per resource: metrics.k8s.io samples alone (a capture's few) rarely reach it; capture with --prometheus for a history.",
             req.simple.points_required
         ),
-        "Contention, traffic, time of day and the migration plan are not computed yet.".to_string(),
         format!(
             "Prices are on-demand list prices (table dated {}) or OpenCost's default rates, without discounts, storage or network; give your own with --prices.",
             money.dated
@@ -810,4 +816,78 @@ fn render_counts(c: &std::collections::BTreeMap<String, usize>) -> String {
         .map(|(k, n)| format!("{n} on {k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A `CrossZoneTraffic` finding and a recommendation per pair that sends much across
+/// zones; what the traffic analysis could not weigh goes to the limitations.
+fn traffic_findings(snap: &Snapshot, t: &traffic::Traffic, report: &mut Report) {
+    for p in &t.pairs {
+        let message = format!(
+            "{} → {}: {:.0}% of {:.1} KB/s crosses zones ({:.1} GB a month, ${:.2} at ${} per GB, OpenCost's inter-zone rate); the callee runs in {}",
+            p.caller,
+            p.callee,
+            p.cross_zone_share * 100.0,
+            p.bytes_per_second / 1000.0,
+            p.cross_zone_gb_month,
+            p.monthly_cost,
+            traffic::ZONE_EGRESS_PER_GB,
+            render_counts(&p.callee_zones)
+        );
+        report.findings.push(Finding {
+            id: format!("F{}", report.findings.len() + 1),
+            kind: "CrossZoneTraffic".into(),
+            severity: Severity::Info,
+            subject: Subject::from_label(snap.cluster(), &p.callee),
+            since: None,
+            message: message.clone(),
+            evidence: vec![Evidence {
+                source: "prometheus".into(),
+                location: "istio_workload_bytes".into(),
+                text: format!(
+                    "{:.1} bytes/s from {} (caller pods {})",
+                    p.bytes_per_second,
+                    p.caller,
+                    render_counts(&p.caller_zones)
+                ),
+                at: None,
+            }],
+            resolved: None,
+        });
+        if p.commands.is_empty() {
+            continue;
+        }
+        report.recommendations.push(Recommendation {
+            rank: report.recommendations.len() + 1,
+            title: match p.fix.as_str() {
+                "route" => format!("Keep {} → {} in the zone", p.caller, p.callee),
+                _ => format!("Spread {} over its callers' zones, then keep traffic in the zone", p.callee),
+            },
+            why: message,
+            risk: "low".into(),
+            horizon: "long-term".into(),
+            expected_effect: format!(
+                "most of {:.1} GB a month stays in its zone (up to ${:.2} a month){}",
+                p.cross_zone_gb_month,
+                p.monthly_cost,
+                p.spread_to
+                    .as_ref()
+                    .map(|z| format!("; the callee simulated spread: {}", render_counts(z)))
+                    .unwrap_or_default()
+            ),
+            steps: p.commands.clone(),
+            verify: vec![format!(
+                "kubectl get endpointslices -A -o jsonpath='{{range .items[*].endpoints[*]}}{{.zone}} {{.hints}}{{\"\\n\"}}{{end}}'"
+            )],
+            rollback: vec!["kubectl rollout undo (the spread) and remove the routing setting from the Service".into()],
+            addresses: None,
+        });
+    }
+    crate::diagnose::remedy::values::seal(&mut report.recommendations);
+    if t.unweighed_cross_zone_pairs > 0 {
+        report.limitations.push(format!(
+            "{} caller–callee pair(s) of the service map run mostly in different zones, but {} weighs their traffic: capture with --prometheus on a cluster with Istio (istio_request_bytes_sum, istio_response_bytes_sum) to price them.",
+            t.unweighed_cross_zone_pairs,
+            if t.bytes_known { "no series" } else { "no bytes series in the bundle" }
+        ));
+    }
 }

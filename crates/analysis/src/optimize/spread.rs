@@ -36,7 +36,7 @@ const SATURATED: f64 = 0.9;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
-    /// `PiledOnNode`, `PiledInZone`, `Contention`.
+    /// `PiledOnNode`, `PiledInZone`, `Contention` (and `ZoneSpread`, for the traffic analysis).
     pub kind: String,
     pub subject: String,
     pub message: String,
@@ -150,6 +150,43 @@ fn piled(cluster: &mut Cluster, w: &ObjectRef, pods: &[usize], zones: usize) -> 
     } else {
         return None;
     };
+    Some(spread_change(cluster, w, pods, key, kind, before, what))
+}
+
+/// The workload's pods spread over zones (a constraint on the zone key), simulated: what
+/// the traffic analysis proposes for a callee missing from its callers' zones. `None`
+/// in a single-zone cluster or without running pods.
+pub(super) fn zone_spread(
+    cluster: &mut Cluster,
+    w: &ObjectRef,
+    pods: &[usize],
+    zones: usize,
+) -> Option<Change> {
+    if zones < 2 || pods.is_empty() {
+        return None;
+    }
+    let before = counts(cluster, pods, ZONE);
+    Some(spread_change(
+        cluster,
+        w,
+        pods,
+        ZONE,
+        "ZoneSpread",
+        before,
+        "zone",
+    ))
+}
+
+/// A topology spread on `key` added to the workload's, simulated.
+fn spread_change(
+    cluster: &mut Cluster,
+    w: &ObjectRef,
+    pods: &[usize],
+    key: &str,
+    kind: &str,
+    before: BTreeMap<String, usize>,
+    what: &str,
+) -> Change {
     let labels = match_labels(cluster, pods);
     let existing = cluster.pods[pods[0]]
         .spec
@@ -173,7 +210,7 @@ fn piled(cluster: &mut Cluster, w: &ObjectRef, pods: &[usize], zones: usize) -> 
         spec.topology_spread_constraints = Some(with.clone());
     });
     let spread = after.len() > 1;
-    Some(Change {
+    Change {
         kind: kind.into(),
         subject: subject(w),
         message: format!(
@@ -194,7 +231,7 @@ fn piled(cluster: &mut Cluster, w: &ObjectRef, pods: &[usize], zones: usize) -> 
             w,
             serde_json::json!({"topologySpreadConstraints": serde_json::to_value(&all).unwrap_or_default()}),
         ),
-    })
+    }
 }
 
 /// Per node, the instants its pods' summed use crossed [`SATURATED`] of allocatable, and

@@ -143,7 +143,7 @@ impl ServiceMap {
     }
 
     /// The workload an edge target stands for: a Service's workload, or a workload itself.
-    fn target_workload<'a>(&'a self, to: &'a ObjectRef) -> Option<&'a ObjectRef> {
+    pub fn target_workload<'a>(&'a self, to: &'a ObjectRef) -> Option<&'a ObjectRef> {
         let node = self.node(to)?;
         match node.kind.as_str() {
             SERVICE => node.service_for.as_ref(),
