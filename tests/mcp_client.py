@@ -252,7 +252,25 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     assert rows and all("basis" in x and "cpu" in x for x in rows), rows[:1]
     assert o["details"]["strategy"]["settings"]["cpuPercentile"] == 90
     await call_error(client, "optimize_workload_placement", {"cpuPercentile": 0}, "not a percentile")
-    ok(f"optimize_workload_placement: {len(rows)} containers, {len(o['recommendations'])} to change, tool errors")
+    # Consolidation, cost and the plan on the server's scheduler cluster; the VPA preset;
+    # prices of one's own; bad strategy and prices refused.
+    c = o["details"]["consolidation"]["asRequested"]
+    assert c["before"]["nodes"] >= c["after"]["nodes"], c["before"]
+    assert o["details"]["plan"]["kind"] == "MigrationPlan" and len(o["details"]["plan"]["sha256"]) == 64
+    assert o["details"]["cost"]["sources"], o["details"]["cost"]
+    r = await call(client, "optimize_workload_placement",
+                   {"strategy": "vpa", "maxCandidates": 3,
+                    "prices": {"source": "test rates", "cpuCoreHour": 0.05, "ramGibHour": 0.005}})
+    v = r.structured_content
+    assert v["details"]["strategy"]["name"] == "vpa", v["details"]["strategy"]
+    va = v["details"]["consolidation"]["asRequested"]
+    protected = [k for k in va["kept"] if k["reason"].startswith(("a control-plane node", "annotated "))]
+    tried = len(va["freed"]) + len(va["kept"]) - len(protected)
+    assert tried == 3 and va["notTried"] > 0, (tried, va["notTried"])
+    await call_error(client, "optimize_workload_placement", {"strategy": "greedy"}, "not one of")
+    await call_error(client, "optimize_workload_placement", {"prices": {"instances": {"m5.large": -1}}}, "not a price")
+    ok(f"optimize_workload_placement: {len(rows)} containers, {len(o['recommendations'])} to change, "
+       f"{len(c['freed'])} nodes freed, vpa, prices, tool errors")
     r = await call(client, "explain_infrastructure_behavior",
                    {"question": SYMPTOM + " — what happened, and how are services connected?"})
     report = r.structured_content
