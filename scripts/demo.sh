@@ -44,7 +44,9 @@ $bin dr-plan --scenario zone=eu-west-1b --bundle "$work/demo.intel.tar.zst" \
 
 # Rightsizing: what each container should request, from its use (krr's simple strategy).
 echo; echo "== kubectl intel optimize"
-$bin optimize --bundle "$work/demo.intel.tar.zst" | sed -n '/^SUMMARY/,/^$/p;/^RECOMMENDATIONS/,/^  3\./p'
+$bin optimize --bundle "$work/demo.intel.tar.zst" > "$work/optimize.txt"
+sed -n '/^SUMMARY/,/^$/p;/^RECOMMENDATIONS/,/^  1\./p' "$work/optimize.txt"
+grep -A5 '^  1\. ' "$work/optimize.txt" | sed -n '2,6p'
 
 if command -v kubectl >/dev/null 2>&1; then
   $bin serve "$work/demo.intel.tar.zst" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" >"$work/serve.log" 2>&1 &

@@ -418,7 +418,8 @@ fn build(
             "Prices are on-demand list prices (table dated {}) or OpenCost's default rates, without discounts, storage or network; give your own with --prices.",
             money.dated
         ),
-        "Consolidation moves pods best-fit (the fullest node that passes the scheduler's filters); the default scheduler spreads them (LeastAllocated), so drains should follow the order given, one node at a time, and nodes are removed from their node group (or by the autoscaler) once empty.".to_string(),
+        "Consolidation moves pods best-fit (the fullest node that passes the scheduler's filters); the default scheduler spreads them (LeastAllocated), so drains should follow the plan's order, and nodes are removed from their node group (or by the autoscaler) once empty.".to_string(),
+        "Consolidation honours what the scheduler requires (affinity, required spreading, budgets) and not its preferences: replicas without required spreading or anti-affinity can end up on fewer nodes or zones than now; add them first where availability needs them.".to_string(),
     ];
     let skipped = consolidation.as_requested.result.not_tried;
     if skipped > 0 {
@@ -537,7 +538,12 @@ fn consolidation_findings(
             rollback.push(format!("kubectl uncordon {node}"));
         }
         let (b, a) = (&outcome.before, &outcome.after);
-        recommendations.push(Recommendation {
+        // Nodes are the largest saving: they go before the rightsizing.
+        let at = recommendations
+            .iter()
+            .position(|r: &Recommendation| r.title.starts_with("Rightsize "))
+            .unwrap_or(recommendations.len());
+        recommendations.insert(at, Recommendation {
             rank: 0,
             title,
             why,
