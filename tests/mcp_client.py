@@ -268,6 +268,7 @@ async def exercise(client: Client, expect_root_cause: str | None) -> dict[str, A
     tried = len(va["freed"]) + len(va["kept"]) - len(protected)
     assert tried == 3 and va["notTried"] > 0, (tried, va["notTried"])
     await call_error(client, "optimize_workload_placement", {"strategy": "greedy"}, "not one of")
+    await call_error(client, "optimize_workload_placement", {"wavePercent": 0}, "not a share of the nodes")
     await call_error(client, "optimize_workload_placement", {"prices": {"instances": {"m5.large": -1}}}, "not a price")
     ok(f"optimize_workload_placement: {len(rows)} containers, {len(o['recommendations'])} to change, "
        f"{len(c['freed'])} nodes freed, vpa, prices, tool errors")

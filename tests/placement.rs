@@ -63,6 +63,9 @@ struct Use {
     busy: Option<[i64; 2]>,
     #[serde(default)]
     night_millis: f64,
+    /// Use on Saturdays and Sundays (UTC), when it differs.
+    #[serde(default)]
+    weekend_millis: Option<f64>,
 }
 
 /// The first point of every series.
@@ -73,6 +76,11 @@ const START: i64 = 1_763_600_000;
 struct IdleExpect {
     window: String,
     scheduled: bool,
+    #[serde(default)]
+    weekends: bool,
+    /// The cron trigger's `start` (when the replicas come back).
+    #[serde(default)]
+    cron_start: Option<String>,
 }
 
 fn points() -> usize {
@@ -173,7 +181,12 @@ fn load(path: &std::path::Path) -> (Case, Snapshot) {
         let (ns, name) = (p.meta.namespace.clone(), p.meta.name.clone());
         let n = u.days.map_or(u.points, |d| d * 24 * 60);
         let at = |k: usize| {
-            let hour = (START + 60 * k as i64).rem_euclid(86_400) / 3600;
+            let t = START + 60 * k as i64;
+            let hour = t.rem_euclid(86_400) / 3600;
+            let weekday = (t.div_euclid(86_400) + 4).rem_euclid(7);
+            if let (Some(w), 0 | 6) = (u.weekend_millis, weekday) {
+                return w;
+            }
             match u.busy {
                 Some([from, to]) if !(from..to).contains(&hour) => u.night_millis,
                 _ => u.cpu_millis,
@@ -300,6 +313,19 @@ fn check(case: &Case, r: &Value) -> Vec<String> {
                 let window = format!("{}-{}", x["startHour"], x["endHour"]);
                 if window != want.window {
                     wrong.push(format!("{w}: idle {window}, want {}", want.window));
+                }
+                if x["weekends"] != want.weekends {
+                    wrong.push(format!(
+                        "{w}: weekends {}, want {}",
+                        x["weekends"], want.weekends
+                    ));
+                }
+                let start = x["scaledObject"]["spec"]["triggers"][0]["metadata"]["start"].as_str();
+                if want.cron_start.is_some() && start != want.cron_start.as_deref() {
+                    wrong.push(format!(
+                        "{w}: cron start {start:?}, want {:?}",
+                        want.cron_start
+                    ));
                 }
                 if x["scaledObject"].is_object() != want.scheduled {
                     wrong.push(format!(

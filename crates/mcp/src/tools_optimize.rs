@@ -28,6 +28,9 @@ pub struct OptimizeInput {
     pub allow_hpa: Option<bool>,
     /// Nodes tried for consolidation, the least utilized first (default 500, at least 1).
     pub max_candidates: Option<usize>,
+    /// At most this share of the nodes, in percent, drained in one wave of the migration
+    /// plan (default 10, above 0, at most 100).
+    pub wave_percent: Option<f64>,
     /// Prices instead of the embedded table's: `instances` (hourly price per instance
     /// type), `cpuCoreHour`, `ramGibHour`, `source`.
     pub prices: Option<intel_analysis::optimize::cost::PriceFile>,
@@ -67,6 +70,14 @@ pub fn optimize_workload_placement(
         req.simple.points_required = n.max(1);
     }
     req.simple.allow_hpa = input.allow_hpa.unwrap_or(false);
+    if let Some(p) = input.wave_percent {
+        if !(p > 0.0 && p <= 100.0) {
+            return Err(format!(
+                "wavePercent {p} is not a share of the nodes (above 0, at most 100)"
+            ));
+        }
+        req.wave_percent = p;
+    }
     if let Some(n) = input.max_candidates {
         req.consolidation.max_candidates = Some(n.max(1));
     }

@@ -1,11 +1,13 @@
-//! Time of day: workloads idle at the same hours every day, from Prometheus series that
-//! cover at least a day, and a scale-down schedule for them.
+//! Time of day: workloads idle at the same hours every day (or all weekend), from
+//! Prometheus series that cover at least a day (a week for weekends), and a scale-down
+//! schedule for them.
 //!
 //! A workload's CPU use is summed over its pods (every pod it had, as rightsizing reads
 //! them) at each sample time, then averaged per (day, hour) in UTC. An hour of the day is
 //! idle when, on every day the series cover it, the average is at most 10% of the
 //! busiest hour's; the longest run of idle hours (round midnight too) of at least four is
-//! the window. A workload an HPA scales is left to it; one whose callers (the service map)
+//! the window. Weekends are idle when, with every day of the week seen, every hour of
+//! every Saturday and Sunday is. A workload an HPA scales is left to it; one whose callers (the service map)
 //! are busy in the window, or have no series to tell, is not scaled down, and says why.
 //! The schedule is a KEDA `ScaledObject` with a cron trigger (the replicas outside the
 //! window, zero inside), and what it saves is the workload's requests for those hours at
@@ -35,6 +37,10 @@ pub struct IdleWindow {
     pub start_hour: usize,
     pub end_hour: usize,
     pub hours: usize,
+    /// Saturdays and Sundays (UTC) are idle all day too (series of a week or more).
+    pub weekends: bool,
+    /// Hours a week the schedule keeps it at zero.
+    pub off_hours_a_week: f64,
     /// UTC calendar days the series touch.
     pub days: usize,
     /// The busiest hour's average use and the highest in the window, millicores.
@@ -135,35 +141,70 @@ pub(crate) fn summed(
     out
 }
 
+/// Whether Saturdays and Sundays (UTC) are idle all day: the series cover every day of
+/// the week, and every hour of a weekend day is at most [`IDLE_SHARE`] of the peak.
+fn weekends_idle(h: &Hourly, peak: f64) -> bool {
+    // 1970-01-01 was a Thursday: day 0 is weekday 4, Sunday is 0.
+    let weekday = |day: i64| (day + 4).rem_euclid(7);
+    let seen: std::collections::BTreeSet<i64> = h.keys().map(|k| weekday(k.0)).collect();
+    seen.len() == 7
+        && h.iter()
+            .filter(|((day, _), _)| matches!(weekday(*day), 0 | 6))
+            .all(|(_, v)| *v <= IDLE_SHARE * peak)
+}
+
+/// What a workload's use says: its idle hours of the day, whether weekends are idle, the
+/// busiest hour's use and the days seen.
+struct Idle {
+    hours: [bool; 24],
+    weekends: bool,
+    peak: f64,
+    days: usize,
+}
+
+fn idle_of(cpu: &BTreeMap<i64, f64>) -> Option<Idle> {
+    let h = hourly(cpu);
+    let (hours, peak, days) = idle_hours(&h)?;
+    Some(Idle {
+        hours,
+        weekends: weekends_idle(&h, peak),
+        peak,
+        days,
+    })
+}
+
 /// Idle windows of the candidates; `price` gives (per core-hour, per GiB-hour).
 pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> Vec<IdleWindow> {
-    let hours_of: BTreeMap<&ObjectRef, [bool; 24]> = candidates
+    let idle_by: BTreeMap<&ObjectRef, Idle> = candidates
         .iter()
-        .filter_map(|c| Some((c.workload, idle_hours(&hourly(&c.cpu))?.0)))
+        .filter_map(|c| Some((c.workload, idle_of(&c.cpu)?)))
         .collect();
     let dependents = rel.service_map().dependents();
     let mut out = Vec::new();
     for c in candidates {
-        let Some((idle, peak, days)) = idle_hours(&hourly(&c.cpu)) else {
+        let Some(idle) = idle_by.get(c.workload) else {
             continue;
         };
-        let Some((start, hours)) = longest_run(&idle).filter(|r| r.1 >= MIN_HOURS) else {
+        let night = longest_run(&idle.hours).filter(|r| r.1 >= MIN_HOURS);
+        if night.is_none() && !idle.weekends {
             continue;
-        };
+        }
+        let (start, hours) = night.unwrap_or((0, 0));
         let end = (start + hours) % 24;
-        let h = hourly(&c.cpu);
-        let window_max = h
+        let in_window = |hour: usize| (0..hours).any(|k| (start + k) % 24 == hour);
+        let window_max = hourly(&c.cpu)
             .iter()
-            .filter(|((_, hour), _)| (0..hours).any(|k| (start + k) % 24 == *hour))
+            .filter(|((_, hour), _)| in_window(*hour))
             .map(|(_, v)| *v)
             .fold(0.0, f64::max);
         let callers = dependents.get(c.workload).cloned().unwrap_or_default();
         let busy: Vec<String> = callers
             .iter()
             .filter(|w| {
-                hours_of
-                    .get(*w)
-                    .is_none_or(|idle| (0..hours).any(|k| !idle[(start + k) % 24]))
+                idle_by.get(*w).is_none_or(|other| {
+                    (0..hours).any(|k| !other.hours[(start + k) % 24])
+                        || (idle.weekends && !other.weekends)
+                })
             })
             .map(|w| format!("{} {}/{}", w.kind, w.namespace, w.name))
             .collect();
@@ -177,6 +218,24 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
         } else {
             None
         };
+        // The cron that keeps the replicas up when it is busy: weekdays only when the
+        // weekends are idle too (and the night window wraps midnight, so each busy
+        // stretch lies within one day), every day otherwise; weekends alone without a
+        // night window.
+        let weekdays = idle.weekends && (hours == 0 || start > end);
+        let (from, to, off_hours_a_week) = match (hours, weekdays) {
+            (0, _) => ("0 0 * * 1".to_string(), "0 0 * * 6".to_string(), 48.0),
+            (h, true) => (
+                format!("0 {end} * * 1-5"),
+                format!("0 {start} * * 1-5"),
+                48.0 + 5.0 * h as f64,
+            ),
+            (h, false) => (
+                format!("0 {end} * * *"),
+                format!("0 {start} * * *"),
+                7.0 * h as f64,
+            ),
+        };
         let subject = format!(
             "{} {}/{}",
             c.workload.kind, c.workload.namespace, c.workload.name
@@ -184,7 +243,8 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
         let per_hour = c.replicas as f64
             * (c.requests.0 as f64 / 1000.0 * price.0
                 + c.requests.1 as f64 / 1073741824.0 * price.1);
-        let saved = (per_hour * hours as f64 * 30.4 * 100.0).round() / 100.0;
+        // 365 / 12 / 7 weeks a month.
+        let saved = (per_hour * off_hours_a_week * 365.0 / 84.0 * 100.0).round() / 100.0;
         let scaled_object = held_back.is_none().then(|| {
             serde_json::json!({
                 "apiVersion": "keda.sh/v1alpha1",
@@ -196,8 +256,8 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
                     "maxReplicaCount": c.replicas,
                     "triggers": [{"type": "cron", "metadata": {
                         "timezone": "Etc/UTC",
-                        "start": format!("0 {end} * * *"),
-                        "end": format!("0 {start} * * *"),
+                        "start": from,
+                        "end": to,
                         "desiredReplicas": c.replicas.to_string(),
                     }}],
                 },
@@ -209,11 +269,13 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
             start_hour: start,
             end_hour: end,
             hours,
-            days,
-            peak_millis: (peak * 10.0).round() / 10.0,
+            weekends: idle.weekends,
+            days: idle.days,
+            peak_millis: (idle.peak * 10.0).round() / 10.0,
             window_max_millis: (window_max * 10.0).round() / 10.0,
             held_back,
             scaled_object,
+            off_hours_a_week,
             monthly_saved: if c.hpa { 0.0 } else { saved },
         });
     }
@@ -257,5 +319,33 @@ mod tests {
         let (idle, _, _) = idle_hours(&hourly(&noisy)).unwrap();
         assert!(!idle[2]);
         assert_eq!(longest_run(&idle), Some((20, 6)));
+    }
+
+    #[test]
+    fn weekends_need_a_week_and_every_weekend_hour_idle() {
+        // Day 2 of the epoch is a Saturday (1970-01-03). Fifteen days, busy on weekdays.
+        let weekday = |t: i64| (t.div_euclid(86_400) + 4).rem_euclid(7);
+        let week: BTreeMap<i64, f64> = (0..15 * 24)
+            .map(|h| h * 3600)
+            .map(|t| {
+                (
+                    t,
+                    if matches!(weekday(t), 0 | 6) {
+                        1.0
+                    } else {
+                        300.0
+                    },
+                )
+            })
+            .collect();
+        let h = hourly(&week);
+        assert!(weekends_idle(&h, 300.0));
+        // Near miss: one Saturday hour busy.
+        let mut busy = week.clone();
+        busy.insert(2 * 86_400 + 10 * 3600, 250.0);
+        assert!(!weekends_idle(&hourly(&busy), 300.0));
+        // Near miss: five days cannot tell.
+        let short: BTreeMap<i64, f64> = week.range(..5 * 86_400).map(|(k, v)| (*k, *v)).collect();
+        assert!(!weekends_idle(&hourly(&short), 300.0));
     }
 }

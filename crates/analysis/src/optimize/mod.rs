@@ -690,7 +690,12 @@ fn time_of_day(
 fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report: &mut Report) {
     use crate::diagnose::remedy::values::shell_quote;
     for w in idle {
-        let window = format!("{:02}:00–{:02}:00 UTC", w.start_hour, w.end_hour);
+        let hours = format!("{:02}:00–{:02}:00 UTC", w.start_hour, w.end_hour);
+        let window = match (w.hours, w.weekends) {
+            (0, _) => "all weekend (Saturday and Sunday, UTC)".to_string(),
+            (_, true) => format!("{hours} and all weekend"),
+            _ => hours,
+        };
         report.findings.push(Finding {
             id: format!("F{}", report.findings.len() + 1),
             kind: "IdleByHour".into(),
@@ -698,7 +703,7 @@ fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report: &mut Repo
             subject: Subject::from_label(snap.cluster(), &w.subject),
             since: None,
             message: format!(
-                "{} is idle {window} every day ({} day(s) of series): at most {:.1}m of CPU against {:.1}m in its busiest hour{}",
+                "{} is idle {window} on every day the series cover ({} day(s)): at most {:.1}m of CPU against {:.1}m in its busiest hour{}",
                 w.subject,
                 w.days,
                 w.window_max_millis,
@@ -734,8 +739,8 @@ fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report: &mut Repo
             risk: "medium".into(),
             horizon: "long-term".into(),
             expected_effect: format!(
-                "{} replica(s) off {} hour(s) a day: ${:.2} a month of requests, realized as the autoscaler removes the nodes they free (KEDA installed)",
-                w.replicas, w.hours, w.monthly_saved
+                "{} replica(s) off {} hour(s) a week: ${:.2} a month of requests at the nodes' average rates (details.cost.sources), realized as the autoscaler removes the nodes they free (KEDA installed)",
+                w.replicas, w.off_hours_a_week, w.monthly_saved
             ),
             steps: vec![format!(
                 "printf '%s' {} | kubectl apply -f -",
