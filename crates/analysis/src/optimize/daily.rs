@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use intel_engine::{ObjectRef, Relations};
+use intel_model::Snapshot;
 
 use crate::detect::ContainerSeries;
 
@@ -280,6 +281,56 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
         });
     }
     out
+}
+
+/// The workloads idle at the same hours every day (`daily.rs`), priced at the nodes'
+/// average rates.
+pub(super) fn time_of_day(
+    snap: &Snapshot,
+    rel: &Relations,
+    series: &std::collections::BTreeMap<(String, String, String), crate::detect::ContainerSeries>,
+    rows: &[super::rightsize::Rightsizing],
+    money: &super::cost::Cost,
+) -> Vec<IdleWindow> {
+    let mut requests: std::collections::BTreeMap<&str, (i64, i64, i64)> = Default::default();
+    for r in rows {
+        let e = requests.entry(r.subject.as_str()).or_default();
+        e.0 += r.current.cpu_request.unwrap_or(0);
+        e.1 += r.current.memory_request.unwrap_or(0);
+        e.2 = r.replicas;
+    }
+    let mut candidates = Vec::new();
+    for w in rel.workloads() {
+        if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") {
+            continue;
+        }
+        let subject = format!("{} {}/{}", w.kind, w.namespace, w.name);
+        let Some(&(cpu, mem, replicas)) = requests.get(subject.as_str()) else {
+            continue;
+        };
+        let prefixes = super::rightsize::name_prefixes(rel, w);
+        let cpu_series = summed(series, &w.namespace, |pod| {
+            prefixes
+                .iter()
+                .any(|p| super::rightsize::generated_from(pod, p))
+        });
+        if cpu_series.is_empty() {
+            continue;
+        }
+        candidates.push(Candidate {
+            workload: w,
+            replicas,
+            hpa: !super::rightsize::hpa_resources(snap, rel, w).is_empty(),
+            requests: (cpu, mem),
+            cpu: cpu_series,
+        });
+    }
+    let n = money.nodes.len().max(1) as f64;
+    let price = (
+        money.nodes.iter().map(|p| p.cpu_core_hour).sum::<f64>() / n,
+        money.nodes.iter().map(|p| p.ram_gib_hour).sum::<f64>() / n,
+    );
+    windows(rel, &candidates, price)
 }
 
 #[cfg(test)]
