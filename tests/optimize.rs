@@ -314,7 +314,7 @@ fn cost_allocates_as_opencost_and_names_its_prices() {
 /// The VPA recommender's estimate, recomputed here from its Go code's formulas: an
 /// exponential histogram (first bucket 0.01 cores or 1e7 bytes, ratio 1.05), CPU samples
 /// weighted by the request (≥ 0.1 core) and a 24 h half-life decay, memory as per-day
-/// peaks with an OOM kill adding max(limit + 100 MiB, limit × 1.2); a percentile is the
+/// peaks, an OOM kill raising the last to max(m + 100 MiB, m × 1.2); a percentile is the
 /// end of the bucket where the running weight reaches it; target p90, upper bound p95
 /// scaled by (1 + 1/confidence), both + 15%; at least 25m and 250 MiB per pod.
 #[test]
@@ -378,15 +378,15 @@ fn the_vpa_strategy_reproduces_the_recommender() {
     assert!((web["vpa"]["confidence"].as_f64().unwrap() - confidence).abs() < 1e-12);
     // The web pods' peaks are under 250 MiB: the per-pod minimum.
     assert_eq!(web["memory"]["value"], 250i64 << 20);
-    // oom: one day window's peak plus the OOM kill at its 256Mi limit.
+    // oom: one day window, whose peak the OOM kill raises to max(m + 100 MiB, m × 1.2),
+    // m the larger of the 128Mi request and the peak (`RecordOOM`).
     let mut mem = H {
         first: 1e7,
         w: Default::default(),
     };
     let peak = (0..120).map(|k| mem_at(0, k)).fold(0.0, f64::max);
-    mem.add(peak, 1.0);
-    let limit = 256.0 * MIB;
-    mem.add((limit + 100.0 * MIB).max(limit * 1.2), decay(t0 + 119 * 60));
+    let used = peak.max(128.0 * MIB);
+    mem.add(peak.max((used + 100.0 * MIB).max(used * 1.2)), 1.0);
     let want = ((mem.pct(0.9) * 1.15 / MIB).ceil() as i64) << 20;
     let oom = row(&r, "oom");
     assert_eq!(oom["memory"]["value"], want, "{oom}");

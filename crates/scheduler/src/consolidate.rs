@@ -198,6 +198,21 @@ fn consolidate_in(cluster: &mut Cluster, settings: &Settings, order: Order) -> C
 /// Empties one node, or reverts everything it did and says why not.
 fn free(cluster: &mut Cluster, name: &str, utilization: f64) -> Result<Freed, String> {
     let plan = drain::plan(cluster, name).ok_or_else(|| format!("no node {name}"))?;
+    // Karpenter leaves a node alone while a pod on it asks so.
+    if let Some(&p) = cluster.node(name).and_then(|n| {
+        n.pods.iter().find(|&&p| {
+            cluster.pods[p]
+                .drain
+                .annotations
+                .get("karpenter.sh/do-not-disrupt")
+                .is_some_and(|v| v == "true")
+        })
+    }) {
+        return Err(format!(
+            "pod annotated karpenter.sh/do-not-disrupt present: {}",
+            cluster.pods[p].name
+        ));
+    }
     if let Some(message) = plan.pods.iter().find_map(|(_, o)| match o {
         Outcome::Blocks { message, .. } => Some(message.clone()),
         _ => None,
@@ -393,5 +408,26 @@ mod tests {
         );
         assert_eq!(out.freed.len() + out.kept.len(), 1);
         assert_eq!(out.not_tried, 2);
+    }
+
+    #[test]
+    fn a_pod_karpenter_must_not_disrupt_keeps_its_node() {
+        for (value, kept) in [("true", true), ("false", false)] {
+            let mut c = cluster();
+            let i = c.pod("app", "p2").unwrap();
+            c.pods[i]
+                .drain
+                .annotations
+                .insert("karpenter.sh/do-not-disrupt".into(), value.into());
+            let out = consolidate(&mut c, &Settings::default());
+            let b = out.kept.iter().find(|k| k.node == "b");
+            assert_eq!(b.is_some(), kept, "{value}: {:?}", out.kept);
+            if let Some(b) = b {
+                assert_eq!(
+                    b.reason,
+                    "pod annotated karpenter.sh/do-not-disrupt present: p2"
+                );
+            }
+        }
     }
 }

@@ -135,6 +135,7 @@ const DRAIN_ANNOTATIONS: &[&str] = &[
     "kubernetes.io/config.mirror",
     "cluster-autoscaler.kubernetes.io/safe-to-evict",
     "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes",
+    "karpenter.sh/do-not-disrupt",
 ];
 
 /// Parses a Pod's JSON into [`Parts`]; `None` for text that is not a pod object.

@@ -152,7 +152,12 @@ pub fn consolidate(
 ) -> Consolidations {
     let as_requested = run(cluster, settings, usage);
     let mark = cluster.mark();
-    let rightsized = (apply(cluster, rows) > 0).then(|| run(cluster, settings, usage));
+    let rightsized = (apply(cluster, rows) > 0).then(|| {
+        let mut r = run(cluster, settings, usage);
+        // Before means the cluster as it is: the rightsizing is part of the change.
+        r.before = as_requested.before.clone();
+        r
+    });
     cluster.revert(mark);
     Consolidations {
         as_requested,
@@ -179,6 +184,17 @@ pub fn drain_steps(cluster: &Cluster, freed: &engine::Freed) -> Vec<String> {
     });
     if empty_dir {
         flags.push_str(" --delete-emptydir-data");
+    }
+    // A pod no controller owns (allowed by safe-to-evict) needs --force: nothing
+    // recreates it, which the drain then accepts.
+    let moved: Vec<&str> = freed.moves.iter().map(|m| m.pod.as_str()).collect();
+    let unowned = pods.iter().any(|&p| {
+        let pod = &cluster.pods[p];
+        pod.drain.controller.is_none()
+            && moved.contains(&format!("{}/{}", pod.namespace, pod.name).as_str())
+    });
+    if unowned {
+        flags.push_str(" --force");
     }
     vec![
         format!("kubectl cordon {node}"),

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use intel_engine::{ObjectRef, Relations};
-use intel_model::Snapshot;
 
 use crate::detect::ContainerSeries;
 
@@ -210,7 +209,7 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
             .map(|w| format!("{} {}/{}", w.kind, w.namespace, w.name))
             .collect();
         let held_back = if c.hpa {
-            Some("an HPA scales it: its minReplicas is the floor at these hours".to_string())
+            Some("an autoscaler (HPA or ScaledObject) scales it: its minimum is the floor at these hours".to_string())
         } else if !busy.is_empty() {
             Some(format!(
                 "callers are busy in the window or have no series to tell: {}",
@@ -264,6 +263,7 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
                 },
             })
         });
+        let proposed = scaled_object.is_some();
         out.push(IdleWindow {
             subject,
             replicas: c.replicas,
@@ -277,7 +277,7 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
             held_back,
             scaled_object,
             off_hours_a_week,
-            monthly_saved: if c.hpa { 0.0 } else { saved },
+            monthly_saved: if proposed { saved } else { 0.0 },
         });
     }
     out
@@ -286,7 +286,6 @@ pub fn windows(rel: &Relations, candidates: &[Candidate], price: (f64, f64)) -> 
 /// The workloads idle at the same hours every day (`daily.rs`), priced at the nodes'
 /// average rates.
 pub(super) fn time_of_day(
-    snap: &Snapshot,
     rel: &Relations,
     series: &std::collections::BTreeMap<(String, String, String), crate::detect::ContainerSeries>,
     rows: &[super::rightsize::Rightsizing],
@@ -320,7 +319,12 @@ pub(super) fn time_of_day(
         candidates.push(Candidate {
             workload: w,
             replicas,
-            hpa: !super::rightsize::hpa_resources(snap, rel, w).is_empty(),
+            // Any autoscaler (an HPA on any metric, a KEDA ScaledObject): a second one
+            // would fight it over the replicas.
+            hpa: rel
+                .to(w)
+                .iter()
+                .any(|r| r.kind == intel_engine::RelationKind::Scales),
             requests: (cpu, mem),
             cpu: cpu_series,
         });

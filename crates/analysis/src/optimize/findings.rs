@@ -139,7 +139,7 @@ pub(super) fn consolidation_findings(
                 r,
                 money.monthly_saved_rightsized.unwrap_or(0.0),
                 vec![
-                    "# apply the rightsizing recommendations above and wait for their rollouts"
+                    "# first apply the Rightsize recommendations of this report and wait for their rollouts"
                         .into(),
                 ],
             );
@@ -164,7 +164,17 @@ pub(super) fn daily_findings(snap: &Snapshot, idle: &[daily::IdleWindow], report
     use crate::diagnose::remedy::values::shell_quote;
     for w in idle {
         let hours = format!("{:02}:00–{:02}:00 UTC", w.start_hour, w.end_hour);
-        let window = match (w.hours, w.weekends) {
+        // The schedule covers weekends only where `daily::windows` made it weekday-only.
+        let weekdays = w
+            .scaled_object
+            .as_ref()
+            .and_then(|o| o.pointer("/spec/triggers/0/metadata/start"))
+            .and_then(|v| v.as_str())
+            .is_some_and(|c| c.ends_with("1-5") || c.ends_with("* * 1"));
+        let window = match (
+            w.hours,
+            w.weekends && (weekdays || w.scaled_object.is_none()),
+        ) {
             (0, _) => "all weekend (Saturday and Sunday, UTC)".to_string(),
             (_, true) => format!("{hours} and all weekend"),
             _ => hours,

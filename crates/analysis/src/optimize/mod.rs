@@ -1,11 +1,13 @@
 //! `optimize_workload_placement`. Each container of each Deployment, StatefulSet and
 //! DaemonSet gets the requests and limits a strategy computes from the usage the snapshot
-//! holds (`rightsize.rs`: krr's `simple`), with the basis of each number and the commands
-//! that apply it; the nodes that can be emptied, as requested and after the rightsizing,
-//! come from the scheduler engine (`consolidate.rs`); what the nodes cost, who uses it and
-//! what consolidation saves, from a dated price table or OpenCost's rates (`cost.rs`).
-//! Contention, traffic, time of day and the migration plan are the parts still to come
-//! (issue 22).
+//! holds (`rightsize.rs`: krr's `simple`, or the VPA recommender's estimate, `vpa.rs`),
+//! with the basis of each number and the commands that apply it; the nodes that can be
+//! emptied, as requested and after the rightsizing, come from the scheduler engine
+//! (`consolidate.rs`); what the nodes cost, who uses it and what consolidation saves, from
+//! a dated price table or OpenCost's rates (`cost.rs`); the migration plan that gets there
+//! in waves (`plan.rs`); workloads idle by the hour (`daily.rs`), piled up or contending
+//! (`spread.rs`) and chatty across zones (`traffic.rs`), each change simulated; their
+//! findings and recommendations in `findings.rs`.
 
 pub mod consolidate;
 pub mod cost;
@@ -72,6 +74,11 @@ fn show(v: Option<i64>, f: impl Fn(i64) -> String) -> String {
     v.map_or("unset".into(), f)
 }
 
+/// Whether a row's proposal moves its CPU or memory request enough to roll it out.
+pub(super) fn worth_changing(r: &Rightsizing) -> bool {
+    differs(r.current.cpu_request, r.cpu.value) || differs(r.current.memory_request, r.memory.value)
+}
+
 /// Whether a proposal moves a current value by at least [`WORTH`] (or sets an unset one).
 fn differs(current: Option<i64>, proposed: Option<i64>) -> bool {
     match (current, proposed) {
@@ -126,7 +133,7 @@ pub fn optimize_on(
         &money,
     );
     let idle = phase("optimize: time of day", || {
-        daily::time_of_day(snap, rel, &series, &rows, &money)
+        daily::time_of_day(rel, &series, &rows, &money)
     });
     let spreads = phase("optimize: contention and spread", || {
         spread::changes(cluster, rel, &series)
@@ -425,7 +432,7 @@ fn build(
     let skipped = consolidation.as_requested.result.not_tried;
     if skipped > 0 {
         limitations.push(format!(
-            "Consolidation tried the {} least utilized nodes; {skipped} more were not tried (raise --max-candidates).",
+            "Consolidation tried {} nodes (the first of each candidate order: least utilized, least requested, smallest); {skipped} more were not tried (raise --max-candidates).",
             req.consolidation.max_candidates.unwrap_or(0)
         ));
     }

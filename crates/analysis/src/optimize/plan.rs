@@ -1,7 +1,7 @@
 //! The migration plan (`-o plan`): how to get from the cluster as it is to the
 //! consolidation the report recommends, safely. Rightsizing first when the plan re-packs on
 //! the rightsized requests (each change rolled out and checked before the nodes go), then
-//! the freed nodes in waves: at most a share of the cluster's nodes per wave (the
+//! the freed nodes in waves, every one of them cordoned first: at most a share of the cluster's nodes per wave (the
 //! disruption budget, 10% by default) and never more evictions from one
 //! PodDisruptionBudget's pods in a wave than it allows now, since a wave's drains run
 //! together. Each step has its exact command, how to verify it and how to roll it back;
@@ -130,7 +130,10 @@ pub fn plan(
     let mut waves = Vec::new();
     if rightsized.is_some() {
         let mut steps = Vec::new();
-        for r in rows.iter().filter(|r| !r.patch.is_empty()) {
+        for r in rows
+            .iter()
+            .filter(|r| !r.patch.is_empty() && super::worth_changing(r))
+        {
             let (ns, target) = super::rightsize::ns_target(&r.subject);
             for command in &r.patch {
                 steps.push(Step {
@@ -156,30 +159,40 @@ pub fn plan(
         });
     }
     let mut gone: Vec<String> = Vec::new();
-    for group in waves_of(cluster, &chosen.result.freed, per_wave) {
+    for (n, group) in waves_of(cluster, &chosen.result.freed, per_wave)
+        .into_iter()
+        .enumerate()
+    {
         let mut steps = Vec::new();
+        // The first wave cordons every node the plan removes, so that no evicted pod
+        // lands on a node a later wave drains (the scheduler would spread them there).
+        if n == 0 {
+            for f in &chosen.result.freed {
+                let node = shell_quote(&f.node);
+                steps.push(Step {
+                    id: String::new(),
+                    action: "cordon".into(),
+                    target: f.node.clone(),
+                    command: format!("kubectl cordon {node}"),
+                    verify: format!(
+                        "kubectl get node {node} -o jsonpath='{{.spec.unschedulable}}'   # true"
+                    ),
+                    rollback: format!("kubectl uncordon {node}"),
+                });
+            }
+        }
         for f in &group {
             let node = shell_quote(&f.node);
             let mut cmds = consolidate::drain_steps(cluster, f).into_iter();
-            let cordon = cmds.next().unwrap_or_default();
+            let _cordon = cmds.next();
             let drain = cmds.next().unwrap_or_default();
-            steps.push(Step {
-                id: String::new(),
-                action: "cordon".into(),
-                target: f.node.clone(),
-                command: cordon,
-                verify: format!(
-                    "kubectl get node {node} -o jsonpath='{{.spec.unschedulable}}'   # true"
-                ),
-                rollback: format!("kubectl uncordon {node}"),
-            });
             steps.push(Step {
                 id: String::new(),
                 action: "drain".into(),
                 target: f.node.clone(),
                 command: drain,
                 verify: format!(
-                    "kubectl get pods -A --field-selector spec.nodeName={node},status.phase=Running   # only DaemonSet pods: {}",
+                    "kubectl get pods -A --field-selector spec.nodeName={node},status.phase=Running   # only the pods that stay (DaemonSet, mirror): {}",
                     f.stays.len()
                 ),
                 rollback: format!("kubectl uncordon {node}   # the moved pods stay where they went"),
@@ -189,7 +202,7 @@ pub fn plan(
                 action: "delete-node".into(),
                 target: f.node.clone(),
                 command: format!(
-                    "kubectl delete node {node}   # then remove the instance from its node group (cluster-autoscaler removes empty nodes itself; Karpenter terminates it on delete)"
+                    "kubectl delete node {node}   # Karpenter terminates the instance on delete; with cluster-autoscaler or a managed node group, skip this and let the autoscaler remove the empty node, or terminate the instance through the provider with the group's desired size reduced"
                 ),
                 verify: format!("kubectl get node {node}   # NotFound"),
                 rollback: "scale the node group up by one".into(),
@@ -247,7 +260,8 @@ pub fn plan(
             "asRequested"
         },
         max_nodes_per_wave: per_wave,
-        before: chosen.before.clone(),
+        // The cluster as it is, not as rightsized.
+        before: c.as_requested.before.clone(),
         after: chosen.after.clone(),
         waves,
         monthly_saved: if rightsized.is_some() {

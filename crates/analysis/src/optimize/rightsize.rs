@@ -283,9 +283,8 @@ fn container(
             cpu: points.iter().map(|p| p.0.as_slice()).collect(),
             memory: points.iter().map(|p| p.1.as_slice()).collect(),
             cpu_request: current.cpu_request,
-            oom_at: (kills > 0)
-                .then_some(current.memory_limit.or(current.memory_request))
-                .flatten(),
+            memory_request: current.memory_request,
+            oom_killed: kills > 0,
             containers: w.containers,
         })
     });
@@ -375,8 +374,11 @@ fn patch(r: &Rightsizing) -> Vec<String> {
     let mut limits = Vec::new();
     // The VPA keeps each limit in proportion to its request (`RequestsAndLimits`); krr
     // sets the memory limit to the request and leaves CPU unlimited.
+    // A container with a limit and no request has the limit as its request (the API
+    // server's default).
     let proportional = |value: i64, request: Option<i64>, limit: Option<i64>| {
         request
+            .or(limit)
             .zip(limit)
             .filter(|(q, _)| *q > 0)
             .map(|(q, l)| (value as f64 * l as f64 / q as f64).ceil() as i64)
@@ -408,7 +410,8 @@ fn patch(r: &Rightsizing) -> Vec<String> {
     if !limits.is_empty() {
         cmd.push_str(&format!(" --limits={}", limits.join(",")));
     }
-    let mut out = vec![cmd];
+    let mut out = Vec::new();
+    // The CPU limit goes first: a request raised above the old limit would be refused.
     if r.vpa.is_none() && r.cpu.value.is_some() && r.current.cpu_limit.is_some() {
         out.push(format!(
             "kubectl -n {ns} patch {target} --type=json -p {}   # krr simple leaves the CPU limit unset",
@@ -418,6 +421,7 @@ fn patch(r: &Rightsizing) -> Vec<String> {
             ))
         ));
     }
+    out.push(cmd);
     out
 }
 

@@ -203,7 +203,11 @@ fn spread_change(
         }),
         ..Default::default()
     };
-    let mut all = existing;
+    // The API refuses two constraints with the same key and `whenUnsatisfiable`.
+    let mut all: Vec<TopologySpreadConstraint> = existing
+        .into_iter()
+        .filter(|c| !(c.topology_key == key && c.when_unsatisfiable == "ScheduleAnyway"))
+        .collect();
     all.push(constraint);
     let with = all.clone();
     let (after, fits) = simulate(cluster, pods, key, &|spec| {
@@ -335,10 +339,10 @@ fn contention(
             kind: "Contention".into(),
             subject: subject(&a),
             message: format!(
-                "{} and {} used {:.0}% of node {node}'s CPU or memory together; with a preferred anti-affinity to {} it {}",
+                "node {node}'s pods used {:.0}% of its CPU or memory at once, {} and {} the most of it; with a preferred anti-affinity to {} the first {}",
+                worst * 100.0,
                 subject(&a),
                 subject(&b),
-                worst * 100.0,
                 subject(&b),
                 match (fits, apart) {
                     (true, true) => "runs on other nodes and fits".to_string(),

@@ -8,10 +8,9 @@
 //! the caller's pods, one minus the share of the callee's pods in that zone. A pair with
 //! at least half its bytes crossing and 100 GB or more a month crossing is a finding,
 //! priced at OpenCost's inter-zone egress rate ($0.01 per GB). The fix depends on where
-//! the callee runs: in every zone the caller runs in, topology-aware routing keeps traffic
-//! in the zone (`spec.trafficDistribution: PreferClose` from 1.31, the `topology-mode:
-//! Auto` annotation from 1.27, `topology-aware-hints: auto` before); otherwise the callee
-//! is first spread over the zones (a topology spread, simulated to fit).
+//! the callee runs: in every zone the caller runs in, locality-aware routing keeps traffic
+//! in the zone (see [`route`]); otherwise the callee is first spread over the zones (a
+//! topology spread, simulated to fit).
 //!
 //! Pairs the service map knows but no bytes series weighs are not findings (their volume
 //! is unknown); the report says how many cross zones.
@@ -122,22 +121,43 @@ fn services_of(rel: &Relations, w: &ObjectRef) -> Vec<ObjectRef> {
     out
 }
 
-/// The routing command for a Service, by the cluster's minor version.
-fn route(svc: &ObjectRef, minor: u32) -> String {
-    let (ns, name) = (shell_quote(&svc.namespace), shell_quote(&svc.name));
+/// The commands that keep a meshed caller's requests to `svc` in its zone. The bytes come
+/// from Istio's sidecars, and Envoy, not kube-proxy, picks the endpoint: a
+/// DestinationRule turns on locality load balancing (with the outlier detection it needs
+/// to fail over). From 1.31 the Service's `trafficDistribution` does the same for callers
+/// outside the mesh and for ambient mode (`PreferSameZone` from 1.34, where `PreferClose`
+/// became its deprecated alias); the `topology-mode` annotation before it is kube-proxy's
+/// alone, so it is not proposed for this traffic.
+fn route(svc: &ObjectRef, minor: u32) -> Vec<String> {
+    let rule = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": format!("{}-locality", svc.name), "namespace": svc.namespace},
+        "spec": {
+            "host": format!("{}.{}.svc.cluster.local", svc.name, svc.namespace),
+            "trafficPolicy": {
+                "loadBalancer": {"localityLbSetting": {"enabled": true}},
+                "outlierDetection": {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s"}
+            }
+        }
+    });
+    let mut out = vec![format!(
+        "printf '%s' {} | kubectl apply -f -   # if a DestinationRule for this host exists, add this trafficPolicy to it instead",
+        shell_quote(&rule.to_string())
+    )];
     if minor >= 31 {
-        format!(
-            "kubectl -n {ns} patch service {name} --type=merge -p '{{\"spec\":{{\"trafficDistribution\":\"PreferClose\"}}}}'"
-        )
-    } else if minor >= 27 {
-        format!(
-            "kubectl -n {ns} annotate service {name} service.kubernetes.io/topology-mode=Auto --overwrite"
-        )
-    } else {
-        format!(
-            "kubectl -n {ns} annotate service {name} service.kubernetes.io/topology-aware-hints=auto --overwrite"
-        )
+        let mode = if minor >= 34 {
+            "PreferSameZone"
+        } else {
+            "PreferClose"
+        };
+        out.push(format!(
+            "kubectl -n {} patch service {} --type=merge -p '{{\"spec\":{{\"trafficDistribution\":\"{mode}\"}}}}'",
+            shell_quote(&svc.namespace),
+            shell_quote(&svc.name)
+        ));
     }
+    out
 }
 
 pub fn traffic(snap: &Snapshot, rel: &Relations, cluster: &mut Cluster) -> Traffic {
@@ -222,7 +242,7 @@ pub fn traffic(snap: &Snapshot, rel: &Relations, cluster: &mut Cluster) -> Traff
             }
             "spread"
         };
-        commands.extend(services.iter().map(|s| route(s, minor)));
+        commands.extend(services.iter().flat_map(|s| route(s, minor)));
         out.pairs.push(Pair {
             caller: format!("{} {}/{}", a.kind, a.namespace, a.name),
             callee: format!("{} {}/{}", b.kind, b.namespace, b.name),

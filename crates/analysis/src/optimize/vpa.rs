@@ -5,13 +5,15 @@
 //!   each weighted by the container's CPU request in cores (at least 0.1) and by a decay
 //!   of half-life 24 h (`2^((t - t0) / 24h)`): newer samples weigh more.
 //! - Memory goes in as the peak of each 24-hour aggregation window (first bucket 1e7
-//!   bytes, ratio 1.05), weighted by the decay at the window's start; an OOM kill adds
-//!   `max(limit + 100 MiB, limit × 1.2)` as a peak (`OOMMinBumpUp`, `OOMBumpUpRatio`).
+//!   bytes, ratio 1.05), weighted by the decay at the window's start; an OOM kill raises
+//!   the last window's peak to `max(m + 100 MiB, m × 1.2)`, m the larger of the memory
+//!   request and that peak (`RecordOOM`: `OOMMinBumpUp`, `OOMBumpUpRatio`).
 //! - A percentile is the end of the bucket where the running weight reaches it
 //!   (`histogram.Percentile`). Target: the 90th, plus a 15% margin; lower bound: the
 //!   50th, upper bound: the 95th, both plus the margin and scaled by the confidence
 //!   (`(1 + 0.001/c)^-2` and `(1 + 1/c)^1`), where c = min(days between the first and
-//!   the last sample, samples / 1440).
+//!   the last sample, samples / 1440) — samples counted in minutes, since a range query's
+//!   points are a step apart where the recommender's are about a minute.
 //! - Every estimate at least 25 millicores and 250 MiB per pod, shared among its
 //!   containers (`pod-recommendation-min-cpu-millicores`, `…-min-memory-mb`).
 //!
@@ -141,7 +143,7 @@ pub struct Estimate {
 pub struct Estimates {
     pub cpu: Option<Estimate>,
     pub memory: Option<Estimate>,
-    /// min(days spanned, samples / 1440).
+    /// min(days spanned, minutes of samples / 1440).
     pub confidence: f64,
 }
 
@@ -152,8 +154,10 @@ pub struct Input<'a> {
     pub memory: Vec<&'a [(i64, f64)]>,
     /// The container's CPU request, millicores.
     pub cpu_request: Option<i64>,
-    /// The memory limit (else request) at which it was OOM-killed, when it was.
-    pub oom_at: Option<i64>,
+    /// The container's memory request, bytes.
+    pub memory_request: Option<i64>,
+    /// It was OOM-killed.
+    pub oom_killed: bool,
     /// Containers in the pod (the per-pod minimums are shared among them).
     pub containers: usize,
 }
@@ -166,9 +170,24 @@ impl Vpa {
             .chain(&input.memory)
             .flat_map(|p| p.iter().map(|x| x.0));
         let (first, last) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
-        let samples: usize = input.cpu.iter().map(|p| p.len()).sum();
+        // The recommender counts samples of about a minute each; points a range query
+        // returned a step apart count as that many minutes.
+        let minutes: f64 = input
+            .cpu
+            .iter()
+            .map(|p| {
+                let mut gaps: Vec<i64> = p
+                    .windows(2)
+                    .map(|w| w[1].0 - w[0].0)
+                    .filter(|g| *g > 0)
+                    .collect();
+                gaps.sort_unstable();
+                let step = gaps.get(gaps.len() / 2).copied().unwrap_or(60) as f64;
+                p.len() as f64 * step / 60.0
+            })
+            .sum();
         let confidence = if first <= last {
-            ((last - first) as f64 / DAY).min(samples as f64 / 1440.0)
+            ((last - first) as f64 / DAY).min(minutes / 1440.0)
         } else {
             0.0
         };
@@ -181,22 +200,39 @@ impl Vpa {
                 cpu.add(millis / 1000.0, weight * decay(t));
             }
         }
-        let mut memory = Histogram::memory();
-        for pod in &input.memory {
-            // The peak of each 24-hour window from the first sample.
-            let mut peaks: std::collections::BTreeMap<i64, f64> = Default::default();
-            for &(t, bytes) in pod.iter() {
-                let window = (t - first).div_euclid(DAY as i64);
-                let peak = peaks.entry(window).or_insert(0.0);
-                *peak = peak.max(bytes);
-            }
-            for (window, peak) in peaks {
-                memory.add(peak, decay(first + window * DAY as i64));
+        // The peak of each pod's 24-hour windows from the first sample.
+        let mut peaks: Vec<std::collections::BTreeMap<i64, f64>> = input
+            .memory
+            .iter()
+            .map(|pod| {
+                let mut w: std::collections::BTreeMap<i64, f64> = Default::default();
+                for &(t, bytes) in pod.iter() {
+                    let peak = w.entry((t - first).div_euclid(DAY as i64)).or_insert(0.0);
+                    *peak = peak.max(bytes);
+                }
+                w
+            })
+            .collect();
+        // `RecordOOM`: from the larger of the request and the current window's peak,
+        // + 100 MiB or × 1.2, whichever is more, which then stands as that window's peak
+        // (of the pod with the highest one).
+        if input.oom_killed {
+            let last_window = (last - first).div_euclid(DAY as i64);
+            if let Some(w) = peaks
+                .iter_mut()
+                .filter(|w| w.contains_key(&last_window))
+                .max_by(|a, b| a[&last_window].total_cmp(&b[&last_window]))
+            {
+                let peak = w[&last_window];
+                let used = peak.max(input.memory_request.unwrap_or(0) as f64);
+                w.insert(last_window, peak.max((used + 100.0 * MIB).max(used * 1.2)));
             }
         }
-        if let Some(at) = input.oom_at {
-            let at = at as f64;
-            memory.add((at + 100.0 * MIB).max(at * 1.2), decay(last.max(first)));
+        let mut memory = Histogram::memory();
+        for w in &peaks {
+            for (&window, &peak) in w {
+                memory.add(peak, decay(first + window * DAY as i64));
+            }
         }
         let margin = 1.0 + self.safety_margin_fraction;
         let upper = |v: f64| {
@@ -256,7 +292,8 @@ mod tests {
             cpu: vec![&points],
             memory: vec![&points],
             cpu_request: Some(100),
-            oom_at: None,
+            memory_request: None,
+            oom_killed: false,
             containers: 1,
         });
         // 1 millicore used: the 25m floor; 1 byte: the 250 MiB floor.
