@@ -146,6 +146,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
         Err(code) => return Ok(code),
     };
     let mut out = String::new();
+    let mut plans = Vec::new();
     for snap in loaded.fleet.clusters.values() {
         let rel = crate::engine::Relations::build(snap);
         let report = optimize(snap, &rel, &req);
@@ -153,8 +154,17 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<Exit> {
             OptimizeFormat::Text => ReportFormat::Text.render(&report)?,
             OptimizeFormat::Json => ReportFormat::Json.render(&report)?,
             OptimizeFormat::Markdown => ReportFormat::Markdown.render(&report)?,
-            OptimizeFormat::Plan => serde_json::to_string_pretty(&report.details["plan"])? + "\n",
+            OptimizeFormat::Plan => {
+                plans.push(report.details["plan"].clone());
+                String::new()
+            }
         });
+    }
+    // One plan per cluster: a single document, or an array of them for a fleet.
+    match plans.len() {
+        0 => {}
+        1 => out = serde_json::to_string_pretty(&plans[0])? + "\n",
+        _ => out = serde_json::to_string_pretty(&plans)? + "\n",
     }
     print!("{}", crate::redact::terminal_safe(&out));
     Ok(Exit::Ok)

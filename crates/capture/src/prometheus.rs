@@ -218,9 +218,10 @@ fn application_queries(ns: Option<&str>, range: &str) -> Vec<Query> {
                     .collect();
                 format!("{{{}}}", m.join(","))
             };
-            format!(
-                "sum by ({by}) (rate(istio_request_bytes_sum{sel}{range})) + sum by ({by}) (rate(istio_response_bytes_sum{sel}{range}))"
-            )
+            // `+` alone would drop a pair that has only one of the two series.
+            let req = format!("sum by ({by}) (rate(istio_request_bytes_sum{sel}{range}))");
+            let resp = format!("sum by ({by}) (rate(istio_response_bytes_sum{sel}{range}))");
+            format!("({req} + {resp}) or {req} or {resp}")
         }),
         q(
             "node_netstat_Tcp_OutSegs",

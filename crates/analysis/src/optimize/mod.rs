@@ -136,7 +136,7 @@ pub fn optimize_on(
         daily::time_of_day(rel, &series, &rows, &money)
     });
     let spreads = phase("optimize: contention and spread", || {
-        spread::changes(cluster, rel, &series)
+        spread::changes(snap, cluster, rel, &series)
     });
     let flows = phase("optimize: traffic", || traffic::traffic(snap, rel, cluster));
     let mut report = build(snap, cluster, req, &rows, &consolidation, &money);

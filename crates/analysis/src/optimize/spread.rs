@@ -16,12 +16,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PodAffinityTerm, PodAntiAffinity, TopologySpreadConstraint, WeightedPodAffinityTerm,
+    Affinity, PodAffinityTerm, PodAntiAffinity, PodSpec, TopologySpreadConstraint,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
 use intel_engine::{ObjectRef, Relations};
+use intel_model::Snapshot;
 use intel_scheduler::{Cluster, place};
 
 use crate::detect::ContainerSeries;
@@ -137,7 +139,13 @@ fn patch(w: &ObjectRef, spec: serde_json::Value) -> String {
 }
 
 /// Replicas piled on one node or zone.
-fn piled(cluster: &mut Cluster, w: &ObjectRef, pods: &[usize], zones: usize) -> Option<Change> {
+fn piled(
+    cluster: &mut Cluster,
+    w: &ObjectRef,
+    pods: &[usize],
+    zones: usize,
+    template: &PodSpec,
+) -> Option<Change> {
     if pods.len() < 2 {
         return None;
     }
@@ -150,7 +158,19 @@ fn piled(cluster: &mut Cluster, w: &ObjectRef, pods: &[usize], zones: usize) -> 
     } else {
         return None;
     };
-    Some(spread_change(cluster, w, pods, key, kind, before, what))
+    let existing = template
+        .topology_spread_constraints
+        .clone()
+        .unwrap_or_default();
+    Some(spread_change(
+        cluster,
+        w,
+        pods,
+        key,
+        (kind, what),
+        before,
+        existing,
+    ))
 }
 
 /// The workload's pods spread over zones (a constraint on the zone key), simulated: what
@@ -161,38 +181,39 @@ pub(super) fn zone_spread(
     w: &ObjectRef,
     pods: &[usize],
     zones: usize,
+    template: &PodSpec,
 ) -> Option<Change> {
     if zones < 2 || pods.is_empty() {
         return None;
     }
     let before = counts(cluster, pods, ZONE);
+    let existing = template
+        .topology_spread_constraints
+        .clone()
+        .unwrap_or_default();
     Some(spread_change(
         cluster,
         w,
         pods,
         ZONE,
-        "ZoneSpread",
+        ("ZoneSpread", "zone"),
         before,
-        "zone",
+        existing,
     ))
 }
 
-/// A topology spread on `key` added to the workload's, simulated.
+/// A topology spread on `key` added to the workload template's `existing` ones,
+/// simulated; `(kind, what)` name the finding and the domain.
 fn spread_change(
     cluster: &mut Cluster,
     w: &ObjectRef,
     pods: &[usize],
     key: &str,
-    kind: &str,
+    (kind, what): (&str, &str),
     before: BTreeMap<String, usize>,
-    what: &str,
+    existing: Vec<TopologySpreadConstraint>,
 ) -> Change {
     let labels = match_labels(cluster, pods);
-    let existing = cluster.pods[pods[0]]
-        .spec
-        .topology_spread_constraints
-        .clone()
-        .unwrap_or_default();
     let constraint = TopologySpreadConstraint {
         max_skew: 1,
         topology_key: key.to_string(),
@@ -245,6 +266,7 @@ fn contention(
     series: &BTreeMap<(String, String, String), ContainerSeries>,
     owner_of: &BTreeMap<(String, String), ObjectRef>,
     pods_of: &BTreeMap<ObjectRef, Vec<usize>>,
+    templates: &BTreeMap<ObjectRef, PodSpec>,
 ) -> Vec<Change> {
     // node → time → (cpu, memory, per workload cpu+mem share)
     type At = BTreeMap<i64, (f64, f64, BTreeMap<ObjectRef, f64>)>;
@@ -315,10 +337,9 @@ fn contention(
                 ..Default::default()
             },
         };
-        let mut affinity = cluster.pods[pa[0]]
-            .spec
-            .affinity
-            .clone()
+        let mut affinity = templates
+            .get(&a)
+            .and_then(|t| t.affinity.clone())
             .unwrap_or_default();
         let anti = affinity
             .pod_anti_affinity
@@ -362,8 +383,21 @@ fn contention(
     out
 }
 
+/// The workload's pod template spec (what a patch edits: a pod's spec may come from an
+/// older template or an admission webhook).
+pub(super) fn template(snap: &Snapshot, w: &ObjectRef) -> PodSpec {
+    snap.index()
+        .by_name(&w.kind, &w.namespace, &w.name)
+        .first()
+        .and_then(|id| snap.get(*id))
+        .and_then(|o| o.value().pointer("/spec/template/spec").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
 /// Every piled-up workload and contending pair, simulated.
 pub(crate) fn changes(
+    snap: &Snapshot,
     cluster: &mut Cluster,
     rel: &Relations,
     series: &BTreeMap<(String, String, String), ContainerSeries>,
@@ -377,6 +411,7 @@ pub(crate) fn changes(
     let mut out = Vec::new();
     let mut owner_of = BTreeMap::new();
     let mut pods_of = BTreeMap::new();
+    let mut templates = BTreeMap::new();
     for w in rel.workloads() {
         if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") {
             continue;
@@ -386,11 +421,13 @@ pub(crate) fn changes(
             owner_of.insert((p.namespace.clone(), p.name.clone()), w.clone());
         }
         let pods = bound_pods(cluster, &refs);
-        if let Some(c) = piled(cluster, w, &pods, zones) {
+        let spec = template(snap, w);
+        if let Some(c) = piled(cluster, w, &pods, zones, &spec) {
             out.push(c);
         }
         pods_of.insert(w.clone(), pods);
+        templates.insert(w.clone(), spec);
     }
-    out.extend(contention(cluster, series, &owner_of, &pods_of));
+    out.extend(contention(cluster, series, &owner_of, &pods_of, &templates));
     out
 }

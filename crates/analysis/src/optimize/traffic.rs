@@ -236,7 +236,13 @@ pub fn traffic(snap: &Snapshot, rel: &Relations, cluster: &mut Cluster) -> Traff
                 .filter_map(|n| n.labels.get(ZONE))
                 .collect::<std::collections::BTreeSet<_>>()
                 .len();
-            if let Some(c) = super::spread::zone_spread(cluster, &b, &pb, zones) {
+            if let Some(c) = super::spread::zone_spread(
+                cluster,
+                &b,
+                &pb,
+                zones,
+                &super::spread::template(snap, &b),
+            ) {
                 commands.push(c.patch.clone());
                 spread_to = Some(c.after.clone());
             }
