@@ -158,10 +158,6 @@ fn piled(
     } else {
         return None;
     };
-    let existing = template
-        .topology_spread_constraints
-        .clone()
-        .unwrap_or_default();
     Some(spread_change(
         cluster,
         w,
@@ -169,7 +165,7 @@ fn piled(
         key,
         (kind, what),
         before,
-        existing,
+        template,
     ))
 }
 
@@ -187,10 +183,6 @@ pub(super) fn zone_spread(
         return None;
     }
     let before = counts(cluster, pods, ZONE);
-    let existing = template
-        .topology_spread_constraints
-        .clone()
-        .unwrap_or_default();
     Some(spread_change(
         cluster,
         w,
@@ -198,11 +190,11 @@ pub(super) fn zone_spread(
         ZONE,
         ("ZoneSpread", "zone"),
         before,
-        existing,
+        template,
     ))
 }
 
-/// A topology spread on `key` added to the workload template's `existing` ones,
+/// A topology spread on `key` added to the workload template's own,
 /// simulated; `(kind, what)` name the finding and the domain.
 fn spread_change(
     cluster: &mut Cluster,
@@ -211,9 +203,13 @@ fn spread_change(
     key: &str,
     (kind, what): (&str, &str),
     before: BTreeMap<String, usize>,
-    existing: Vec<TopologySpreadConstraint>,
+    template: &PodSpec,
 ) -> Change {
     let labels = match_labels(cluster, pods);
+    let existing = template
+        .topology_spread_constraints
+        .clone()
+        .unwrap_or_default();
     let constraint = TopologySpreadConstraint {
         max_skew: 1,
         topology_key: key.to_string(),
