@@ -35,8 +35,12 @@ use crate::source::{LiveArgs, SourceArgs};
     the nodes in waves (at most --wave-percent of the nodes, and no more evictions from a\n\
     PodDisruptionBudget's pods than it allows), each step's command, check and rollback,\n\
     each wave's simulated end state, and a sha256 of the document.\n\n\
-    Exit status: 0 with a report, 3 for an unreadable bundle, 5 when a live cluster gave\n\
-    nothing, 1 on other failures.")]
+    Also: workloads idle at the same hours every day or all weekend (a KEDA cron\n\
+    schedule), replicas piled on one node or zone and workloads contending for a node (a\n\
+    spread or anti-affinity, simulated), and pairs sending much across zones by Istio's\n\
+    byte counts (locality routing, priced at OpenCost's inter-zone rate).\n\n\
+    Exit status: 0 with a report, 2 for a bad option or --prices file, 3 for an unreadable\n\
+    bundle, 5 when a live cluster gave nothing, 1 on other failures.")]
 pub struct OptimizeArgs {
     /// How requests are computed from use: krr's `simple` or the VPA recommender's estimate.
     #[arg(long, value_enum, default_value_t = Strategy::Simple)]
