@@ -26,8 +26,8 @@ struct Case {
     /// Per workload name: what each of its pods uses.
     #[serde(default)]
     usage: BTreeMap<String, Use>,
-    /// Workload → the node all its pods are moved to after placement (history: replicas
-    /// that ended up together, nodes added since).
+    /// Workload → the node its pods are moved to after placement, or nodes (`a,b`) taken
+    /// in turn (history: replicas that ended up together, nodes added since).
     #[serde(default)]
     move_pods: BTreeMap<String, String>,
     /// Bytes a second between workloads, as Istio's source proxies report them.
@@ -153,14 +153,19 @@ fn load(path: &std::path::Path) -> (Case, Snapshot) {
     if !case.move_pods.is_empty() {
         let list = snap.list("", "pods").unwrap();
         let rtype = list.rtype.clone();
+        // `a,b`: the workload's pods go to those nodes in turn.
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         let items: Vec<kubectl_intel::model::Object> = list
             .items
             .iter()
             .map(|o| {
                 let mut v = o.value();
-                for (w, node) in &case.move_pods {
+                for (w, nodes) in &case.move_pods {
                     if o.meta.name.starts_with(&format!("{w}-")) {
-                        v["spec"]["nodeName"] = Value::from(node.as_str());
+                        let nodes: Vec<&str> = nodes.split(',').collect();
+                        let k = seen.entry(w.as_str()).or_default();
+                        v["spec"]["nodeName"] = Value::from(nodes[*k % nodes.len()]);
+                        *k += 1;
                     }
                 }
                 kubectl_intel::model::Object::from_value(&v).unwrap()

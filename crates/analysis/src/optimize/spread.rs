@@ -56,7 +56,7 @@ fn subject(w: &ObjectRef) -> String {
 }
 
 /// The pods' positions in the cluster, running ones only.
-fn bound_pods(cluster: &Cluster, pods: &[ObjectRef]) -> Vec<usize> {
+pub(super) fn bound_pods(cluster: &Cluster, pods: &[ObjectRef]) -> Vec<usize> {
     pods.iter()
         .filter_map(|p| cluster.pod(&p.namespace, &p.name))
         .filter(|&i| cluster.node_of(i).is_some())
@@ -67,7 +67,7 @@ fn domain(cluster: &Cluster, i: usize, key: &str) -> Option<String> {
     cluster.node_of(i).and_then(|n| n.labels.get(key).cloned())
 }
 
-fn counts(cluster: &Cluster, pods: &[usize], key: &str) -> BTreeMap<String, usize> {
+pub(super) fn counts(cluster: &Cluster, pods: &[usize], key: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for &i in pods {
         if let Some(d) = domain(cluster, i, key) {

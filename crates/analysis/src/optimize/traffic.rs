@@ -65,23 +65,21 @@ pub struct Traffic {
     pub bytes_known: bool,
 }
 
-fn zones_of(
+/// A workload's running pods and their count per zone, read once per workload (the
+/// service map asks for the same callees again and again).
+type Placed = (Vec<usize>, BTreeMap<String, usize>);
+
+fn zones_of<'a>(
+    cache: &'a mut BTreeMap<ObjectRef, Placed>,
     cluster: &Cluster,
     rel: &Relations,
     w: &ObjectRef,
-) -> (Vec<usize>, BTreeMap<String, usize>) {
-    let mut pods = Vec::new();
-    let mut zones = BTreeMap::new();
-    for p in rel.pods_of(w) {
-        let Some(i) = cluster.pod(&p.namespace, &p.name) else {
-            continue;
-        };
-        if let Some(z) = cluster.node_of(i).and_then(|n| n.labels.get(ZONE)) {
-            *zones.entry(z.clone()).or_default() += 1;
-            pods.push(i);
-        }
-    }
-    (pods, zones)
+) -> &'a Placed {
+    cache.entry(w.clone()).or_insert_with(|| {
+        let pods = super::spread::bound_pods(cluster, &rel.pods_of(w));
+        let zones = super::spread::counts(cluster, &pods, ZONE);
+        (pods, zones)
+    })
 }
 
 /// The share of a caller's requests that leave its pod's zone, routed evenly.
@@ -200,6 +198,7 @@ pub fn traffic(snap: &Snapshot, rel: &Relations, cluster: &mut Cluster) -> Traff
             *rates.entry((a, b)).or_default() += values.iter().sum::<f64>() / values.len() as f64;
         }
     }
+    let mut placed: BTreeMap<ObjectRef, Placed> = BTreeMap::new();
     // The pairs no series weighs, from the service map.
     let map = rel.service_map();
     for w in rel.workloads() {
@@ -207,16 +206,16 @@ pub fn traffic(snap: &Snapshot, rel: &Relations, cluster: &mut Cluster) -> Traff
             if rates.contains_key(&(w.clone(), b.clone())) {
                 continue;
             }
-            let (_, za) = zones_of(cluster, rel, w);
-            let (_, zb) = zones_of(cluster, rel, b);
-            if cross_share(&za, &zb) >= MIN_SHARE {
+            let za = zones_of(&mut placed, cluster, rel, w).1.clone();
+            let zb = &zones_of(&mut placed, cluster, rel, b).1;
+            if cross_share(&za, zb) >= MIN_SHARE {
                 out.unweighed_cross_zone_pairs += 1;
             }
         }
     }
     for ((a, b), rate) in rates {
-        let (_, za) = zones_of(cluster, rel, &a);
-        let (pb, zb) = zones_of(cluster, rel, &b);
+        let za = zones_of(&mut placed, cluster, rel, &a).1.clone();
+        let (pb, zb) = zones_of(&mut placed, cluster, rel, &b).clone();
         let share = cross_share(&za, &zb);
         let gb = rate * share * SECONDS_PER_MONTH / 1e9;
         if share < MIN_SHARE || gb < MIN_GB_MONTH {
